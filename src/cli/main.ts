@@ -1,0 +1,124 @@
+import { Chalk } from 'chalk';
+import { Command, CommanderError } from 'commander';
+import { OutputError, VERSION, runFsx } from '../run.js';
+import { Sink } from '../util/sink.js';
+import { UsageError, addRunOptions, buildRunArgs } from './fsxargs.js';
+
+export interface CliIo {
+  stdout: Sink;
+  stderr: Sink;
+  isTTY: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+function painter(enabled: boolean): (kind: 'bad' | 'good' | 'dim' | 'head', s: string) => string {
+  const c = new Chalk({ level: enabled ? 1 : 0 });
+  return (kind, s) => (kind === 'bad' ? c.red(s) : kind === 'good' ? c.green(s) : kind === 'dim' ? c.dim(s) : c.bold(s));
+}
+
+/** getopt's optional arguments need '=': a bare --record-ops takes no value. */
+function normalizeArgv(argv: string[]): string[] {
+  return argv.map((a) => (a === '--record-ops' ? '--record-ops=' : a));
+}
+
+/** Run the CLI; returns the exit code. */
+export async function runCli(argv: string[], io: CliIo, signals?: { interrupted: () => number }): Promise<number> {
+  const args = normalizeArgv(argv);
+  const order: string[] = [];
+  const program = new Command('daxfsx');
+  program
+    .description(
+      'fsx-style stress test of a file whose DAX mode is switched while it is read, written and mmapped,\n' +
+        'run against a model of the Linux kernel (XFS or ext4) under a deterministic scheduler.',
+    )
+    .usage('[options] FILE')
+    .helpOption('--help', 'show this help')
+    .version(VERSION, '--version', 'print the version')
+    .argument('[file...]', 'the test file: it receives the final contents; F.fsxlog, F.fsxops, F.fsxgood, F.dmesg go beside it')
+    .allowExcessArguments(true)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: () => {},
+    });
+  addRunOptions(program);
+  program.addHelpText(
+    'after',
+    `
+Exit codes: 0 ok; fsx's own (90 usage, 100 replay parse error, 110 READ BAD DATA,
+120 size error, 141/151 short read/write, 160/161 truncate/fallocate failed,
+205 non-zero data past EOF); 50 kernel oops or BUG, 51 hung task, 52 WARNING
+with --panic-on-warn; 91-93 a file daxfsx cannot create or read.
+
+Examples:
+  daxfsx ./demo                       the seed's run: fsx next to a chattr +x/-x loop
+  daxfsx -S 7 -N 20000 --kernel locked ./f
+  daxfsx --no-flip -S 1 -N 1000 --record-ops ./f
+  daxfsx -S 1 --replay-ops=f.fsxops ./f`,
+  );
+  for (const o of program.options) {
+    program.on(`option:${o.name()}`, () => order.push(o.attributeName()));
+  }
+  let fileArgs: string[] = [];
+  program.action((files: string[]) => {
+    fileArgs = files;
+  });
+  try {
+    await program.parseAsync(args, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      io.stderr.write(`daxfsx: ${e.message.replace(/^error: /, '')}\n`);
+      io.stderr.write(`Try 'daxfsx --help' for the options.\n`);
+      return 90;
+    }
+    if (e instanceof UsageError) {
+      io.stderr.write(`daxfsx: ${e.message}\n`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+  try {
+    const runArgs = buildRunArgs(program.opts(), fileArgs, order, argv);
+    const color = runArgs.color && io.isTTY && !io.env.NO_COLOR;
+    const outcome = await runFsx(runArgs, {
+      stdout: io.stdout,
+      stderr: io.stderr,
+      progress: io.isTTY && !runArgs.fsx.quiet,
+      paint: painter(color),
+      interrupted: signals?.interrupted,
+    });
+    return outcome.exitCode;
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof OutputError) {
+      io.stderr.write(`daxfsx: ${e.message}\n`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+}
+
+/** The executable's entry point. */
+export async function main(argv: string[]): Promise<void> {
+  const stdout = Sink.toFd(1, 'standard output');
+  const stderr = Sink.toFd(2, 'standard error');
+  let signal = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (signal) process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+    signal = sig === 'SIGINT' ? 2 : 15;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let code: number;
+  try {
+    code = await runCli(argv, { stdout, stderr, isTTY: Boolean(process.stderr.isTTY), env: process.env }, { interrupted: () => signal });
+  } catch (e) {
+    stderr.write(`daxfsx: internal error: ${(e as Error).stack ?? e}\n`);
+    code = 70;
+  }
+  stdout.close();
+  stderr.close();
+  process.exitCode = code;
+}

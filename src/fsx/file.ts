@@ -1,0 +1,77 @@
+/**
+ * The system-call surface the fsx task uses on its test file. Every call is
+ * a generator: a model of the kernel yields at each point where another task
+ * could run; the plain in-memory file below never yields. Calls return a
+ * byte count or 0 on success and a negative errno on failure, like the
+ * kernel's syscall entry points.
+ */
+export type Sys<T> = Generator<unknown, T, unknown>;
+
+/** A user mapping returned by mmap: an opaque handle plus its file range. */
+export interface Mapping {
+  /** File offset of the first mapped byte (page aligned). */
+  readonly pgoff: number;
+  /** Mapped length in bytes as asked (the VMA covers whole pages). */
+  readonly length: number;
+}
+
+export interface OpenFlags {
+  direct: boolean;
+}
+
+export interface FsxFile {
+  open(flags: OpenFlags): Sys<number>;
+  close(): Sys<number>;
+  /** `echo 3 > /proc/sys/vm/drop_caches` */
+  dropCaches(): Sys<number>;
+  /** fstat(2) st_size (and lseek SEEK_END, which reads the same i_size). */
+  size(): Sys<number>;
+  pread(dst: Uint8Array, dstOff: number, len: number, off: number, rwf: number): Sys<number>;
+  pwrite(src: Uint8Array, srcOff: number, len: number, off: number, rwf: number): Sys<number>;
+  ftruncate(size: number): Sys<number>;
+  fallocate(mode: number, off: number, len: number): Sys<number>;
+  copyFileRange(off: number, dest: number, len: number): Sys<number>;
+  cloneRange(off: number, len: number, dest: number): Sys<number>;
+  dedupeRange(off: number, len: number, dest: number): Sys<number>;
+  exchangeRange(off: number, len: number, dest: number): Sys<number>;
+  fsync(): Sys<number>;
+  mmap(off: number, len: number, writable: boolean): Sys<Mapping | number>;
+  /** User-space memcpy out of a mapping; every page touched may fault. 0 or -EFAULT. */
+  mapRead(m: Mapping, at: number, dst: Uint8Array, dstOff: number, len: number): Sys<number>;
+  /** User-space memcpy into a mapping. */
+  mapWrite(m: Mapping, at: number, src: Uint8Array, srcOff: number, len: number): Sys<number>;
+  msync(m: Mapping, sync: boolean): Sys<number>;
+  munmap(m: Mapping): Sys<number>;
+  /** The file's contents as a reader would see them now (for the final file). */
+  contents(): Uint8Array;
+}
+
+export const E = {
+  EPERM: 1,
+  EIO: 5,
+  EBADF: 9,
+  ENOMEM: 12,
+  EFAULT: 14,
+  EBUSY: 16,
+  EINVAL: 22,
+  EFBIG: 27,
+  ENOSPC: 28,
+  EOPNOTSUPP: 95,
+} as const;
+
+const STRERROR: Record<number, string> = {
+  1: 'Operation not permitted',
+  5: 'Input/output error',
+  9: 'Bad file descriptor',
+  12: 'Cannot allocate memory',
+  14: 'Bad address',
+  16: 'Device or resource busy',
+  22: 'Invalid argument',
+  27: 'File too large',
+  28: 'No space left on device',
+  95: 'Operation not supported',
+};
+
+export function strerror(errno: number): string {
+  return STRERROR[errno] ?? `Unknown error ${errno}`;
+}

@@ -1,0 +1,292 @@
+import type { Task } from '../sched/task.js';
+import type { Design } from './designs.js';
+import type { Trace } from './trace.js';
+import { RwSem } from './locks.js';
+
+export const PAGE_SIZE = 4096;
+export const PAGE_SHIFT = 12;
+
+/** vm_fault_t bits (4.13 values). */
+export const VM_FAULT = {
+  OOM: 0x0001,
+  SIGBUS: 0x0002,
+  MAJOR: 0x0004,
+  WRITE: 0x0008,
+  HWPOISON: 0x0010,
+  SIGSEGV: 0x0040,
+  NOPAGE: 0x0100,
+  LOCKED: 0x0200,
+  RETRY: 0x0400,
+  ERROR: 0x0001 | 0x0002 | 0x0040 | 0x0010,
+} as const;
+
+/** vm_flags bits the model uses. */
+export const VM = {
+  READ: 0x1,
+  WRITE: 0x2,
+  SHARED: 0x8,
+  MIXEDMAP: 0x10000000,
+  HUGEPAGE: 0x20000000,
+} as const;
+
+/** A page-cache page. */
+export class Page {
+  readonly data = new Uint8Array(PAGE_SIZE);
+  uptodate = false;
+  dirty = false;
+  /** Holder of PG_locked, or null. */
+  locker: Task | null = null;
+  /** The address_space it belongs to; NULL once truncated or invalidated. */
+  mapping: AddressSpace | null;
+  /** PTEs mapping it. */
+  mapcount = 0;
+
+  constructor(
+    mapping: AddressSpace,
+    readonly index: number,
+  ) {
+    this.mapping = mapping;
+  }
+}
+
+/** A DAX radix-tree entry: the mapping knows the pfn for this index is mapped through DAX. */
+export class DaxEntry {
+  dirty = false;
+  constructor(readonly index: number) {}
+}
+
+/** An inode's page cache (i_pages) and its list of VMAs (i_mmap). */
+export class AddressSpace {
+  readonly entries = new Map<number, Page | DaxEntry>();
+  readonly i_mmap = new Set<Vma>();
+  nrpages = 0;
+  constructor(readonly host: Inode) {}
+}
+
+/** A page table entry: a page-cache page or a DAX pfn, read-only or writable. */
+export interface Pte {
+  page: Page | null;
+  /** Physical block for a DAX mapping, -1 for a page. */
+  pfn: number;
+  writable: boolean;
+}
+
+export interface VmOps {
+  readonly name: string;
+  fault(k: Kernel, t: Task, vmf: Vmf): Generator<unknown, number, unknown>;
+  page_mkwrite?(k: Kernel, t: Task, vmf: Vmf): Generator<unknown, number, unknown>;
+  pfn_mkwrite?(k: Kernel, t: Task, vmf: Vmf): Generator<unknown, number, unknown>;
+}
+
+/** A shared file mapping: flags and vm_ops fixed when mmap ran. */
+export class Vma {
+  vm_flags: number;
+  vm_ops: VmOps | null = null;
+  readonly ptes = new Map<number, Pte>();
+  /** Linked into the file's i_mmap (mapping_mapped() sees it). */
+  linked = false;
+  constructor(
+    readonly inode: Inode,
+    /** First file page mapped. */
+    readonly pgoff: number,
+    readonly npages: number,
+    flags: number,
+  ) {
+    this.vm_flags = flags;
+  }
+}
+
+/** struct vm_fault. */
+export interface Vmf {
+  vma: Vma;
+  pgoff: number;
+  write: boolean;
+  /** NULL until a handler supplies one. */
+  page: Page | null;
+}
+
+/** Physical media (pmem): 4 KiB blocks, allocated zeroed. */
+export class Media {
+  data: Uint8Array;
+  private readonly free: number[] = [];
+  private used = 0;
+
+  constructor(blocks: number) {
+    this.data = new Uint8Array(Math.max(1, blocks) * PAGE_SIZE);
+  }
+
+  alloc(): number {
+    let b = this.free.pop();
+    if (b === undefined) {
+      b = this.used++;
+      if ((b + 1) * PAGE_SIZE > this.data.length) {
+        const d = new Uint8Array(this.data.length * 2);
+        d.set(this.data);
+        this.data = d;
+      }
+    }
+    this.data.fill(0, b * PAGE_SIZE, (b + 1) * PAGE_SIZE);
+    return b;
+  }
+
+  release(b: number): void {
+    this.free.push(b);
+  }
+
+  block(b: number): Uint8Array {
+    return this.data.subarray(b * PAGE_SIZE, (b + 1) * PAGE_SIZE);
+  }
+}
+
+export const HOLE = -1;
+
+/** The in-core inode: size, flags, locks, block map, page cache. */
+export class Inode {
+  i_size = 0;
+  /** XFS_DIFLAG2_DAX / EXT4_DAX_FL: the on-disk flag. */
+  diskDax: boolean;
+  /** S_DAX: what IS_DAX() reads. */
+  sDax: boolean;
+  /** I_DONTCACHE: evict on last iput. */
+  dontcache = false;
+  /** i_count: open files, VMAs (through vm_file) and other holders. */
+  refs = 0;
+  /** Not in memory: the next iget loads it from disk. */
+  evicted = false;
+  /** File block -> physical block, or HOLE. */
+  readonly blocks: Int32Array;
+  /** Allocated but unwritten (reads as zeros). */
+  readonly unwritten: Uint8Array;
+  readonly mapping: AddressSpace;
+  readonly iolock: RwSem;
+  readonly mmaplock: RwSem;
+
+  constructor(
+    readonly ino: number,
+    maxBlocks: number,
+    dax: boolean,
+    lockNames: [string, string],
+  ) {
+    this.diskDax = dax;
+    this.sDax = dax;
+    this.blocks = new Int32Array(maxBlocks).fill(HOLE);
+    this.unwritten = new Uint8Array(maxBlocks);
+    this.mapping = new AddressSpace(this);
+    this.iolock = new RwSem(lockNames[0]);
+    this.mmaplock = new RwSem(lockNames[1]);
+  }
+}
+
+/** What kind of kernel failure stopped the run. */
+export type PanicKind = 'oops' | 'bug' | 'warning';
+
+/** A simulated kernel failure: the run stops here with this report. */
+export class KernelPanic extends Error {
+  constructor(
+    readonly kind: PanicKind,
+    /** The function the failure is in (the IP). */
+    readonly func: string,
+    /** The task that hit it. */
+    readonly task: Task,
+    /** Its kernel frames at the failure, outermost first. */
+    readonly frames: string[],
+    /** oops: the faulting address; bug/warning: "file:line". */
+    readonly where: string,
+    readonly what: string,
+  ) {
+    super(`${kind} in ${func}: ${what}`);
+    this.name = 'KernelPanic';
+  }
+}
+
+/** A WARN_ON that fired (recorded in the log; a failure only with panic_on_warn). */
+export interface Warning {
+  func: string;
+  where: string;
+  what: string;
+  task: Task;
+  frames: string[];
+  step: number;
+}
+
+/** The file-system flavour: names and the entry points the syscalls use. */
+export interface FsType {
+  readonly name: 'xfs' | 'ext4';
+  readonly lockNames: [string, string];
+  read_iter(k: Kernel, t: Task, dst: Uint8Array, dstOff: number, len: number, pos: number, direct: boolean): Generator<unknown, number, unknown>;
+  write_iter(k: Kernel, t: Task, src: Uint8Array, srcOff: number, len: number, pos: number, direct: boolean): Generator<unknown, number, unknown>;
+  mmap(k: Kernel, t: Task, vma: Vma): Generator<unknown, number, unknown>;
+  setattr_size(k: Kernel, t: Task, size: number): Generator<unknown, number, unknown>;
+  fallocate(k: Kernel, t: Task, mode: number, off: number, len: number): Generator<unknown, number, unknown>;
+  remap(k: Kernel, t: Task, kind: RemapKind, off: number, len: number, dest: number): Generator<unknown, number, unknown>;
+  fsync(k: Kernel, t: Task, start: number, end: number): Generator<unknown, number, unknown>;
+  /** FS_IOC_FSSETXATTR with the DAX flag set or cleared. */
+  setxattr_dax(k: Kernel, t: Task, dax: boolean): Generator<unknown, number, unknown>;
+  /** Function names for reports. */
+  readonly names: { setattr: string; invalidate: string };
+}
+
+export type RemapKind = 'copy' | 'clone' | 'dedupe' | 'exchange';
+
+/** Everything the model's paths share: one inode, its media, the design, the log. */
+export class Kernel {
+  readonly media: Media;
+  readonly inode: Inode;
+  readonly warnings: Warning[] = [];
+  /** Times the flag actually changed on disk. */
+  flips = 0;
+
+  constructor(
+    readonly fs: FsType,
+    readonly design: Design,
+    readonly trace: Trace,
+    readonly clock: { step: number },
+    maxFileLen: number,
+    initialDax: boolean,
+    readonly panicOnWarn: boolean,
+  ) {
+    const maxBlocks = Math.ceil(maxFileLen / PAGE_SIZE) + 2;
+    this.media = new Media(maxBlocks);
+    this.inode = new Inode(131, maxBlocks, initialDax, fs.lockNames);
+  }
+
+  /** IS_DAX(inode): a read of S_DAX, and a preemption point. */
+  *IS_DAX(t: Task): Generator<unknown, boolean, unknown> {
+    yield;
+    const v = this.inode.sDax;
+    this.trace.add(t, 'isdax', `IS_DAX() read ${v ? 'true' : 'false'} in ${t.stack[t.stack.length - 1] ?? '?'}`);
+    return v;
+  }
+
+  /** i_size_read(): a preemption point. */
+  *i_size_read(): Generator<unknown, number, unknown> {
+    yield;
+    return this.inode.i_size;
+  }
+
+  /** Dereference a pointer the kernel would: NULL oopses in the current function. */
+  deref<T>(t: Task, p: T | null, offset: number, what: string): T {
+    if (p !== null) return p;
+    const func = t.stack[t.stack.length - 1] ?? 'unknown';
+    throw new KernelPanic('oops', func, t, t.stack.slice(), offset.toString(16).padStart(16, '0'), what);
+  }
+
+  /** BUG_ON(cond) at file:line in the current function. */
+  BUG_ON(t: Task, cond: boolean, where: string, what: string): void {
+    if (!cond) return;
+    const func = t.stack[t.stack.length - 1] ?? 'unknown';
+    throw new KernelPanic('bug', func, t, t.stack.slice(), where, what);
+  }
+
+  /** WARN_ON_ONCE(cond): logged; with panic_on_warn the run stops. Returns cond. */
+  WARN_ON_ONCE(t: Task, cond: boolean, where: string, what: string): boolean {
+    if (!cond) return false;
+    const func = t.stack[t.stack.length - 1] ?? 'unknown';
+    if (this.panicOnWarn) throw new KernelPanic('warning', func, t, t.stack.slice(), where, what);
+    if (!this.warnings.some((w) => w.where === where)) {
+      this.warnings.push({ func, where, what, task: t, frames: t.stack.slice(), step: this.clock.step });
+      this.trace.add(t, 'note', `WARNING at ${where}: ${what}`);
+    }
+    return true;
+  }
+}

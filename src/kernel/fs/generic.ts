@@ -1,0 +1,274 @@
+import type { Task } from '../../sched/task.js';
+import { FALLOC } from '../../fsx/ops.js';
+import { Kernel, PAGE_SIZE, type RemapKind } from '../core.js';
+import { down_read, down_write, up_read, up_write } from '../locks.js';
+import {
+  filemap_write_and_wait_range,
+  generic_file_buffered_read,
+  generic_perform_write,
+  truncate_pagecache,
+  truncate_pagecache_range,
+} from '../mm/filemap.js';
+import { bmapCollapse, bmapInsert, bmapPrealloc, bmapPunch, bmapZeroUnwritten, mediaRead, mediaWrite } from './bmap.js';
+import { dax_iomap_read, dax_iomap_write } from './dax.js';
+import { zero_file_range } from './iomap.js';
+
+type Gen<T> = Generator<unknown, T, unknown>;
+
+/**
+ * The read/write/size paths XFS and ext4 share in shape (KERNEL.md §4-5):
+ * the same order of IS_DAX tests and locks, each file system giving its
+ * own function names so call traces read like the kernel's.
+ */
+export interface FsNames {
+  read_iter: string;
+  dax_read: string;
+  buffered_read: string;
+  dio_read: string;
+  write_iter: string;
+  dax_write: string;
+  buffered_write: string;
+  dio_write: string;
+  setattr: string;
+  setattr_size: string;
+  fallocate: string;
+  remap: string;
+  fsync: string;
+  /** Frame for taking the I/O lock and the mmap lock (xfs_ilock; inode_lock / down_write). */
+  iolock: string;
+  mmaplock: string;
+}
+
+export const IOLOCK = 1;
+export const MMAPLOCK = 2;
+
+/** Take the inode locks in the kernel's order: IOLOCK before MMAPLOCK. */
+export function* fs_lock(k: Kernel, n: FsNames, t: Task, which: number, write: boolean): Gen<void> {
+  const ip = k.inode;
+  if (which & IOLOCK) {
+    t.enter(n.iolock);
+    yield* (write ? down_write : down_read)(k.trace, t, ip.iolock);
+    t.leave();
+  }
+  if (which & MMAPLOCK) {
+    t.enter(n.mmaplock);
+    yield* (write ? down_write : down_read)(k.trace, t, ip.mmaplock);
+    t.leave();
+  }
+}
+
+export function* fs_unlock(k: Kernel, t: Task, which: number, write: boolean): Gen<void> {
+  const ip = k.inode;
+  if (which & MMAPLOCK) yield* (write ? up_write : up_read)(k.trace, t, ip.mmaplock);
+  if (which & IOLOCK) yield* (write ? up_write : up_read)(k.trace, t, ip.iolock);
+}
+
+/**
+ * ->read_iter. 4.13 tests IS_DAX before taking any lock and then takes
+ * IOLOCK shared in the path it chose; with decideUnderLock the test moves
+ * after the lock.
+ */
+export function* read_iter(k: Kernel, n: FsNames, t: Task, dst: Uint8Array, dstOff: number, len: number, pos: number, direct: boolean): Gen<number> {
+  t.enter(n.read_iter);
+  try {
+    const early = k.design.decideUnderLock ? null : yield* k.IS_DAX(t);
+    yield* fs_lock(k, n, t, IOLOCK, false);
+    const dax = early ?? (yield* k.IS_DAX(t));
+    let ret: number;
+    if (dax) {
+      t.enter(n.dax_read);
+      ret = yield* dax_iomap_read(k, t, dst, dstOff, len, pos);
+      t.leave();
+    } else if (direct) {
+      t.enter(n.dio_read);
+      yield* filemap_write_and_wait_range(k, t, pos, pos + len - 1);
+      const isize = yield* k.i_size_read();
+      ret = Math.max(0, Math.min(len, isize - pos));
+      mediaRead(k.inode, k.media, dst, dstOff, pos, ret);
+      t.leave();
+    } else {
+      t.enter(n.buffered_read);
+      ret = yield* generic_file_buffered_read(k, t, dst, dstOff, len, pos);
+      t.leave();
+    }
+    yield* fs_unlock(k, t, IOLOCK, false);
+    return ret;
+  } finally {
+    t.leave();
+  }
+}
+
+/** The write checks: zero the gap between the old EOF and a write that starts past it. */
+function* write_checks(k: Kernel, t: Task, pos: number, dax: boolean): Gen<void> {
+  const isize = yield* k.i_size_read();
+  if (pos > isize) yield* zero_file_range(k, t, isize, Math.min(pos, Math.ceil(isize / PAGE_SIZE) * PAGE_SIZE), dax);
+}
+
+/** ->write_iter, with the same placement of the IS_DAX test as read_iter. */
+export function* write_iter(k: Kernel, n: FsNames, t: Task, src: Uint8Array, srcOff: number, len: number, pos: number, direct: boolean): Gen<number> {
+  t.enter(n.write_iter);
+  try {
+    const early = k.design.decideUnderLock ? null : yield* k.IS_DAX(t);
+    yield* fs_lock(k, n, t, IOLOCK, true);
+    const dax = early ?? (yield* k.IS_DAX(t));
+    let ret: number;
+    if (dax) {
+      t.enter(n.dax_write);
+      yield* write_checks(k, t, pos, true);
+      ret = yield* dax_iomap_write(k, t, src, srcOff, len, pos);
+      t.leave();
+    } else if (direct) {
+      t.enter(n.dio_write);
+      yield* write_checks(k, t, pos, false);
+      yield* filemap_write_and_wait_range(k, t, pos, pos + len - 1);
+      truncate_pagecache_range(k, Math.floor(pos / PAGE_SIZE) * PAGE_SIZE, Math.ceil((pos + len) / PAGE_SIZE) * PAGE_SIZE);
+      mediaWrite(k.inode, k.media, src, srcOff, pos, len);
+      if (pos + len > k.inode.i_size) k.inode.i_size = pos + len;
+      ret = len;
+      t.leave();
+    } else {
+      t.enter(n.buffered_write);
+      yield* write_checks(k, t, pos, false);
+      ret = yield* generic_perform_write(k, t, src, srcOff, len, pos);
+      t.leave();
+    }
+    yield* fs_unlock(k, t, IOLOCK, true);
+    return ret;
+  } finally {
+    t.leave();
+  }
+}
+
+/** ->setattr for ATTR_SIZE: both locks exclusive; zero the partial EOF block; drop pages and PTEs past the new size. */
+export function* setattr_size(k: Kernel, n: FsNames, t: Task, newsize: number): Gen<number> {
+  t.enter(n.setattr);
+  try {
+    yield* fs_lock(k, n, t, IOLOCK | MMAPLOCK, true);
+    t.enter(n.setattr_size);
+    const ip = k.inode;
+    const dax = yield* k.IS_DAX(t);
+    const oldsize = ip.i_size;
+    if (newsize > oldsize) {
+      // zero the tail of the old EOF block
+      yield* zero_file_range(k, t, oldsize, Math.min(newsize, Math.ceil(oldsize / PAGE_SIZE) * PAGE_SIZE), dax);
+    } else if (newsize < oldsize) {
+      // iomap_truncate_page(): zero the rest of the new EOF block
+      yield* zero_file_range(k, t, newsize, Math.min(oldsize, Math.ceil(newsize / PAGE_SIZE) * PAGE_SIZE), dax);
+    }
+    ip.i_size = newsize;
+    truncate_pagecache(k, newsize);
+    if (newsize <= oldsize) bmapPunch(ip, k.media, Math.ceil(newsize / PAGE_SIZE) * PAGE_SIZE, ip.blocks.length * PAGE_SIZE);
+    t.leave();
+    yield* fs_unlock(k, t, IOLOCK | MMAPLOCK, true);
+    return 0;
+  } finally {
+    t.leave();
+  }
+}
+
+/** Write back and drop the page cache over [start, end): the fallocate family's first step. */
+function* flush_unmap_range(k: Kernel, t: Task, start: number, end: number): Gen<void> {
+  const s = Math.floor(start / PAGE_SIZE) * PAGE_SIZE;
+  const e = Math.ceil(end / PAGE_SIZE) * PAGE_SIZE;
+  yield* filemap_write_and_wait_range(k, t, s, e - 1);
+  truncate_pagecache_range(k, s, e);
+}
+
+/** ->fallocate: IOLOCK and MMAPLOCK exclusive; write back and drop the range; change blocks and size. */
+export function* fallocate(k: Kernel, n: FsNames, t: Task, mode: number, off: number, len: number): Gen<number> {
+  t.enter(n.fallocate);
+  try {
+    yield* fs_lock(k, n, t, IOLOCK | MMAPLOCK, true);
+    const ip = k.inode;
+    const dax = yield* k.IS_DAX(t);
+    const end = off + len;
+    let ret = 0;
+    const keep = (mode & FALLOC.KEEP_SIZE) !== 0;
+    const bs = PAGE_SIZE;
+    const up = (x: number): number => Math.ceil(x / bs) * bs;
+    const down = (x: number): number => Math.floor(x / bs) * bs;
+    if (mode & FALLOC.PUNCH_HOLE) {
+      yield* flush_unmap_range(k, t, off, end);
+      bmapPunch(ip, k.media, off, end);
+      yield* zero_file_range(k, t, off, Math.min(end, up(off)), dax);
+      if (end > up(off)) yield* zero_file_range(k, t, Math.max(off, down(end)), end, dax);
+    } else if (mode & FALLOC.ZERO_RANGE) {
+      yield* flush_unmap_range(k, t, off, end);
+      if (!keep && end > ip.i_size) yield* zero_file_range(k, t, ip.i_size, Math.min(off, up(ip.i_size)), dax);
+      bmapZeroUnwritten(ip, k.media, off, end);
+      yield* zero_file_range(k, t, off, Math.min(end, up(off)), dax);
+      if (end > up(off)) yield* zero_file_range(k, t, Math.max(off, down(end)), end, dax);
+      if (!keep && end > ip.i_size) ip.i_size = end;
+    } else if (mode & FALLOC.COLLAPSE_RANGE) {
+      if (off % bs || len % bs || end >= ip.i_size) ret = -22;
+      else {
+        yield* flush_unmap_range(k, t, off, up(ip.i_size));
+        bmapCollapse(ip, k.media, off, len);
+        ip.i_size -= len;
+        truncate_pagecache(k, ip.i_size);
+      }
+    } else if (mode & FALLOC.INSERT_RANGE) {
+      if (off % bs || len % bs || off >= ip.i_size) ret = -22;
+      else {
+        yield* flush_unmap_range(k, t, off, up(ip.i_size));
+        ip.i_size += len;
+        bmapInsert(ip, k.media, off, len);
+      }
+    } else {
+      // allocate (and unshare: no shared extents in the model)
+      if (!keep && end > ip.i_size) yield* zero_file_range(k, t, ip.i_size, Math.min(end, up(ip.i_size)), dax);
+      bmapPrealloc(ip, k.media, off, end);
+      if (!keep && end > ip.i_size) ip.i_size = end;
+    }
+    yield* fs_unlock(k, t, IOLOCK | MMAPLOCK, true);
+    return ret;
+  } finally {
+    t.leave();
+  }
+}
+
+/**
+ * copy_file_range and the remap ioctls (clone, dedupe, exchange): both
+ * locks exclusive, the ranges written back and dropped, then the data moved
+ * on media. Returns bytes copied for copy, 0 for the others.
+ */
+export function* remap(k: Kernel, n: FsNames, t: Task, kind: RemapKind, off: number, len: number, dest: number): Gen<number> {
+  t.enter(n.remap);
+  try {
+    yield* fs_lock(k, n, t, IOLOCK | MMAPLOCK, true);
+    const ip = k.inode;
+    const isize = ip.i_size;
+    const count = Math.max(0, Math.min(len, isize - off));
+    const lo = Math.min(off, dest, isize);
+    const hi = Math.max(off + count, dest + count, isize);
+    yield* flush_unmap_range(k, t, lo, hi);
+    if (kind !== 'dedupe' && count > 0) {
+      const buf = new Uint8Array(count);
+      mediaRead(ip, k.media, buf, 0, off, count);
+      if (kind === 'exchange') {
+        const other = new Uint8Array(count);
+        mediaRead(ip, k.media, other, 0, dest, count);
+        mediaWrite(ip, k.media, other, 0, off, count);
+      } else if (dest > isize) {
+        // the cache over [lo, hi) was just dropped: zero the old EOF block's tail on media
+        yield* zero_file_range(k, t, isize, Math.min(dest, Math.ceil(isize / PAGE_SIZE) * PAGE_SIZE), true);
+      }
+      mediaWrite(ip, k.media, buf, 0, dest, count);
+      if (dest + count > ip.i_size) ip.i_size = dest + count;
+    }
+    yield* fs_unlock(k, t, IOLOCK | MMAPLOCK, true);
+    return kind === 'copy' ? count : 0;
+  } finally {
+    t.leave();
+  }
+}
+
+/** ->fsync: write back the range (DAX: flush the DAX entries). */
+export function* fsync(k: Kernel, n: FsNames, t: Task, start: number, end: number): Gen<number> {
+  t.enter(n.fsync);
+  try {
+    return yield* filemap_write_and_wait_range(k, t, start, end);
+  } finally {
+    t.leave();
+  }
+}

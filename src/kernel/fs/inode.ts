@@ -1,0 +1,75 @@
+import type { Task } from '../../sched/task.js';
+import { DaxEntry, Kernel, Page } from '../core.js';
+import { delete_from_page_cache, filemap_write_and_wait } from '../mm/filemap.js';
+
+type Gen<T> = Generator<unknown, T, unknown>;
+
+/**
+ * iget(): find the inode, loading it from disk if it was evicted. Loading
+ * sets S_DAX from the on-disk flag (xfs_diflags_to_linux at inode set-up).
+ */
+export function* iget(k: Kernel, t: Task): Gen<void> {
+  yield;
+  const ip = k.inode;
+  if (ip.evicted) {
+    ip.evicted = false;
+    ip.dontcache = false;
+    ip.sDax = ip.diskDax;
+    k.trace.add(t, 'note', `inode loaded from disk: S_DAX=${ip.sDax ? 1 : 0} from the on-disk flag`);
+  }
+  ip.refs++;
+}
+
+/** evict(): write back, drop every page and DAX entry, forget the in-core inode. */
+function* evict(k: Kernel, t: Task): Gen<void> {
+  t.enter('evict');
+  try {
+    yield* filemap_write_and_wait(k, t);
+    const mapping = k.inode.mapping;
+    for (const e of [...mapping.entries.values()]) {
+      if (e instanceof Page) delete_from_page_cache(k, e);
+      else mapping.entries.delete((e as DaxEntry).index);
+    }
+    k.inode.evicted = true;
+    k.trace.add(t, 'note', 'inode evicted (last reference gone)');
+  } finally {
+    t.leave();
+  }
+}
+
+/** iput(): drop a reference; the last one evicts an I_DONTCACHE inode at once. */
+export function* iput(k: Kernel, t: Task): Gen<void> {
+  t.enter('iput');
+  try {
+    yield;
+    const ip = k.inode;
+    ip.refs--;
+    if (ip.refs === 0 && ip.dontcache) yield* evict(k, t);
+  } finally {
+    t.leave();
+  }
+}
+
+/**
+ * echo 3 > drop_caches: drop clean, unmapped, unlocked pages, then evict
+ * the inode if nothing holds it and no pages are left.
+ */
+export function* drop_caches(k: Kernel, t: Task): Gen<void> {
+  t.enter('drop_caches_sysctl_handler');
+  try {
+    yield;
+    const ip = k.inode;
+    const mapping = ip.mapping;
+    for (const e of [...mapping.entries.values()]) {
+      if (e instanceof Page) {
+        if (!e.dirty && e.mapcount === 0 && e.locker === null) delete_from_page_cache(k, e);
+      } else if (!e.dirty) mapping.entries.delete(e.index);
+    }
+    if (ip.refs === 0 && mapping.entries.size === 0 && !ip.evicted) {
+      ip.evicted = true;
+      k.trace.add(t, 'note', 'drop_caches evicted the inode');
+    }
+  } finally {
+    t.leave();
+  }
+}

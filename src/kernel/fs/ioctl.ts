@@ -1,0 +1,79 @@
+import type { Task } from '../../sched/task.js';
+import type { Kernel } from '../core.js';
+import { filemap_write_and_wait, invalidate_inode_pages2 } from '../mm/filemap.js';
+import { IOLOCK, MMAPLOCK, fs_lock, fs_unlock, type FsNames } from './generic.js';
+
+type Gen<T> = Generator<unknown, T, unknown>;
+
+export interface FlipNames {
+  ioctl: string;
+  setattr: string;
+  invalidate: string;
+  setflags: string;
+}
+
+/**
+ * FS_IOC_FSSETXATTR changing the DAX flag (xfs_ioctl_setattr and ext4's
+ * equivalent). With the 4.13 paths: if the DAX state changes, take IOLOCK
+ * and MMAPLOCK exclusive, write back, invalidate the page cache and every
+ * PTE, then set the on-disk flag and S_DAX together, and unlock. Existing
+ * VMAs keep their flags. The designs change what is invalidated, whether a
+ * mapped file refuses, and when S_DAX follows the on-disk flag.
+ */
+export function* setattr_dax(k: Kernel, n: FsNames, fl: FlipNames, t: Task, dax: boolean): Gen<number> {
+  const d = k.design;
+  const ip = k.inode;
+  t.enter(fl.ioctl);
+  t.enter(fl.setattr);
+  let locked = false;
+  const finish = function* (ret: number): Gen<number> {
+    if (locked) yield* fs_unlock(k, t, IOLOCK | MMAPLOCK, true);
+    return ret;
+  };
+  try {
+    k.trace.add(t, 'flip', `FS_IOC_FSSETXATTR: ${dax ? 'set' : 'clear'} the DAX flag`);
+    if (d.invalidateOnFlip) {
+      t.enter(fl.invalidate);
+      // "if the DAX state is not changing, we have nothing to do here"
+      const cur = yield* k.IS_DAX(t);
+      if (cur !== dax) {
+        yield* fs_lock(k, n, t, IOLOCK | MMAPLOCK, true);
+        locked = true;
+        if (d.refuseWhileMapped) {
+          yield;
+          if (ip.mapping.i_mmap.size > 0) {
+            k.trace.add(t, 'flip', 'mapping_mapped(): refuse with EBUSY');
+            t.leave();
+            return yield* finish(-16);
+          }
+        }
+        let err = yield* filemap_write_and_wait(k, t);
+        if (!err) err = yield* invalidate_inode_pages2(k, t);
+        if (err) {
+          k.trace.add(t, 'flip', `invalidate failed (${err}): the flag stays`);
+          t.leave();
+          return yield* finish(err);
+        }
+      }
+      t.leave();
+    }
+    // the transaction: ILOCK, the on-disk flag, the in-core flags
+    t.enter(fl.setflags);
+    yield;
+    const changed = ip.diskDax !== dax;
+    ip.diskDax = dax;
+    if (changed) k.flips++;
+    if (d.sDaxUpdate === 'now') ip.sDax = dax;
+    else if (d.sDaxUpdate === 'on-reload' && changed) ip.dontcache = true;
+    k.trace.add(
+      t,
+      'flip',
+      `on-disk DAX flag ${dax ? 'set' : 'cleared'}${d.sDaxUpdate === 'now' ? `, S_DAX=${dax ? 1 : 0} at once` : d.sDaxUpdate === 'on-reload' && changed ? ', I_DONTCACHE set: S_DAX follows on the next inode load' : ', S_DAX unchanged'}`,
+    );
+    t.leave();
+    return yield* finish(0);
+  } finally {
+    t.leave();
+    t.leave();
+  }
+}

@@ -1,0 +1,116 @@
+import type { Task, Waitable } from '../sched/task.js';
+import type { Trace } from './trace.js';
+
+interface Waiter {
+  t: Task;
+  write: boolean;
+}
+
+/**
+ * A reader-writer semaphore with FIFO waiters (rw_semaphore): a task that
+ * cannot have it queues, and is granted it in arrival order; readers at the
+ * head of the queue go in together.
+ */
+export class RwSem implements Waitable {
+  readonly readers: Task[] = [];
+  writer: Task | null = null;
+  readonly waiters: Waiter[] = [];
+
+  constructor(readonly name: string) {}
+
+  private grantable(t: Task, write: boolean): boolean {
+    if (this.writer) return false;
+    if (write) return this.readers.length === 0 && (this.waiters.length === 0 || this.waiters[0].t === t);
+    for (const w of this.waiters) {
+      if (w.t === t) return true;
+      if (w.write) return false;
+    }
+    return true;
+  }
+
+  ready(t: Task): boolean {
+    const w = this.waiters.find((x) => x.t === t);
+    return w ? this.grantable(t, w.write) : true;
+  }
+
+  describe(t: Task): string {
+    const w = this.waiters.find((x) => x.t === t);
+    const holder = this.writer ? `held for write by ${this.writer}` : `held for read by ${this.readers.join(', ')}`;
+    return `${this.name} (${w?.write ? 'write' : 'read'}), ${holder}`;
+  }
+
+  heldBy(t: Task): boolean {
+    return this.writer === t || this.readers.includes(t);
+  }
+}
+
+function* acquire(tr: Trace, t: Task, sem: RwSem, write: boolean): Generator<unknown, void, unknown> {
+  yield; // preemption point: taking a lock
+  if (!(sem.waiters.length === 0 && (write ? !sem.writer && sem.readers.length === 0 : !sem.writer))) {
+    sem.waiters.push({ t, write });
+    tr.add(t, 'lock', `waits for ${sem.name} (${write ? 'write' : 'read'}), ${sem.describe(t).split(', ').slice(1).join(', ')}`);
+    t.enter(write ? 'down_write' : 'down_read');
+    while (!sem.ready(t)) yield sem;
+    t.leave();
+    sem.waiters.splice(
+      sem.waiters.findIndex((w) => w.t === t),
+      1,
+    );
+  }
+  if (write) sem.writer = t;
+  else sem.readers.push(t);
+  tr.add(t, 'lock', `takes ${sem.name} (${write ? 'write' : 'read'})`);
+}
+
+export function down_read(tr: Trace, t: Task, sem: RwSem): Generator<unknown, void, unknown> {
+  return acquire(tr, t, sem, false);
+}
+
+export function down_write(tr: Trace, t: Task, sem: RwSem): Generator<unknown, void, unknown> {
+  return acquire(tr, t, sem, true);
+}
+
+export function* up_read(tr: Trace, t: Task, sem: RwSem): Generator<unknown, void, unknown> {
+  const i = sem.readers.indexOf(t);
+  if (i < 0) throw new Error(`${t} releases ${sem.name} (read) it does not hold`);
+  sem.readers.splice(i, 1);
+  tr.add(t, 'lock', `releases ${sem.name} (read)`);
+  yield; // preemption point: after a release another task may take it
+}
+
+export function* up_write(tr: Trace, t: Task, sem: RwSem): Generator<unknown, void, unknown> {
+  if (sem.writer !== t) throw new Error(`${t} releases ${sem.name} (write) it does not hold`);
+  sem.writer = null;
+  tr.add(t, 'lock', `releases ${sem.name} (write)`);
+  yield;
+}
+
+/** The page lock (PG_locked): a sleeping mutex on one page. */
+export interface PageLockable {
+  locker: Task | null;
+}
+
+export class PageLockWait implements Waitable {
+  constructor(readonly page: PageLockable, readonly name: string) {}
+  ready(): boolean {
+    return this.page.locker === null;
+  }
+  describe(): string {
+    return `lock on ${this.name}, held by ${this.page.locker}`;
+  }
+}
+
+export function* lock_page_raw(t: Task, page: PageLockable, name: string): Generator<unknown, void, unknown> {
+  yield;
+  if (page.locker !== null) {
+    const w = new PageLockWait(page, name);
+    t.enter('__lock_page');
+    while (page.locker !== null) yield w;
+    t.leave();
+  }
+  page.locker = t;
+}
+
+export function unlock_page_raw(page: PageLockable): void {
+  page.locker = null;
+}

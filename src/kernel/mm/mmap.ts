@@ -1,0 +1,51 @@
+import type { Task } from '../../sched/task.js';
+import { Kernel, PAGE_SIZE, VM, Vma } from '../core.js';
+import { iget, iput } from '../fs/inode.js';
+import { zap_vma } from './memory.js';
+
+type Gen<T> = Generator<unknown, T, unknown>;
+
+/**
+ * mmap_region(): the file system's ->mmap sets vm_ops and flags (from
+ * IS_DAX at this moment), and only then is the VMA linked into the file's
+ * mapping, where mapping_mapped() and the flip's unmapping can see it. The
+ * two steps are separate preemption points.
+ */
+export function* do_mmap(k: Kernel, t: Task, off: number, len: number, writable: boolean): Gen<Vma> {
+  t.enter('do_mmap');
+  t.enter('mmap_region');
+  try {
+    const pgoff = Math.floor(off / PAGE_SIZE);
+    const npages = Math.ceil((off - pgoff * PAGE_SIZE + len) / PAGE_SIZE);
+    const vma = new Vma(k.inode, pgoff, npages, VM.SHARED | VM.READ | (writable ? VM.WRITE : 0));
+    // get_file(): the VMA holds a reference to the file
+    yield* iget(k, t);
+    t.enter('call_mmap');
+    yield* k.fs.mmap(k, t, vma);
+    t.leave();
+    k.trace.add(t, 'vma', `->mmap set up the VMA for pages ${pgoff}..${pgoff + npages - 1}${vma.vm_flags & VM.MIXEDMAP ? ' with VM_MIXEDMAP' : ' without VM_MIXEDMAP'}, vm_ops ${vma.vm_ops?.name}`);
+    yield; // between ->mmap and vma_link()
+    k.inode.mapping.i_mmap.add(vma);
+    vma.linked = true;
+    k.trace.add(t, 'vma', 'vma_link(): the VMA is now in the file mapping (mapping_mapped() is true)');
+    return vma;
+  } finally {
+    t.leave();
+    t.leave();
+  }
+}
+
+/** munmap(): zap the PTEs, unlink the VMA, drop its file reference. */
+export function* do_munmap(k: Kernel, t: Task, vma: Vma): Gen<void> {
+  t.enter('do_munmap');
+  try {
+    yield;
+    zap_vma(vma);
+    k.inode.mapping.i_mmap.delete(vma);
+    vma.linked = false;
+    k.trace.add(t, 'vma', 'munmap: VMA unlinked');
+    yield* iput(k, t);
+  } finally {
+    t.leave();
+  }
+}

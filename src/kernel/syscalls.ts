@@ -1,0 +1,181 @@
+import { Sleep, type Task } from '../sched/task.js';
+import type { Prng } from '../sched/scheduler.js';
+import type { FsxFile, Mapping, OpenFlags, Sys } from '../fsx/file.js';
+import { RWF_DONTCACHE } from '../fsx/ops.js';
+import { Kernel, PAGE_SIZE, Page, type Vma } from './core.js';
+import { iget, iput, drop_caches } from './fs/inode.js';
+import { delete_from_page_cache, fileContents, filemap_write_and_wait_range } from './mm/filemap.js';
+import { do_mmap, do_munmap } from './mm/mmap.js';
+import { user_copy } from './mm/memory.js';
+
+interface ModelMapping extends Mapping {
+  vma: Vma;
+}
+
+/**
+ * The fsx task's system calls into the model: each fsx operation becomes
+ * the calls a real fsx makes, entering the kernel at the same places.
+ */
+export class ModelFile implements FsxFile {
+  private direct = false;
+  private open_ = false;
+
+  constructor(
+    readonly k: Kernel,
+    readonly t: Task,
+  ) {}
+
+  private *syscall<T>(name: string, body: Sys<T>): Sys<T> {
+    const t = this.t;
+    t.enter('entry_SYSCALL_64_fastpath');
+    t.enter(name);
+    try {
+      return yield* body;
+    } finally {
+      t.leave();
+      t.leave();
+    }
+  }
+
+  *open(flags: OpenFlags): Sys<number> {
+    this.direct = flags.direct;
+    yield* this.syscall('SyS_open', iget(this.k, this.t));
+    this.open_ = true;
+    return 0;
+  }
+
+  *close(): Sys<number> {
+    if (!this.open_) return -9;
+    this.open_ = false;
+    yield* this.syscall('SyS_close', iput(this.k, this.t));
+    return 0;
+  }
+
+  *dropCaches(): Sys<number> {
+    yield* this.syscall('SyS_write', drop_caches(this.k, this.t));
+    return 0;
+  }
+
+  *size(): Sys<number> {
+    yield;
+    return this.k.inode.i_size;
+  }
+
+  /** RWF_DONTCACHE: once the I/O is done, write back and drop the cached pages of the range. */
+  private *dontcache(off: number, len: number): Sys<void> {
+    const k = this.k;
+    yield* filemap_write_and_wait_range(k, this.t, off, off + len - 1);
+    const first = Math.floor(off / PAGE_SIZE);
+    const last = Math.floor((off + len - 1) / PAGE_SIZE);
+    for (let i = first; i <= last; i++) {
+      const e = k.inode.mapping.entries.get(i);
+      if (e instanceof Page && !e.dirty && e.mapcount === 0 && e.locker === null) delete_from_page_cache(k, e);
+    }
+  }
+
+  *pread(dst: Uint8Array, dstOff: number, len: number, off: number, rwf: number): Sys<number> {
+    const k = this.k;
+    k.trace.add(this.t, 'syscall', `pread(${len} bytes at ${off})`);
+    const r = yield* this.syscall('SyS_pread64', k.fs.read_iter(k, this.t, dst, dstOff, len, off, this.direct));
+    if (rwf & RWF_DONTCACHE) yield* this.dontcache(off, len);
+    return r;
+  }
+
+  *pwrite(src: Uint8Array, srcOff: number, len: number, off: number, rwf: number): Sys<number> {
+    const k = this.k;
+    k.trace.add(this.t, 'syscall', `pwrite(${len} bytes at ${off})`);
+    const r = yield* this.syscall('SyS_pwrite64', k.fs.write_iter(k, this.t, src, srcOff, len, off, this.direct));
+    if (rwf & RWF_DONTCACHE) yield* this.dontcache(off, len);
+    return r;
+  }
+
+  *ftruncate(size: number): Sys<number> {
+    this.k.trace.add(this.t, 'syscall', `ftruncate(${size})`);
+    return yield* this.syscall('SyS_ftruncate', this.k.fs.setattr_size(this.k, this.t, size));
+  }
+
+  *fallocate(mode: number, off: number, len: number): Sys<number> {
+    this.k.trace.add(this.t, 'syscall', `fallocate(mode ${mode}, ${len} bytes at ${off})`);
+    return yield* this.syscall('SyS_fallocate', this.k.fs.fallocate(this.k, this.t, mode, off, len));
+  }
+
+  *copyFileRange(off: number, dest: number, len: number): Sys<number> {
+    this.k.trace.add(this.t, 'syscall', `copy_file_range(${len} bytes from ${off} to ${dest})`);
+    return yield* this.syscall('SyS_copy_file_range', this.k.fs.remap(this.k, this.t, 'copy', off, len, dest));
+  }
+
+  *cloneRange(off: number, len: number, dest: number): Sys<number> {
+    return yield* this.syscall('SyS_ioctl', this.k.fs.remap(this.k, this.t, 'clone', off, len, dest));
+  }
+
+  *dedupeRange(off: number, len: number, dest: number): Sys<number> {
+    return yield* this.syscall('SyS_ioctl', this.k.fs.remap(this.k, this.t, 'dedupe', off, len, dest));
+  }
+
+  *exchangeRange(off: number, len: number, dest: number): Sys<number> {
+    return yield* this.syscall('SyS_ioctl', this.k.fs.remap(this.k, this.t, 'exchange', off, len, dest));
+  }
+
+  *fsync(): Sys<number> {
+    return yield* this.syscall('SyS_fsync', this.k.fs.fsync(this.k, this.t, 0, Number.MAX_SAFE_INTEGER));
+  }
+
+  *mmap(off: number, len: number, writable: boolean): Sys<Mapping | number> {
+    this.k.trace.add(this.t, 'syscall', `mmap(${len} bytes at ${off}, ${writable ? 'PROT_READ|PROT_WRITE' : 'PROT_READ'}, MAP_SHARED)`);
+    const vma = yield* this.syscall('SyS_mmap', do_mmap(this.k, this.t, off, len, writable));
+    const m: ModelMapping = { pgoff: off, length: len, vma };
+    return m;
+  }
+
+  *mapRead(m: Mapping, at: number, dst: Uint8Array, dstOff: number, len: number): Sys<number> {
+    return yield* user_copy(this.k, this.t, (m as ModelMapping).vma, at, dst, dstOff, len, false);
+  }
+
+  *mapWrite(m: Mapping, at: number, src: Uint8Array, srcOff: number, len: number): Sys<number> {
+    this.k.trace.add(this.t, 'syscall', `memcpy into the mapping (${len} bytes)`);
+    return yield* user_copy(this.k, this.t, (m as ModelMapping).vma, at, src, srcOff, len, true);
+  }
+
+  *msync(m: Mapping, sync: boolean): Sys<number> {
+    if (!sync) return 0; // MS_INVALIDATE alone does nothing for a shared file mapping
+    const start = m.pgoff;
+    return yield* this.syscall('SyS_msync', this.k.fs.fsync(this.k, this.t, start, start + m.length - 1));
+  }
+
+  *munmap(m: Mapping): Sys<number> {
+    yield* this.syscall('SyS_munmap', do_munmap(this.k, this.t, (m as ModelMapping).vma));
+    return 0;
+  }
+
+  contents(): Uint8Array {
+    return fileContents(this.k);
+  }
+}
+
+/**
+ * The seed's shell loop, one xfs_io per flip: open the file,
+ * FS_IOC_FSGETXATTR, toggle FS_XFLAG_DAX, FS_IOC_FSSETXATTR, close — forever,
+ * with a spell in user space (starting xfs_io) between flips.
+ */
+export function* flipperTask(k: Kernel, t: Task, rnd: Prng, meanInterval: number, clock: { step: number }, results: { ok: number; busy: number }): Generator<unknown, void, unknown> {
+  for (;;) {
+    if (meanInterval > 0) yield new Sleep(clock, clock.step + 1 + Math.floor(-Math.log(1 - rnd()) * meanInterval));
+    t.enter('entry_SYSCALL_64_fastpath');
+    t.enter('SyS_open');
+    yield* iget(k, t);
+    t.leave();
+    t.enter('SyS_ioctl');
+    t.enter('xfs_ioc_fsgetxattr');
+    yield;
+    const cur = k.inode.diskDax; // FS_IOC_FSGETXATTR reports the on-disk flag
+    t.leave();
+    const r = yield* k.fs.setxattr_dax(k, t, !cur);
+    if (r === 0) results.ok++;
+    else results.busy++;
+    t.leave();
+    t.enter('SyS_close');
+    yield* iput(k, t);
+    t.leave();
+    t.leave();
+  }
+}

@@ -1,0 +1,45 @@
+import type { TraceEvent } from '../kernel/trace.js';
+
+const INTERESTING = new Set(['lock', 'isdax', 'flip', 'vma', 'note', 'fault', 'syscall']);
+
+/**
+ * The interleaving in plain words: the events of the failing operation's
+ * window, by task, in the order they happened, and what changed under fsx.
+ */
+export function explain(events: TraceEvent[], failingPid: number, opLabel: string, maxLines = 80): string[] {
+  let ev = events.filter((e) => INTERESTING.has(e.kind));
+  if (ev.length > maxLines) {
+    // keep every IS_DAX read, flip and VMA event; of the rest, the latest
+    const key = ev.filter((e) => e.kind === 'isdax' || e.kind === 'flip' || e.kind === 'vma' || e.kind === 'note');
+    const rest = ev.filter((e) => !key.includes(e)).slice(-Math.max(10, maxLines - key.length));
+    const keep = new Set([...key.slice(-maxLines), ...rest]);
+    ev = ev.filter((e) => keep.has(e));
+  }
+  const out: string[] = [`What happened during ${opLabel}, in order:`];
+  for (const e of ev) {
+    out.push(`  step ${String(e.step).padStart(8)}  ${`${e.comm}:${e.pid}`.padEnd(12)} ${e.text}`);
+  }
+  const reads = events.filter((e) => e.kind === 'isdax' && e.pid === failingPid);
+  const flips = events.filter((e) => e.kind === 'flip' && e.pid !== failingPid && /S_DAX=/.test(e.text));
+  const changes: string[] = [];
+  for (let i = 1; i < reads.length; i++) {
+    const a = reads[i - 1];
+    const b = reads[i];
+    const va = /read (true|false)/.exec(a.text)?.[1];
+    const vb = /read (true|false)/.exec(b.text)?.[1];
+    if (va !== vb) {
+      const between = flips.filter((f) => f.step > a.step && f.step < b.step);
+      changes.push(
+        `IS_DAX() read ${va} at step ${a.step} (${a.text.replace(/^.* in /, '')}) and ${vb} at step ${b.step} (${b.text.replace(/^.* in /, '')})` +
+          (between.length ? `; in between, ${between.map((f) => `${f.comm}:${f.pid} changed it at step ${f.step}`).join(', ')}` : ''),
+      );
+    }
+  }
+  if (changes.length) {
+    out.push('In short: S_DAX changed while the operation was in flight, and it acted on both values:');
+    for (const c of changes) out.push(`  ${c}.`);
+  } else if (flips.length) {
+    out.push(`In short: the flag changed ${flips.length} time(s) during the operation (${flips.map((f) => `step ${f.step}`).join(', ')}); the state fsx set up before the change (see the VMA lines) no longer matched the inode after it.`);
+  }
+  return out;
+}

@@ -1,0 +1,437 @@
+import { existsSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import pino from 'pino';
+import type { RunArgs } from './cli/fsxargs.js';
+import { FsxEngine, FsxExit, type FsxOutput } from './fsx/engine.js';
+import { parseOps, type ParsedOps } from './fsx/fsxops.js';
+import { strerror } from './fsx/file.js';
+import { OP_NAMES } from './fsx/ops.js';
+import { DESIGNS } from './kernel/designs.js';
+import { Kernel, KernelPanic } from './kernel/core.js';
+import { EXT4 } from './kernel/ext4/file.js';
+import { XFS } from './kernel/xfs/file.js';
+import { FaultLoop } from './kernel/mm/memory.js';
+import { Dmesg, hungText, panicText, softLockupText, warningText, type Machine } from './kernel/oops.js';
+import { ModelFile, flipperTask } from './kernel/syscalls.js';
+import { Trace } from './kernel/trace.js';
+import { explain } from './report/explain.js';
+import { HungTask, PctStrategy, RandomStrategy, Scheduler, makePrng, type Strategy } from './sched/scheduler.js';
+import { Task } from './sched/task.js';
+import { Sink } from './util/sink.js';
+
+export const VERSION = '0.1.0';
+
+/** daxfsx's own exit codes for the model's verdicts (fsx's codes stay fsx's). */
+export const EXIT = {
+  OK: 0,
+  OOPS: 50,
+  HUNG: 51,
+  WARNING: 52,
+  USAGE: 90,
+  INTERRUPTED: 130,
+} as const;
+
+export interface RunOutcome {
+  verdict: string;
+  signature: string;
+  exitCode: number;
+  seed: number;
+  kernel: string;
+  fs: string;
+  ops: number;
+  steps: number;
+  flips: number;
+  elapsedMs: number;
+}
+
+export interface RunIo {
+  stdout: Sink;
+  stderr: Sink;
+  /** Show progress on the terminal. */
+  progress: boolean;
+  /** Colour the report on the terminal. */
+  paint: (kind: 'bad' | 'good' | 'dim' | 'head', s: string) => string;
+  /** Stop at the next step (a signal arrived). */
+  interrupted?: () => number;
+}
+
+export class OutputError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+    this.name = 'OutputError';
+  }
+}
+
+interface Paths {
+  good: string;
+  log: string;
+  ops: string;
+  dmesg: string;
+}
+
+function outputPaths(a: RunArgs): Paths {
+  const base = a.fsx.dirpath ? `${a.fsx.dirpath}/${basename(a.fname)}` : a.fname;
+  let ops = typeof a.recordOps === 'string' ? a.recordOps : `${base}.fsxops`;
+  if (a.replayOps && existsSync(ops) && existsSync(a.replayOps) && realpathSync(ops) === realpathSync(a.replayOps)) {
+    // never overwrite the replay input with this run's record
+    ops = ops.replace(/(\.fsxops)?$/, '.replay.fsxops');
+  }
+  return { good: `${base}.fsxgood`, log: `${base}.fsxlog`, ops, dmesg: `${base}.dmesg` };
+}
+
+function errText(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  const known: Record<string, number> = { ENOENT: 2, EACCES: 13, EISDIR: 21, ENOTDIR: 20, ENOSPC: 28, EROFS: 30, EPERM: 1 };
+  const names: Record<number, string> = { 2: 'No such file or directory', 13: 'Permission denied', 21: 'Is a directory', 20: 'Not a directory', 30: 'Read-only file system' };
+  const n = err.code ? known[err.code] : undefined;
+  return n ? names[n] ?? strerror(n) : err.message;
+}
+
+/** The command line that replays this run from its .fsxops. */
+function replayCommand(a: RunArgs, opsPath: string): string {
+  const keep: string[] = [];
+  const argv = a.argv;
+  for (let i = 0; i < argv.length; i++) {
+    const s = argv[i];
+    if (s === a.fname && i === argv.lastIndexOf(a.fname)) continue;
+    if (/^--(replay-ops|record-ops|summary|log-json)(=|$)/.test(s)) {
+      if (!s.includes('=') && /^--(replay-ops|summary|log-json)$/.test(s)) i++;
+      continue;
+    }
+    keep.push(/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  }
+  if (!keep.some((s) => /^(-S|--seed)/.test(s))) keep.unshift('-S', String(a.fsx.seed));
+  return `daxfsx ${keep.join(' ')} --replay-ops=${opsPath} ${a.fname}`;
+}
+
+/**
+ * One daxfsx run: fsx's operation stream as a task against the kernel model,
+ * with flipper tasks, under the scheduler; then fsx's reports and the
+ * model's.
+ */
+export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
+  const started = performance.now();
+  const f = a.fsx;
+  const m = a.model;
+  const paths = outputPaths(a);
+
+  // fsx prints these while parsing options, before its log file exists
+  for (const line of a.parseMessages) io.stdout.write(prefixed(f.logid, line + '\n'));
+  if (f.seed && !f.quiet) io.stdout.write(prefixed(f.logid, `Seed set to ${f.seed}\n`));
+  else if (a.seedPicked) io.stderr.write(`daxfsx: seed ${f.seed}\n`);
+  for (const n of a.notes) io.stderr.write(`daxfsx: note: ${n}\n`);
+
+  let replay: ParsedOps | undefined;
+  if (a.replayOps) {
+    let text: string;
+    try {
+      text = readFileSync(a.replayOps, 'utf8');
+    } catch (e) {
+      throw new OutputError(`${a.replayOps}: ${errText(e)}`, 93);
+    }
+    replay = parseOps(text, a.replayOps);
+  }
+
+  let existing: Uint8Array | undefined;
+  if (f.keepExisting || f.lite) {
+    try {
+      existing = new Uint8Array(readFileSync(a.fname));
+    } catch (e) {
+      throw new OutputError(`${a.fname}: ${errText(e)}`, 91);
+    }
+    if (existing.length === 0) throw new OutputError(`${a.fname}: -k and -L need an existing, non-empty file (its size bounds the file)`, 91);
+    if (existing.length > 256 * 1024 * 1024) throw new OutputError(`${a.fname}: ${existing.length} bytes is more than the model holds (256 MiB)`, 91);
+  }
+
+  const open = (path: string, code: number): Sink => {
+    try {
+      return Sink.create(path);
+    } catch (e) {
+      throw new OutputError(`${path}: ${errText(e)}`, code);
+    }
+  };
+  try {
+    writeFileSync(a.fname, existing ?? new Uint8Array(0));
+  } catch (e) {
+    throw new OutputError(`${a.fname}: ${errText(e)}`, 91);
+  }
+  try {
+    writeFileSync(paths.good, ''); // fsx creates (and truncates) its .fsxgood at start
+  } catch (e) {
+    throw new OutputError(`${paths.good}: ${errText(e)}`, 92);
+  }
+  const logSink = open(paths.log, 93);
+  if (existsSync(paths.ops) && paths.ops !== a.replayOps) {
+    try {
+      unlinkSync(paths.ops);
+    } catch {
+      /* fsx ignores this too */
+    }
+  }
+
+  const sched = new Scheduler(new RandomStrategy(makePrng(f.seed, 'sched')), m.hungSteps);
+  const clock = sched; // the scheduler's step counter is the model's time
+  const tracing = m.flip;
+  const trace = new Trace(clock, tracing);
+  const design = DESIGNS[m.kernel];
+  const fs = m.fs === 'xfs' ? XFS : EXT4;
+  const maxLen = existing ? existing.length : f.maxfilelen;
+  const k = new Kernel(fs, design, trace, clock, maxLen, m.initialDax, m.panicOnWarn);
+  const dmesg = new Dmesg(clock);
+  const machine: Machine = {
+    version: '4.13.0+',
+    hardware: `daxfsx model of ${m.fs} on pmem, design ${m.kernel}`,
+    seed: f.seed,
+  };
+  if (m.fs === 'xfs') {
+    dmesg.log('XFS (pmem0): DAX enabled. Warning: EXPERIMENTAL, use at your own risk', 0);
+    dmesg.log('XFS (pmem0): Mounting V5 Filesystem', 0);
+    dmesg.log('XFS (pmem0): Ending clean mount', 0);
+  } else {
+    dmesg.log('EXT4-fs (pmem0): DAX enabled. Warning: EXPERIMENTAL, use at your own risk', 0);
+    dmesg.log('EXT4-fs (pmem0): mounted filesystem with ordered data mode. Opts: dax', 0);
+  }
+
+  const fsxTask = new Task(6052, 'fsx', 3);
+  const file = new ModelFile(k, fsxTask);
+  const flipResults = { ok: 0, busy: 0 };
+
+  let opsError: string | null = null;
+  const out: FsxOutput = {
+    prt: (s) => {
+      io.stdout.write(prefixed(f.logid, s));
+      logSink.write(s);
+    },
+    warn: (s) => io.stderr.write(`${f.logid ? f.logid + ': ' : ''}fsx: ${s}\n`),
+    writeOps: (lines) => {
+      try {
+        writeFileSync(paths.ops, lines.join('\n') + (lines.length ? '\n' : ''));
+        return null;
+      } catch (e) {
+        opsError = `${paths.ops}: ${errText(e)}`;
+        return opsError;
+      }
+    },
+    writeGood: (buf) => {
+      try {
+        writeFileSync(paths.good, buf);
+      } catch (e) {
+        io.stderr.write(`daxfsx: ${paths.good}: ${errText(e)}\n`);
+      }
+    },
+  };
+  const header = (): string[] => [
+    `# daxfsx ${VERSION}: seed ${f.seed}, fs ${m.fs}, kernel ${m.kernel}, flips ${m.flip ? `${m.flippers} flipper(s)` : 'off'}, initial-dax ${m.initialDax ? 'on' : 'off'}, sched ${m.sched}`,
+    `# steps ${clock.step}, flag changes ${k.flips}`,
+  ];
+  const engine = new FsxEngine(f, file, out, a.fname, paths.good, header);
+  engine.opsPath = paths.ops;
+  if (replay) engine.setReplay(replay.ops, replay.error);
+
+  // structured log
+  let jlog: pino.Logger | undefined;
+  if (a.logJson) {
+    try {
+      jlog = pino({ base: null, timestamp: false }, pino.destination({ dest: a.logJson, sync: true, mkdir: false }));
+    } catch (e) {
+      throw new OutputError(`${a.logJson}: ${errText(e)}`, 93);
+    }
+    jlog.info({ event: 'start', seed: f.seed, fs: m.fs, kernel: m.kernel, flip: m.flip, flippers: m.flip ? m.flippers : 0 });
+  }
+  let logged = 0;
+  let lastFlips = 0;
+  let opStartStep = 0;
+  engine.onOp = (n) => {
+    if (jlog) {
+      const log = engine.log;
+      for (; logged < log.count; logged++) {
+        const slot = logged % 10000;
+        const e = log.entry(slot);
+        jlog.info({ event: 'op', testcall: n, op: OP_NAMES[e.op], args: e.args.slice(0, e.nrArgs), flags: e.flags, step: clock.step });
+      }
+      if (k.flips !== lastFlips) {
+        jlog.info({ event: 'flips', total: k.flips, step: clock.step });
+        lastFlips = k.flips;
+      }
+    }
+    opStartStep = clock.step;
+  };
+
+  sched.add(
+    fsxTask,
+    (function* () {
+      yield* file.open({ direct: f.oDirect });
+      yield* engine.init(existing);
+      yield* engine.run();
+    })(),
+  );
+  const tasks = [fsxTask];
+  if (m.flip) {
+    for (let i = 0; i < m.flippers; i++) {
+      const t = new Task(6060 + i, 'xfs_io', i % 2 === 0 ? 1 : 2);
+      t.weight = m.flipWeight;
+      sched.add(t, flipperTask(k, t, makePrng(f.seed, `flipper${i}`), m.flipInterval, clock, flipResults));
+      tasks.push(t);
+    }
+  }
+  let strategy: Strategy = new RandomStrategy(makePrng(f.seed, 'sched'));
+  if (m.sched === 'pct') {
+    const estimate = (f.numops > 0 ? f.numops : 10000) * 60;
+    strategy = new PctStrategy(makePrng(f.seed, 'pct'), tasks, m.pctDepth, estimate);
+  }
+  sched.strategy = strategy;
+
+  let verdict = 'ok';
+  let signature = '';
+  let exitCode: number = EXIT.OK;
+  let kernelReport: string | null = null;
+  let failingPid = fsxTask.pid;
+  let lastProgress = performance.now();
+  try {
+    for (;;) {
+      if (sched.run(fsxTask, 20000)) break;
+      if (io.interrupted) {
+        const sig = io.interrupted();
+        if (sig) {
+          exitCode = sig;
+          verdict = 'interrupted';
+          break;
+        }
+      }
+      const now = performance.now();
+      if (io.progress && now - lastProgress > 500) {
+        lastProgress = now;
+        io.stderr.write(`\rdaxfsx: ${engine.testcalls} ops, ${k.flips} flips, ${clock.step} steps  `);
+        io.stderr.flush();
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    if (verdict === 'interrupted') {
+      out.prt(`signal ${exitCode}\n`);
+      out.prt(`testcalls = ${engine.testcalls}\n`);
+      engine.logdump();
+    } else {
+      engine.finish(a.recordOps !== undefined);
+    }
+  } catch (e) {
+    if (e instanceof FsxExit) {
+      verdict = e.check;
+      signature = e.check;
+      exitCode = e.status;
+    } else if (e instanceof KernelPanic) {
+      verdict = e.kind === 'oops' ? 'oops' : e.kind === 'bug' ? 'bug' : 'warning';
+      signature = e.func;
+      exitCode = e.kind === 'warning' ? EXIT.WARNING : EXIT.OOPS;
+      failingPid = e.task.pid;
+      kernelReport = panicText(e, machine, dmesg.tainted);
+    } else if (e instanceof HungTask) {
+      verdict = 'hung';
+      signature = e.deadlock ? `deadlock in ${e.task.stack[e.task.stack.length - 2] ?? 'down'}` : `blocked in ${e.task.stack[e.task.stack.length - 2] ?? 'down'}`;
+      exitCode = EXIT.HUNG;
+      failingPid = e.task.pid;
+      const holders: string[] = [];
+      for (const sem of [k.inode.iolock, k.inode.mmaplock]) {
+        if (sem.writer) holders.push(`${sem.writer.comm}/${sem.writer.pid} holds ${sem.name} for write`);
+        for (const r of sem.readers) holders.push(`${r.comm}/${r.pid} holds ${sem.name} for read`);
+        for (const w of sem.waiters) holders.push(`${w.t.comm}/${w.t.pid} waits for ${sem.name} (${w.write ? 'write' : 'read'})`);
+      }
+      kernelReport = hungText(e.task, machine, dmesg.tainted, holders);
+    } else if (e instanceof FaultLoop) {
+      verdict = 'hung';
+      signature = 'fault retried forever';
+      exitCode = EXIT.HUNG;
+      failingPid = e.task.pid;
+      kernelReport = softLockupText(e.task, machine, dmesg.tainted, e.task.stack.slice());
+    } else {
+      throw e;
+    }
+  }
+  if (io.progress) io.stderr.write('\r\x1b[K');
+
+  // the kernel log: warnings as they happened, then the failure
+  for (const w of k.warnings) {
+    dmesg.log(warningText(w, machine), w.step);
+    dmesg.tainted = 'G        W';
+  }
+  let explanation: string[] = [];
+  const opLabel = describeCurrentOp(engine);
+  if (kernelReport) {
+    dmesg.log(kernelReport);
+    engine.dumpFailure();
+    if (a.explain) explanation = explain(trace.since(opStartStep), failingPid, opLabel);
+  }
+  logSink.close();
+
+  // the test file keeps what the model holds, as fsx leaves its file behind
+  try {
+    writeFileSync(a.fname, file.contents());
+  } catch (e) {
+    io.stderr.write(`daxfsx: ${a.fname}: ${errText(e)}\n`);
+  }
+  const replayCmd = replayCommand(a, paths.ops);
+  let dmesgText = dmesg.text();
+  if (explanation.length) dmesgText += `\n--- daxfsx: the interleaving ---\n${explanation.join('\n')}\nReplay: ${replayCmd}\n`;
+  try {
+    writeFileSync(paths.dmesg, dmesgText);
+  } catch (e) {
+    io.stderr.write(`daxfsx: ${paths.dmesg}: ${errText(e)}\n`);
+  }
+
+  const elapsedMs = Math.round(performance.now() - started);
+  const outcome: RunOutcome = {
+    verdict,
+    signature,
+    exitCode,
+    seed: f.seed,
+    kernel: m.kernel,
+    fs: m.fs,
+    ops: engine.testcalls,
+    steps: clock.step,
+    flips: k.flips,
+    elapsedMs,
+  };
+
+  // daxfsx's own words go to standard error
+  if (kernelReport) {
+    io.stderr.write(io.paint('bad', kernelReport) + '\n');
+    if (explanation.length) io.stderr.write('\n' + explanation.join('\n') + '\n');
+    io.stderr.write(`\nReplay: ${replayCmd}\nKernel log: ${paths.dmesg}\n`);
+  } else if (k.warnings.length) {
+    io.stderr.write(io.paint('bad', `daxfsx: ${k.warnings.length} kernel WARNING(s), see ${paths.dmesg}`) + '\n');
+  }
+  const flipNote = m.flip ? `${k.flips} flag changes${flipResults.busy ? `, ${flipResults.busy} refused` : ''}` : 'no flips';
+  const line = `daxfsx: ${verdict === 'ok' ? io.paint('good', 'ok') : io.paint('bad', verdict)}${signature && signature !== verdict ? ` in ${signature}` : ''}: ${engine.testcalls} ops, ${flipNote}, ${clock.step} steps, ${(elapsedMs / 1000).toFixed(2)} s (${m.fs}, ${m.kernel}${m.flip ? `, ${m.sched}` : ''})`;
+  io.stderr.write(line + '\n');
+  if (opsError) io.stderr.write(`daxfsx: ${opsError}\n`);
+  if (jlog) {
+    jlog.info({ event: 'end', ...outcome });
+    jlog.flush();
+  }
+  if (a.summary) {
+    try {
+      writeFileSync(a.summary, JSON.stringify(outcome, null, 2) + '\n');
+    } catch (e) {
+      io.stderr.write(`daxfsx: ${a.summary}: ${errText(e)}\n`);
+    }
+  }
+  for (const s of [io.stdout, logSink]) if (s.error) io.stderr.write(`daxfsx: ${s.error}\n`);
+  return outcome;
+}
+
+function prefixed(logid: string, s: string): string {
+  return logid ? `${logid}: ${s}` : s;
+}
+
+function describeCurrentOp(e: FsxEngine): string {
+  const log = e.log;
+  if (!log.count) return 'start-up';
+  const slot = (log.ptr + 9999) % 10000;
+  const entry = log.entry(slot);
+  return `fsx op ${e.testcalls} (${OP_NAMES[entry.op]} ${entry.args
+    .slice(0, entry.nrArgs - 1)
+    .map((v) => '0x' + (v >>> 0).toString(16))
+    .join(' ')})`;
+}

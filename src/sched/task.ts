@@ -1,0 +1,63 @@
+/**
+ * Tasks are generators: a model path yields at every preemption point, and
+ * yields a Waitable when it cannot go on (a lock held by another task, a
+ * sleep). The scheduler owns time: it decides which task's generator runs
+ * next.
+ */
+export interface Waitable {
+  /** May task t go on now? */
+  ready(t: Task): boolean;
+  /** What t is waiting for, in words ("MMAPLOCK (write)"). */
+  describe(t: Task): string;
+  /** A sleep is not a block: the hung-task detector ignores it. */
+  readonly isSleep?: boolean;
+}
+
+export type TaskBody = Generator<unknown, void, unknown>;
+
+export class Task {
+  /** Kernel frames, outermost first: the call trace an oops prints. */
+  readonly stack: string[] = [];
+  waiting: Waitable | null = null;
+  /** Scheduler step at which the current wait began. */
+  waitSince = 0;
+  done = false;
+  /** Scheduling weight for the random strategy. */
+  weight = 1;
+  /** PCT priority (higher runs first). */
+  priority = 0;
+  gen: TaskBody | null = null;
+
+  constructor(
+    readonly pid: number,
+    readonly comm: string,
+    readonly cpu: number,
+  ) {}
+
+  enter(frame: string): void {
+    this.stack.push(frame);
+  }
+
+  leave(): void {
+    this.stack.pop();
+  }
+
+  toString(): string {
+    return `${this.comm}:${this.pid}`;
+  }
+}
+
+/** A sleep until a scheduler step (a task in user space between system calls). */
+export class Sleep implements Waitable {
+  readonly isSleep = true;
+  constructor(
+    readonly clock: { step: number },
+    public until: number,
+  ) {}
+  ready(): boolean {
+    return this.clock.step >= this.until;
+  }
+  describe(): string {
+    return `user space until step ${this.until}`;
+  }
+}
