@@ -1,9 +1,11 @@
 import { E, strerror, type FsxFile, type Mapping, type Sys } from './file.js';
 import type { ParsedOp } from './fsxops.js';
+import { DataGen } from './gendata.js';
 import { GlibcRandom } from './random.js';
 import { OpLog, describeEntry, formatOpsLine } from './oplog.js';
 import {
   FALLOC,
+  opArgsCount,
   FL,
   OP,
   OP_MAX_FULL,
@@ -80,6 +82,7 @@ export class FsxEngine {
   readonly log = new OpLog();
   original!: Uint8Array;
   good!: Uint8Array;
+  private gen!: DataGen;
   private temp!: Uint8Array;
   private checkBuf: Uint8Array | undefined;
 
@@ -98,6 +101,8 @@ export class FsxEngine {
   private replayError: Error | undefined;
   /** Called after each test() with the op number; the run driver hooks progress here. */
   onOp: ((testcalls: number) => void) | undefined;
+  /** Whether each op is enabled (the disabling flags). */
+  private readonly enabled: boolean[];
   /** The op being executed (for reports). */
   currentOp = -1;
 
@@ -114,6 +119,19 @@ export class FsxEngine {
     this.debug = opts.debug;
     this.maxfilelen = opts.maxfilelen;
     this.pageMask = opts.pageSize - 1;
+    const on: boolean[] = [];
+    on[OP.FALLOCATE] = opts.fallocateCalls;
+    on[OP.PUNCH_HOLE] = opts.punchHoleCalls;
+    on[OP.ZERO_RANGE] = opts.zeroRangeCalls;
+    on[OP.COLLAPSE_RANGE] = opts.collapseRangeCalls;
+    on[OP.INSERT_RANGE] = opts.insertRangeCalls;
+    on[OP.WRITE_ATOMIC] = opts.atomicWrites;
+    on[OP.EXCHANGE_RANGE] = opts.exchangeRangeCalls;
+    on[OP.CLONE_RANGE] = opts.cloneRangeCalls;
+    on[OP.DEDUPE_RANGE] = opts.dedupeRangeCalls;
+    on[OP.COPY_RANGE] = opts.copyRangeCalls;
+    for (let op = 0; op <= OP.FSYNC; op++) on[op] ??= true;
+    this.enabled = on;
     if (opts.durationSec > 0) this.deadline = Math.floor(performance.now() / 1000) + opts.durationSec;
   }
 
@@ -142,7 +160,8 @@ export class FsxEngine {
     const r = this.rnd;
     for (let i = 0; i < n; i++) orig[i] = r.next() & 255;
     this.original = orig;
-    this.good = new Uint8Array(n + o.writebdy);
+    this.gen = new DataGen(orig, n + o.writebdy);
+    this.good = this.gen.good;
     this.temp = new Uint8Array(o.maxoplen + o.readbdy);
     if (o.lite) {
       const w = yield* this.file.pwrite(this.good, 0, n, 0, 0);
@@ -341,26 +360,11 @@ export class FsxEngine {
 
   // ---- data -------------------------------------------------------------
 
-  /** fsx's gendata(): the bytes op number testcalls writes at [offset, offset+size). */
-  private gendata(dst: Uint8Array, offset: number, size: number): void {
+  /** fsx's gendata(): the bytes op number testcalls writes at [offset, offset+size) of the good buffer. */
+  private gendata(offset: number, size: number): void {
     const fill = this.opts.filldata;
-    if (fill) {
-      dst.fill(fill, offset, offset + size);
-      return;
-    }
-    const t = this.testcalls & 255;
-    const orig = this.original;
-    const end = offset + size;
-    let i = offset;
-    if (i & 1 && i < end) {
-      dst[i] = t + orig[i];
-      i++;
-    }
-    for (; i + 1 < end; i += 2) {
-      dst[i] = t;
-      dst[i + 1] = t + orig[i + 1];
-    }
-    if (i < end) dst[i] = t;
+    if (fill) this.good.fill(fill, offset, offset + size);
+    else this.gen.fill(offset, size, this.testcalls & 255);
   }
 
   /** gendata into a mapping for -e: fsx indexes original_buf by the page offset. */
@@ -507,7 +511,7 @@ export class FsxEngine {
       return;
     }
     this.log4(flags & RWF_ATOMIC ? OP.WRITE_ATOMIC : OP.WRITE, offset, size, FL.NONE);
-    this.gendata(this.good, offset, size);
+    this.gendata(offset, size);
     if (offset + size > this.fileSize) {
       yield* this.updateFileSize(offset, size);
       if (o.lite) {
@@ -567,7 +571,7 @@ export class FsxEngine {
     }
     const curFilesize = this.fileSize;
     this.log4(OP.MAPWRITE, offset, size, FL.NONE);
-    this.gendata(this.good, offset, size);
+    this.gendata(offset, size);
     if (offset + size > this.fileSize) {
       yield* this.updateFileSize(offset, size);
       if (o.lite) {
@@ -767,13 +771,7 @@ export class FsxEngine {
 
   /** clone, dedupe, copy and exchange share their checks; only the call and the good buffer differ. */
   private *doRangeOp(op: number, offset: number, length: number, dest: number): Sys<void> {
-    const names: Record<number, [string, string, string, string]> = {
-      [OP.CLONE_RANGE]: ['clone', 'cloning', 'clone range', 'do_clone_range: FICLONERANGE'],
-      [OP.DEDUPE_RANGE]: ['dedupe', '', 'dedupe range', 'do_dedupe_range(0): FIDEDUPERANGE'],
-      [OP.COPY_RANGE]: ['copy', 'copying', 'copy range', 'do_copy_range:'],
-      [OP.EXCHANGE_RANGE]: ['swap', '', 'exchange range', 'do_exchange_range: XFS_IOC_EXCHANGE_RANGE'],
-    };
-    const [verb, largest, what, errName] = names[op];
+    const [verb, largest, what, errName] = RANGE_OP_WORDS[op];
     if (length === 0) {
       if (this.talk) this.prt(`skipping zero length ${what}\n`);
       this.log5(op, offset, length, dest, FL.SKIPPED);
@@ -1005,107 +1003,60 @@ export class FsxEngine {
 
   private *runOp(op: number, offset: number, size: number, offset2: number, keepSize: boolean, unshare: boolean): Sys<void> {
     const o = this.opts;
-    // disabled operations
-    switch (op) {
-      case OP.MAPREAD:
-        if (!o.mappedReads) op = OP.READ;
-        break;
-      case OP.MAPWRITE:
-        if (!o.mappedWrites) op = OP.WRITE;
-        break;
-      case OP.FALLOCATE:
-      case OP.PUNCH_HOLE:
-      case OP.ZERO_RANGE:
-      case OP.COLLAPSE_RANGE:
-      case OP.INSERT_RANGE:
-      case OP.WRITE_ATOMIC: {
-        const on = {
-          [OP.FALLOCATE]: o.fallocateCalls,
-          [OP.PUNCH_HOLE]: o.punchHoleCalls,
-          [OP.ZERO_RANGE]: o.zeroRangeCalls,
-          [OP.COLLAPSE_RANGE]: o.collapseRangeCalls,
-          [OP.INSERT_RANGE]: o.insertRangeCalls,
-          [OP.WRITE_ATOMIC]: o.atomicWrites,
-        }[op];
-        if (!on) {
-          this.log4(op, offset, size, FL.SKIPPED);
-          return;
-        }
-        break;
-      }
-      case OP.EXCHANGE_RANGE:
-      case OP.CLONE_RANGE:
-      case OP.DEDUPE_RANGE:
-      case OP.COPY_RANGE: {
-        const on = {
-          [OP.EXCHANGE_RANGE]: o.exchangeRangeCalls,
-          [OP.CLONE_RANGE]: o.cloneRangeCalls,
-          [OP.DEDUPE_RANGE]: o.dedupeRangeCalls,
-          [OP.COPY_RANGE]: o.copyRangeCalls,
-        }[op];
-        if (!on) {
-          this.log5(op, offset, size, offset2, FL.SKIPPED);
-          return;
-        }
-        break;
-      }
+    // disabled operations: mapped ones fall back to read/write, the rest are skipped
+    if (op === OP.MAPREAD && !o.mappedReads) op = OP.READ;
+    else if (op === OP.MAPWRITE && !o.mappedWrites) op = OP.WRITE;
+    else if (!this.enabled[op]) {
+      if (opArgsCount(op) === 4) this.log5(op, offset, size, offset2, FL.SKIPPED);
+      else this.log4(op, offset, size, FL.SKIPPED);
+      return;
     }
 
     const fs = this.fileSize;
     const mfl = this.maxfilelen;
-    const trim = (lim: number): void => {
+    // TRIM_OFF_LEN(offset, size, limit): reads trim to the file, writes to -l
+    const lim = TRIM_TO_FILE[op] ? fs : op === OP.COLLAPSE_RANGE ? fs - 1 : mfl;
+    if (TRIM_TO_FILE[op] || TRIM_TO_MAX[op] || (op === OP.COLLAPSE_RANGE && fs !== 0)) {
+      // (collapse trims to file_size - 1; with an empty file that is (unsigned long)-1: no trim)
       offset = lim ? offset % lim : 0;
       if (offset + size > lim) size = lim - offset;
-    };
+    }
     const bs = o.blockSize;
     switch (op) {
       case OP.READ:
-        trim(fs);
         yield* this.doread(offset, size, 0, false);
         break;
       case OP.READ_DONTCACHE:
-        trim(fs);
         yield* this.doread(offset, size, o.dontcacheIo ? RWF_DONTCACHE : 0, false);
         break;
       case OP.WRITE:
-        trim(mfl);
         yield* this.dowrite(offset, size, 0);
         break;
       case OP.WRITE_DONTCACHE:
-        trim(mfl);
         yield* this.dowrite(offset, size, o.dontcacheIo ? RWF_DONTCACHE : 0);
         break;
       case OP.WRITE_ATOMIC:
-        trim(mfl);
         yield* this.dowrite(offset, size, RWF_ATOMIC);
         break;
       case OP.MAPREAD:
-        trim(fs);
         yield* this.doread(offset, size, 0, true);
         break;
       case OP.MAPWRITE:
-        trim(mfl);
         yield* this.domapwrite(offset, size);
         break;
       case OP.TRUNCATE:
         yield* this.dotruncate(size);
         break;
       case OP.FALLOCATE:
-        trim(mfl);
         yield* this.doPreallocate(offset, size, keepSize, unshare);
         break;
       case OP.PUNCH_HOLE:
-        trim(fs);
         yield* this.doPunchHole(offset, size);
         break;
       case OP.ZERO_RANGE:
-        trim(mfl);
         yield* this.doZeroRange(offset, size, keepSize);
         break;
       case OP.COLLAPSE_RANGE:
-        // TRIM_OFF_LEN(offset, size, file_size - 1): with an empty file the
-        // limit is (unsigned long)-1 and nothing is trimmed
-        if (fs !== 0) trim(fs - 1);
         offset -= offset % bs;
         size -= size % bs;
         if (size === 0) {
@@ -1145,6 +1096,20 @@ export class FsxEngine {
     if (o.checkFile && this.testcalls > o.simulatedopcount) yield* this.checkContents();
   }
 }
+
+/** Ops trimmed to the file size, and to the maximum file length, before they run. */
+const TRIM_TO_FILE: boolean[] = [];
+const TRIM_TO_MAX: boolean[] = [];
+for (const op of [OP.READ, OP.READ_DONTCACHE, OP.MAPREAD, OP.PUNCH_HOLE]) TRIM_TO_FILE[op] = true;
+for (const op of [OP.WRITE, OP.WRITE_DONTCACHE, OP.WRITE_ATOMIC, OP.MAPWRITE, OP.FALLOCATE, OP.ZERO_RANGE]) TRIM_TO_MAX[op] = true;
+
+/** Words fsx uses for the four two-range ops: debug verb, "largest ever" verb, message noun, error prefix. */
+const RANGE_OP_WORDS: Record<number, [string, string, string, string]> = {
+  [OP.CLONE_RANGE]: ['clone', 'cloning', 'clone range', 'do_clone_range: FICLONERANGE'],
+  [OP.DEDUPE_RANGE]: ['dedupe', '', 'dedupe range', 'do_dedupe_range(0): FIDEDUPERANGE'],
+  [OP.COPY_RANGE]: ['copy', 'copying', 'copy range', 'do_copy_range:'],
+  [OP.EXCHANGE_RANGE]: ['swap', '', 'exchange range', 'do_exchange_range: XFS_IOC_EXCHANGE_RANGE'],
+};
 
 function rounddownPow2(n: number): number {
   if ((n & (n - 1)) === 0) return n;

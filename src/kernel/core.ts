@@ -177,6 +177,13 @@ export class Inode {
   }
 }
 
+/** Model time: the scheduler's step counter. */
+export interface Clock {
+  step: number;
+  /** Count a preemption point; true when the running task must yield. */
+  tick(): boolean;
+}
+
 /** What kind of kernel failure stopped the run. */
 export type PanicKind = 'oops' | 'bug' | 'warning';
 
@@ -240,7 +247,7 @@ export class Kernel {
     readonly fs: FsType,
     readonly design: Design,
     readonly trace: Trace,
-    readonly clock: { step: number },
+    readonly clock: Clock,
     maxFileLen: number,
     initialDax: boolean,
     readonly panicOnWarn: boolean,
@@ -250,17 +257,25 @@ export class Kernel {
     this.inode = new Inode(131, maxBlocks, initialDax, fs.lockNames);
   }
 
+  /**
+   * A preemption point: time advances one step; true when the task must
+   * yield to the scheduler (another task could run now).
+   */
+  tick(): boolean {
+    return this.clock.tick();
+  }
+
   /** IS_DAX(inode): a read of S_DAX, and a preemption point. */
   *IS_DAX(t: Task): Generator<unknown, boolean, unknown> {
-    yield;
+    if (this.tick()) yield;
     const v = this.inode.sDax;
-    this.trace.add(t, 'isdax', `IS_DAX() read ${v ? 'true' : 'false'} in ${t.stack[t.stack.length - 1] ?? '?'}`);
+    if (this.trace.enabled) this.trace.add(t, 'isdax', `IS_DAX() read ${v ? 'true' : 'false'} in ${t.stack[t.stack.length - 1] ?? '?'}`);
     return v;
   }
 
   /** i_size_read(): a preemption point. */
   *i_size_read(): Generator<unknown, number, unknown> {
-    yield;
+    if (this.tick()) yield;
     return this.inode.i_size;
   }
 
@@ -285,7 +300,7 @@ export class Kernel {
     if (this.panicOnWarn) throw new KernelPanic('warning', func, t, t.stack.slice(), where, what);
     if (!this.warnings.some((w) => w.where === where)) {
       this.warnings.push({ func, where, what, task: t, frames: t.stack.slice(), step: this.clock.step });
-      this.trace.add(t, 'note', `WARNING at ${where}: ${what}`);
+      if (this.trace.enabled) this.trace.add(t, 'note', `WARNING at ${where}: ${what}`);
     }
     return true;
   }

@@ -1,6 +1,12 @@
 import type { Task, Waitable } from '../sched/task.js';
 import type { Trace } from './trace.js';
 
+/** What the lock paths need of the kernel: its trace and its preemption points. */
+export interface LockCtx {
+  readonly trace: Trace;
+  tick(): boolean;
+}
+
 interface Waiter {
   t: Task;
   write: boolean;
@@ -44,11 +50,12 @@ export class RwSem implements Waitable {
   }
 }
 
-function* acquire(tr: Trace, t: Task, sem: RwSem, write: boolean): Generator<unknown, void, unknown> {
-  yield; // preemption point: taking a lock
+function* acquire(k: LockCtx, t: Task, sem: RwSem, write: boolean): Generator<unknown, void, unknown> {
+  const tr = k.trace;
+  if (k.tick()) yield; // preemption point: taking a lock
   if (!(sem.waiters.length === 0 && (write ? !sem.writer && sem.readers.length === 0 : !sem.writer))) {
     sem.waiters.push({ t, write });
-    tr.add(t, 'lock', `waits for ${sem.name} (${write ? 'write' : 'read'}), ${sem.describe(t).split(', ').slice(1).join(', ')}`);
+    if (tr.enabled) tr.add(t, 'lock', `waits for ${sem.name} (${write ? 'write' : 'read'}), ${sem.describe(t).split(', ').slice(1).join(', ')}`);
     t.enter(write ? 'down_write' : 'down_read');
     while (!sem.ready(t)) yield sem;
     t.leave();
@@ -59,30 +66,32 @@ function* acquire(tr: Trace, t: Task, sem: RwSem, write: boolean): Generator<unk
   }
   if (write) sem.writer = t;
   else sem.readers.push(t);
-  tr.add(t, 'lock', `takes ${sem.name} (${write ? 'write' : 'read'})`);
+  if (tr.enabled) tr.add(t, 'lock', `takes ${sem.name} (${write ? 'write' : 'read'})`);
 }
 
-export function down_read(tr: Trace, t: Task, sem: RwSem): Generator<unknown, void, unknown> {
-  return acquire(tr, t, sem, false);
+export function down_read(k: LockCtx, t: Task, sem: RwSem): Generator<unknown, void, unknown> {
+  return acquire(k, t, sem, false);
 }
 
-export function down_write(tr: Trace, t: Task, sem: RwSem): Generator<unknown, void, unknown> {
-  return acquire(tr, t, sem, true);
+export function down_write(k: LockCtx, t: Task, sem: RwSem): Generator<unknown, void, unknown> {
+  return acquire(k, t, sem, true);
 }
 
-export function* up_read(tr: Trace, t: Task, sem: RwSem): Generator<unknown, void, unknown> {
+export function* up_read(k: LockCtx, t: Task, sem: RwSem): Generator<unknown, void, unknown> {
+  const tr = k.trace;
   const i = sem.readers.indexOf(t);
   if (i < 0) throw new Error(`${t} releases ${sem.name} (read) it does not hold`);
   sem.readers.splice(i, 1);
-  tr.add(t, 'lock', `releases ${sem.name} (read)`);
-  yield; // preemption point: after a release another task may take it
+  if (tr.enabled) tr.add(t, 'lock', `releases ${sem.name} (read)`);
+  if (k.tick()) yield; // preemption point: after a release another task may take it
 }
 
-export function* up_write(tr: Trace, t: Task, sem: RwSem): Generator<unknown, void, unknown> {
+export function* up_write(k: LockCtx, t: Task, sem: RwSem): Generator<unknown, void, unknown> {
+  const tr = k.trace;
   if (sem.writer !== t) throw new Error(`${t} releases ${sem.name} (write) it does not hold`);
   sem.writer = null;
-  tr.add(t, 'lock', `releases ${sem.name} (write)`);
-  yield;
+  if (tr.enabled) tr.add(t, 'lock', `releases ${sem.name} (write)`);
+  if (k.tick()) yield;
 }
 
 /** The page lock (PG_locked): a sleeping mutex on one page. */
@@ -100,8 +109,8 @@ export class PageLockWait implements Waitable {
   }
 }
 
-export function* lock_page_raw(t: Task, page: PageLockable, name: string): Generator<unknown, void, unknown> {
-  yield;
+export function* lock_page_raw(k: LockCtx, t: Task, page: PageLockable, name: string): Generator<unknown, void, unknown> {
+  if (k.tick()) yield;
   if (page.locker !== null) {
     const w = new PageLockWait(page, name);
     t.enter('__lock_page');

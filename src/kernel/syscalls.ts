@@ -57,7 +57,7 @@ export class ModelFile implements FsxFile {
   }
 
   *size(): Sys<number> {
-    yield;
+    if (this.k.tick()) yield;
     return this.k.inode.i_size;
   }
 
@@ -75,7 +75,7 @@ export class ModelFile implements FsxFile {
 
   *pread(dst: Uint8Array, dstOff: number, len: number, off: number, rwf: number): Sys<number> {
     const k = this.k;
-    k.trace.add(this.t, 'syscall', `pread(${len} bytes at ${off})`);
+    if (k.trace.enabled) k.trace.add(this.t, 'syscall', `pread(${len} bytes at ${off})`);
     const r = yield* this.syscall('SyS_pread64', k.fs.read_iter(k, this.t, dst, dstOff, len, off, this.direct));
     if (rwf & RWF_DONTCACHE) yield* this.dontcache(off, len);
     return r;
@@ -83,24 +83,24 @@ export class ModelFile implements FsxFile {
 
   *pwrite(src: Uint8Array, srcOff: number, len: number, off: number, rwf: number): Sys<number> {
     const k = this.k;
-    k.trace.add(this.t, 'syscall', `pwrite(${len} bytes at ${off})`);
+    if (k.trace.enabled) k.trace.add(this.t, 'syscall', `pwrite(${len} bytes at ${off})`);
     const r = yield* this.syscall('SyS_pwrite64', k.fs.write_iter(k, this.t, src, srcOff, len, off, this.direct));
     if (rwf & RWF_DONTCACHE) yield* this.dontcache(off, len);
     return r;
   }
 
   *ftruncate(size: number): Sys<number> {
-    this.k.trace.add(this.t, 'syscall', `ftruncate(${size})`);
+    if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', `ftruncate(${size})`);
     return yield* this.syscall('SyS_ftruncate', this.k.fs.setattr_size(this.k, this.t, size));
   }
 
   *fallocate(mode: number, off: number, len: number): Sys<number> {
-    this.k.trace.add(this.t, 'syscall', `fallocate(mode ${mode}, ${len} bytes at ${off})`);
+    if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', `fallocate(mode ${mode}, ${len} bytes at ${off})`);
     return yield* this.syscall('SyS_fallocate', this.k.fs.fallocate(this.k, this.t, mode, off, len));
   }
 
   *copyFileRange(off: number, dest: number, len: number): Sys<number> {
-    this.k.trace.add(this.t, 'syscall', `copy_file_range(${len} bytes from ${off} to ${dest})`);
+    if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', `copy_file_range(${len} bytes from ${off} to ${dest})`);
     return yield* this.syscall('SyS_copy_file_range', this.k.fs.remap(this.k, this.t, 'copy', off, len, dest));
   }
 
@@ -121,7 +121,7 @@ export class ModelFile implements FsxFile {
   }
 
   *mmap(off: number, len: number, writable: boolean): Sys<Mapping | number> {
-    this.k.trace.add(this.t, 'syscall', `mmap(${len} bytes at ${off}, ${writable ? 'PROT_READ|PROT_WRITE' : 'PROT_READ'}, MAP_SHARED)`);
+    if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', `mmap(${len} bytes at ${off}, ${writable ? 'PROT_READ|PROT_WRITE' : 'PROT_READ'}, MAP_SHARED)`);
     const vma = yield* this.syscall('SyS_mmap', do_mmap(this.k, this.t, off, len, writable));
     const m: ModelMapping = { pgoff: off, length: len, vma };
     return m;
@@ -132,7 +132,7 @@ export class ModelFile implements FsxFile {
   }
 
   *mapWrite(m: Mapping, at: number, src: Uint8Array, srcOff: number, len: number): Sys<number> {
-    this.k.trace.add(this.t, 'syscall', `memcpy into the mapping (${len} bytes)`);
+    if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', `memcpy into the mapping (${len} bytes)`);
     return yield* user_copy(this.k, this.t, (m as ModelMapping).vma, at, src, srcOff, len, true);
   }
 
@@ -166,7 +166,7 @@ export function* flipperTask(k: Kernel, t: Task, rnd: Prng, meanInterval: number
     t.leave();
     t.enter('SyS_ioctl');
     t.enter('xfs_ioc_fsgetxattr');
-    yield;
+    if (k.tick()) yield;
     const cur = k.inode.diskDax; // FS_IOC_FSGETXATTR reports the on-disk flag
     t.leave();
     const r = yield* k.fs.setxattr_dax(k, t, !cur);

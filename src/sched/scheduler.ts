@@ -89,7 +89,15 @@ export class HungTask extends Error {
  * (an oops, fsx's exit) ends the run and propagates.
  */
 export class Scheduler {
+  /** Model time: preemption points passed. */
   step = 0;
+  /**
+   * The running task may go on without yielding until this step: nothing
+   * else can run before then (the others sleep or are done). Yielding at a
+   * preemption point where the scheduler has no choice would change nothing
+   * but the run's speed.
+   */
+  private soloUntil = 0;
   readonly tasks: Task[] = [];
   private readonly runnable: Task[] = [];
   /** Called with the task about to run whenever there was a choice (for schedule recording). */
@@ -100,6 +108,11 @@ export class Scheduler {
     public strategy: Strategy,
     readonly hungSteps: number,
   ) {}
+
+  /** A preemption point: count it, and say whether the running task must yield. */
+  tick(): boolean {
+    return ++this.step >= this.soloUntil;
+  }
 
   add(task: Task, body: TaskBody): Task {
     task.gen = body;
@@ -142,12 +155,15 @@ export class Scheduler {
         throw new HungTask(t, true, this.step - t.waitSince);
       }
       let t: Task;
-      if (n === 1) t = runnable[0];
-      else {
+      if (n === 1) {
+        t = runnable[0];
+        // alone until the first sleeper wakes (or the budget ends), unless another task waits on a lock
+        this.soloUntil = blocked ? this.step : Math.min(wakeAt, stop);
+      } else {
         t = this.strategy.pick(runnable, n, this.step);
         if (this.onChoice) this.onChoice(t, n);
+        this.soloUntil = this.step;
       }
-      this.step++;
       this.current = t;
       const r = t.gen!.next();
       if (r.done) {

@@ -16,7 +16,7 @@ export const ZERO_PFN = -2;
 function* grab_mapping_entry(k: Kernel, t: Task, index: number): Gen<DaxEntry | null> {
   t.enter('grab_mapping_entry');
   try {
-    yield;
+    if (k.tick()) yield;
     const mapping = k.inode.mapping;
     const e = mapping.entries.get(index);
     if (k.WARN_ON_ONCE(t, e instanceof Page, 'fs/dax.c:479', `page-cache page found at index ${index} where a DAX entry must be`)) {
@@ -46,7 +46,7 @@ export function* dax_iomap_fault(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
     const entry = yield* grab_mapping_entry(k, t, vmf.pgoff);
     if (!entry) return VM_FAULT.SIGBUS;
     // ->iomap_begin: one block, allocated (and zeroed) for a write
-    yield;
+    if (k.tick()) yield;
     const b = ip.blocks[vmf.pgoff];
     let pfn: number;
     if (vmf.write) {
@@ -56,7 +56,7 @@ export function* dax_iomap_fault(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
       pfn = b === HOLE || ip.unwritten[vmf.pgoff] ? ZERO_PFN : b;
     }
     vm_insert_mixed(k, t, vmf.vma, vmf.pgoff, pfn, vmf.write);
-    k.trace.add(t, 'fault', `DAX maps page ${vmf.pgoff} to ${pfn === ZERO_PFN ? 'the zero page' : `pfn ${pfn}`}${vmf.write ? ' writable' : ''}`);
+    if (k.trace.enabled) k.trace.add(t, 'fault', `DAX maps page ${vmf.pgoff} to ${pfn === ZERO_PFN ? 'the zero page' : `pfn ${pfn}`}${vmf.write ? ' writable' : ''}`);
     return VM_FAULT.NOPAGE;
   } finally {
     t.leave();
@@ -68,7 +68,7 @@ export function* dax_iomap_fault(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
 export function* dax_pfn_mkwrite(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
   t.enter('dax_pfn_mkwrite');
   try {
-    yield;
+    if (k.tick()) yield;
     const e = k.inode.mapping.entries.get(vmf.pgoff);
     const pte = vmf.vma.ptes.get(vmf.pgoff);
     if (!(e instanceof DaxEntry) || !pte) return VM_FAULT.NOPAGE;
@@ -110,7 +110,7 @@ export function* dax_iomap_write(k: Kernel, t: Task, src: Uint8Array, srcOff: nu
   try {
     let done = 0;
     while (done < len) {
-      yield;
+      if (k.tick()) yield;
       const n = Math.min(len - done, PAGE_SIZE - (pos % PAGE_SIZE));
       mediaWrite(k.inode, k.media, src, srcOff + done, pos, n);
       done += n;

@@ -47,20 +47,20 @@ export function* fs_lock(k: Kernel, n: FsNames, t: Task, which: number, write: b
   const ip = k.inode;
   if (which & IOLOCK) {
     t.enter(n.iolock);
-    yield* (write ? down_write : down_read)(k.trace, t, ip.iolock);
+    yield* (write ? down_write : down_read)(k, t, ip.iolock);
     t.leave();
   }
   if (which & MMAPLOCK) {
     t.enter(n.mmaplock);
-    yield* (write ? down_write : down_read)(k.trace, t, ip.mmaplock);
+    yield* (write ? down_write : down_read)(k, t, ip.mmaplock);
     t.leave();
   }
 }
 
 export function* fs_unlock(k: Kernel, t: Task, which: number, write: boolean): Gen<void> {
   const ip = k.inode;
-  if (which & MMAPLOCK) yield* (write ? up_write : up_read)(k.trace, t, ip.mmaplock);
-  if (which & IOLOCK) yield* (write ? up_write : up_read)(k.trace, t, ip.iolock);
+  if (which & MMAPLOCK) yield* (write ? up_write : up_read)(k, t, ip.mmaplock);
+  if (which & IOLOCK) yield* (write ? up_write : up_read)(k, t, ip.iolock);
 }
 
 /**

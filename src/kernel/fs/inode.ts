@@ -9,13 +9,13 @@ type Gen<T> = Generator<unknown, T, unknown>;
  * sets S_DAX from the on-disk flag (xfs_diflags_to_linux at inode set-up).
  */
 export function* iget(k: Kernel, t: Task): Gen<void> {
-  yield;
+  if (k.tick()) yield;
   const ip = k.inode;
   if (ip.evicted) {
     ip.evicted = false;
     ip.dontcache = false;
     ip.sDax = ip.diskDax;
-    k.trace.add(t, 'note', `inode loaded from disk: S_DAX=${ip.sDax ? 1 : 0} from the on-disk flag`);
+    if (k.trace.enabled) k.trace.add(t, 'note', `inode loaded from disk: S_DAX=${ip.sDax ? 1 : 0} from the on-disk flag`);
   }
   ip.refs++;
 }
@@ -31,7 +31,7 @@ function* evict(k: Kernel, t: Task): Gen<void> {
       else mapping.entries.delete((e as DaxEntry).index);
     }
     k.inode.evicted = true;
-    k.trace.add(t, 'note', 'inode evicted (last reference gone)');
+    if (k.trace.enabled) k.trace.add(t, 'note', 'inode evicted (last reference gone)');
   } finally {
     t.leave();
   }
@@ -41,7 +41,7 @@ function* evict(k: Kernel, t: Task): Gen<void> {
 export function* iput(k: Kernel, t: Task): Gen<void> {
   t.enter('iput');
   try {
-    yield;
+    if (k.tick()) yield;
     const ip = k.inode;
     ip.refs--;
     if (ip.refs === 0 && ip.dontcache) yield* evict(k, t);
@@ -57,7 +57,7 @@ export function* iput(k: Kernel, t: Task): Gen<void> {
 export function* drop_caches(k: Kernel, t: Task): Gen<void> {
   t.enter('drop_caches_sysctl_handler');
   try {
-    yield;
+    if (k.tick()) yield;
     const ip = k.inode;
     const mapping = ip.mapping;
     for (const e of [...mapping.entries.values()]) {
@@ -67,7 +67,7 @@ export function* drop_caches(k: Kernel, t: Task): Gen<void> {
     }
     if (ip.refs === 0 && mapping.entries.size === 0 && !ip.evicted) {
       ip.evicted = true;
-      k.trace.add(t, 'note', 'drop_caches evicted the inode');
+      if (k.trace.enabled) k.trace.add(t, 'note', 'drop_caches evicted the inode');
     }
   } finally {
     t.leave();

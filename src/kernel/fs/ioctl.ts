@@ -31,7 +31,7 @@ export function* setattr_dax(k: Kernel, n: FsNames, fl: FlipNames, t: Task, dax:
     return ret;
   };
   try {
-    k.trace.add(t, 'flip', `FS_IOC_FSSETXATTR: ${dax ? 'set' : 'clear'} the DAX flag`);
+    if (k.trace.enabled) k.trace.add(t, 'flip', `FS_IOC_FSSETXATTR: ${dax ? 'set' : 'clear'} the DAX flag`);
     if (d.invalidateOnFlip) {
       t.enter(fl.invalidate);
       // "if the DAX state is not changing, we have nothing to do here"
@@ -40,9 +40,9 @@ export function* setattr_dax(k: Kernel, n: FsNames, fl: FlipNames, t: Task, dax:
         yield* fs_lock(k, n, t, IOLOCK | MMAPLOCK, true);
         locked = true;
         if (d.refuseWhileMapped) {
-          yield;
+          if (k.tick()) yield;
           if (ip.mapping.i_mmap.size > 0) {
-            k.trace.add(t, 'flip', 'mapping_mapped(): refuse with EBUSY');
+            if (k.trace.enabled) k.trace.add(t, 'flip', 'mapping_mapped(): refuse with EBUSY');
             t.leave();
             return yield* finish(-16);
           }
@@ -50,7 +50,7 @@ export function* setattr_dax(k: Kernel, n: FsNames, fl: FlipNames, t: Task, dax:
         let err = yield* filemap_write_and_wait(k, t);
         if (!err) err = yield* invalidate_inode_pages2(k, t);
         if (err) {
-          k.trace.add(t, 'flip', `invalidate failed (${err}): the flag stays`);
+          if (k.trace.enabled) k.trace.add(t, 'flip', `invalidate failed (${err}): the flag stays`);
           t.leave();
           return yield* finish(err);
         }
@@ -59,13 +59,13 @@ export function* setattr_dax(k: Kernel, n: FsNames, fl: FlipNames, t: Task, dax:
     }
     // the transaction: ILOCK, the on-disk flag, the in-core flags
     t.enter(fl.setflags);
-    yield;
+    if (k.tick()) yield;
     const changed = ip.diskDax !== dax;
     ip.diskDax = dax;
     if (changed) k.flips++;
     if (d.sDaxUpdate === 'now') ip.sDax = dax;
     else if (d.sDaxUpdate === 'on-reload' && changed) ip.dontcache = true;
-    k.trace.add(
+    if (k.trace.enabled) k.trace.add(
       t,
       'flip',
       `on-disk DAX flag ${dax ? 'set' : 'cleared'}${d.sDaxUpdate === 'now' ? `, S_DAX=${dax ? 1 : 0} at once` : d.sDaxUpdate === 'on-reload' && changed ? ', I_DONTCACHE set: S_DAX follows on the next inode load' : ', S_DAX unchanged'}`,

@@ -8,7 +8,7 @@ type Gen<T> = Generator<unknown, T, unknown>;
 
 /** find_get_page(): a page-cache lookup (a preemption point). DAX entries are not pages. */
 export function* find_get_page(k: Kernel, index: number): Gen<Page | null> {
-  yield;
+  if (k.tick()) yield;
   const e = k.inode.mapping.entries.get(index);
   return e instanceof Page ? e : null;
 }
@@ -16,7 +16,7 @@ export function* find_get_page(k: Kernel, index: number): Gen<Page | null> {
 export function* lock_page(k: Kernel, t: Task, page: Page | null): Gen<void> {
   // lock_page() is inline: a NULL page faults in the caller, reading page->compound_head
   const p = k.deref(t, page, 0x20, 'lock_page() on a NULL struct page');
-  yield* lock_page_raw(t, p, `page ${p.index}`);
+  yield* lock_page_raw(k, t, p, `page ${p.index}`);
 }
 
 export function unlock_page(page: Page): void {
@@ -145,13 +145,13 @@ export function* filemap_write_and_wait_range(k: Kernel, t: Task, start: number,
     const dax = yield* k.IS_DAX(t); // dax_mapping(mapping) in ->writepages
     const first = Math.floor(start / PAGE_SIZE);
     const last = Math.floor(end / PAGE_SIZE);
-    const indices = [...mapping.entries.keys()].filter((i) => i >= first && i <= last).sort((a, b) => a - b);
-    for (const i of indices) {
+    const top = Math.min(last, k.inode.blocks.length);
+    for (let i = first; i <= top; i++) {
       const e = mapping.entries.get(i);
       if (!e) continue;
       if (dax) {
         if (e instanceof DaxEntry && e.dirty) {
-          yield;
+          if (k.tick()) yield;
           e.dirty = false; // flush CPU caches: nothing to do for data in the model
         }
         continue;
@@ -185,11 +185,11 @@ export function* invalidate_inode_pages2(k: Kernel, t: Task): Gen<number> {
   try {
     const mapping = k.inode.mapping;
     let ret = 0;
-    const indices = [...mapping.entries.keys()].sort((a, b) => a - b);
-    for (const i of indices) {
+    const top = k.inode.blocks.length;
+    for (let i = 0; i <= top; i++) {
       const e = mapping.entries.get(i);
       if (!e) continue;
-      yield;
+      if (k.tick()) yield;
       if (e instanceof DaxEntry) {
         if (e.dirty) ret = -16; // EBUSY
         else mapping.entries.delete(i);
@@ -218,7 +218,11 @@ export function* invalidate_inode_pages2(k: Kernel, t: Task): Gen<number> {
  */
 export function truncate_inode_pages_range(k: Kernel, start: number, end: number): void {
   const mapping = k.inode.mapping;
-  for (const [i, e] of [...mapping.entries]) {
+  if (mapping.entries.size === 0) return;
+  const top = Math.min(Math.floor((end - 1) / PAGE_SIZE), k.inode.blocks.length);
+  for (let i = Math.floor(start / PAGE_SIZE); i <= top; i++) {
+    const e = mapping.entries.get(i);
+    if (!e) continue;
     const ps = i * PAGE_SIZE;
     const pe = ps + PAGE_SIZE;
     if (pe <= start || ps >= end) continue;

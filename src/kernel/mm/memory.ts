@@ -31,7 +31,10 @@ function zap_pte(vma: Vma, pgoff: number): void {
 export function unmap_mapping_range(k: Kernel, first: number, n: number): void {
   const end = first + n;
   for (const vma of k.inode.mapping.i_mmap) {
-    for (const pgoff of [...vma.ptes.keys()]) if (pgoff >= first && pgoff < end) zap_pte(vma, pgoff);
+    if (vma.ptes.size === 0) continue;
+    const lo = Math.max(first, vma.pgoff);
+    const hi = Math.min(end, vma.pgoff + vma.npages);
+    for (let pgoff = lo; pgoff < hi; pgoff++) zap_pte(vma, pgoff);
   }
 }
 
@@ -189,7 +192,7 @@ export function* handle_mm_fault(k: Kernel, t: Task, vma: Vma, pgoff: number, wr
   try {
     const vmf: Vmf = { vma, pgoff, write, page: null };
     const pte = vma.ptes.get(pgoff);
-    k.trace.add(t, 'fault', `${write ? 'write' : 'read'} fault on page ${pgoff} (${pte ? (pte.page ? 'read-only page' : 'read-only pfn') : 'no PTE'})`);
+    if (k.trace.enabled) k.trace.add(t, 'fault', `${write ? 'write' : 'read'} fault on page ${pgoff} (${pte ? (pte.page ? 'read-only page' : 'read-only pfn') : 'no PTE'})`);
     if (!pte) {
       t.enter('do_fault');
       try {
@@ -228,7 +231,7 @@ export function* user_copy(
     const pgoff = Math.floor(pos / PAGE_SIZE);
     const inPage = pos - pgoff * PAGE_SIZE;
     const n = Math.min(end - pos, PAGE_SIZE - inPage);
-    yield; // every page a copy touches is a preemption point
+    if (k.tick()) yield; // every page a copy touches is a preemption point
     let pte = vma.ptes.get(pgoff);
     let tries = 0;
     while (!pte || (write && !pte.writable)) {

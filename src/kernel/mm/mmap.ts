@@ -23,11 +23,11 @@ export function* do_mmap(k: Kernel, t: Task, off: number, len: number, writable:
     t.enter('call_mmap');
     yield* k.fs.mmap(k, t, vma);
     t.leave();
-    k.trace.add(t, 'vma', `->mmap set up the VMA for pages ${pgoff}..${pgoff + npages - 1}${vma.vm_flags & VM.MIXEDMAP ? ' with VM_MIXEDMAP' : ' without VM_MIXEDMAP'}, vm_ops ${vma.vm_ops?.name}`);
-    yield; // between ->mmap and vma_link()
+    if (k.trace.enabled) k.trace.add(t, 'vma', `->mmap set up the VMA for pages ${pgoff}..${pgoff + npages - 1}${vma.vm_flags & VM.MIXEDMAP ? ' with VM_MIXEDMAP' : ' without VM_MIXEDMAP'}, vm_ops ${vma.vm_ops?.name}`);
+    if (k.tick()) yield; // between ->mmap and vma_link()
     k.inode.mapping.i_mmap.add(vma);
     vma.linked = true;
-    k.trace.add(t, 'vma', 'vma_link(): the VMA is now in the file mapping (mapping_mapped() is true)');
+    if (k.trace.enabled) k.trace.add(t, 'vma', 'vma_link(): the VMA is now in the file mapping (mapping_mapped() is true)');
     return vma;
   } finally {
     t.leave();
@@ -39,11 +39,11 @@ export function* do_mmap(k: Kernel, t: Task, off: number, len: number, writable:
 export function* do_munmap(k: Kernel, t: Task, vma: Vma): Gen<void> {
   t.enter('do_munmap');
   try {
-    yield;
+    if (k.tick()) yield;
     zap_vma(vma);
     k.inode.mapping.i_mmap.delete(vma);
     vma.linked = false;
-    k.trace.add(t, 'vma', 'munmap: VMA unlinked');
+    if (k.trace.enabled) k.trace.add(t, 'vma', 'munmap: VMA unlinked');
     yield* iput(k, t);
   } finally {
     t.leave();

@@ -40,7 +40,7 @@ const FLIP: FlipNames = {
 function* xfs_filemap_page_mkwrite(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
   t.enter('xfs_filemap_page_mkwrite');
   try {
-    yield; // sb_start_pagefault(), file_update_time()
+    if (k.tick()) yield; // sb_start_pagefault(), file_update_time()
     yield* fs_lock(k, N, t, MMAPLOCK, false);
     const ret = (yield* k.IS_DAX(t)) ? yield* dax_iomap_fault(k, t, vmf) : yield* iomap_page_mkwrite(k, t, vmf);
     yield* fs_unlock(k, t, MMAPLOCK, false);
