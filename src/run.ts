@@ -6,17 +6,13 @@ import { FsxEngine, FsxExit, type FsxOutput } from './fsx/engine.js';
 import { parseOps, type ParsedOps } from './fsx/fsxops.js';
 import { strerror } from './fsx/file.js';
 import { OP_NAMES } from './fsx/ops.js';
-import { DESIGNS } from './kernel/designs.js';
-import { Kernel, KernelPanic } from './kernel/core.js';
-import { EXT4 } from './kernel/ext4/file.js';
-import { XFS } from './kernel/xfs/file.js';
+import { KernelPanic } from './kernel/core.js';
+import { buildMachine, flipperTaskFor } from './kernel/machine.js';
 import { FaultLoop } from './kernel/mm/memory.js';
 import { Dmesg, hungText, panicText, softLockupText, warningText, type Machine } from './kernel/oops.js';
-import { ModelFile, flipperTask } from './kernel/syscalls.js';
-import { Trace } from './kernel/trace.js';
+import { flipperTask } from './kernel/syscalls.js';
 import { explain } from './report/explain.js';
-import { HungTask, PctStrategy, RandomStrategy, Scheduler, makePrng, type Strategy } from './sched/scheduler.js';
-import { Task } from './sched/task.js';
+import { HungTask, PctStrategy, RandomStrategy, makePrng, type Strategy } from './sched/scheduler.js';
 import { Sink } from './util/sink.js';
 
 export const VERSION = '0.1.0';
@@ -172,14 +168,19 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
     }
   }
 
-  const sched = new Scheduler(new RandomStrategy(makePrng(f.seed, 'sched')), m.hungSteps);
-  const clock = sched; // the scheduler's step counter is the model's time
-  const tracing = m.flip;
-  const trace = new Trace(clock, tracing);
-  const design = DESIGNS[m.kernel];
-  const fs = m.fs === 'xfs' ? XFS : EXT4;
   const maxLen = existing ? existing.length : f.maxfilelen;
-  const k = new Kernel(fs, design, trace, clock, maxLen, m.initialDax, m.panicOnWarn);
+  const { k, sched, fsx: fsxTask, file } = buildMachine({
+    fs: m.fs,
+    kernel: m.kernel,
+    initialDax: m.initialDax,
+    panicOnWarn: m.panicOnWarn,
+    maxFileLen: maxLen,
+    seed: f.seed,
+    trace: m.flip,
+    hungSteps: m.hungSteps,
+  });
+  const clock = sched; // the scheduler's step counter is the model's time
+  const trace = k.trace;
   const dmesg = new Dmesg(clock);
   const machine: Machine = {
     version: '4.13.0+',
@@ -195,8 +196,6 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
     dmesg.log('EXT4-fs (pmem0): mounted filesystem with ordered data mode. Opts: dax', 0);
   }
 
-  const fsxTask = new Task(6052, 'fsx', 3);
-  const file = new ModelFile(k, fsxTask);
   const flipResults = { ok: 0, busy: 0 };
 
   let opsError: string | null = null;
@@ -271,7 +270,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   const tasks = [fsxTask];
   if (m.flip) {
     for (let i = 0; i < m.flippers; i++) {
-      const t = new Task(6060 + i, 'xfs_io', i % 2 === 0 ? 1 : 2);
+      const t = flipperTaskFor(i);
       t.weight = m.flipWeight;
       sched.add(t, flipperTask(k, t, makePrng(f.seed, `flipper${i}`), m.flipInterval, clock, flipResults));
       tasks.push(t);

@@ -14,6 +14,20 @@ export class Sink {
     readonly path: string,
   ) {}
 
+  /** An in-memory sink (tests, workers): read it back with text(). */
+  static memory(name = 'memory'): Sink {
+    const s = new Sink(-1, false, name);
+    s.kept = [];
+    return s;
+  }
+
+  private kept: string[] | null = null;
+
+  /** What a memory sink has received. */
+  text(): string {
+    return (this.kept ?? []).join('') + this.chunks.join('');
+  }
+
   static toFd(fd: number, name: string): Sink {
     return new Sink(fd, false, name);
   }
@@ -32,6 +46,12 @@ export class Sink {
 
   flush(): void {
     if (!this.chunks.length || this.error) return;
+    if (this.kept) {
+      this.kept.push(this.chunks.join(''));
+      this.chunks = [];
+      this.size = 0;
+      return;
+    }
     const data = Buffer.from(this.chunks.join(''));
     this.chunks = [];
     this.size = 0;

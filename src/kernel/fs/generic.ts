@@ -204,12 +204,16 @@ export function* fallocate(k: Kernel, n: FsNames, t: Task, mode: number, off: nu
       else {
         yield* flush_unmap_range(k, t, off, up(ip.i_size));
         bmapCollapse(ip, k.media, off, len);
+        // then the size goes down as a truncate would: zero the new EOF block's tail
         ip.i_size -= len;
+        yield* zero_file_range(k, t, ip.i_size, up(ip.i_size), dax);
         truncate_pagecache(k, ip.i_size);
       }
     } else if (mode & FALLOC.INSERT_RANGE) {
       if (off % bs || len % bs || off >= ip.i_size) ret = -22;
       else {
+        // the size goes up first, as a truncate would (zeroing the old EOF block's tail), then the shift
+        yield* zero_file_range(k, t, ip.i_size, up(ip.i_size), dax);
         yield* flush_unmap_range(k, t, off, up(ip.i_size));
         ip.i_size += len;
         bmapInsert(ip, k.media, off, len);

@@ -1,0 +1,34 @@
+import type { Strategy } from './scheduler.js';
+import type { Task } from './task.js';
+
+/** Run `task` until `until()` holds, then go on to the next step of the script. */
+export interface ScriptStep {
+  task: Task;
+  until: () => boolean;
+}
+
+/**
+ * A hand-built interleaving: a list of (task, condition) steps. When the
+ * script is used up (or its task cannot run), the first runnable task of
+ * `fallback` runs. For tests that reach a failure through the mechanics.
+ */
+export class ScriptStrategy implements Strategy {
+  readonly name = 'script';
+  private i = 0;
+
+  constructor(
+    private readonly steps: ScriptStep[],
+    private readonly fallback: Task[],
+  ) {}
+
+  pick(runnable: Task[], n: number): Task {
+    while (this.i < this.steps.length && this.steps[this.i].until()) this.i++;
+    const has = (t: Task): boolean => {
+      for (let j = 0; j < n; j++) if (runnable[j] === t) return true;
+      return false;
+    };
+    if (this.i < this.steps.length && has(this.steps[this.i].task)) return this.steps[this.i].task;
+    for (const t of this.fallback) if (has(t)) return t;
+    return runnable[0];
+  }
+}
