@@ -234,7 +234,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   let jlog: pino.Logger | undefined;
   if (a.logJson) {
     try {
-      jlog = pino({ base: null, timestamp: false }, pino.destination({ dest: a.logJson, sync: true, mkdir: false }));
+      jlog = pino({ base: null, timestamp: false }, pino.destination({ dest: a.logJson, sync: true, append: false, mkdir: false }));
     } catch (e) {
       throw new OutputError(`${a.logJson}: ${errText(e)}`, 93);
     }
@@ -406,7 +406,9 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   io.stderr.write(line + '\n');
   if (opsError) io.stderr.write(`daxfsx: ${opsError}\n`);
   if (jlog) {
-    jlog.info({ event: 'end', ...outcome });
+    // everything but the wall-clock time, so that the log is the same every run
+    const { elapsedMs: _wall, ...figures } = outcome;
+    jlog.info({ event: 'end', ...figures });
     jlog.flush();
   }
   if (a.summary) {
