@@ -3,6 +3,9 @@ import type { Design } from './designs.js';
 import type { Trace } from './trace.js';
 import { RwSem } from './locks.js';
 
+const F_ISDAX = (v: boolean, fn: string): string => `IS_DAX() read ${v ? 'true' : 'false'} in ${fn}`;
+const F_WARN = (where: string, what: string): string => `WARNING at ${where}: ${what}`;
+
 export const PAGE_SIZE = 4096;
 export const PAGE_SHIFT = 12;
 
@@ -269,7 +272,7 @@ export class Kernel {
   *IS_DAX(t: Task): Generator<unknown, boolean, unknown> {
     if (this.tick()) yield;
     const v = this.inode.sDax;
-    if (this.trace.enabled) this.trace.add(t, 'isdax', `IS_DAX() read ${v ? 'true' : 'false'} in ${t.stack[t.stack.length - 1] ?? '?'}`);
+    if (this.trace.enabled) this.trace.add(t, 'isdax', F_ISDAX, v, t.stack[t.stack.length - 1] ?? '?');
     return v;
   }
 
@@ -300,7 +303,7 @@ export class Kernel {
     if (this.panicOnWarn) throw new KernelPanic('warning', func, t, t.stack.slice(), where, what);
     if (!this.warnings.some((w) => w.where === where)) {
       this.warnings.push({ func, where, what, task: t, frames: t.stack.slice(), step: this.clock.step });
-      if (this.trace.enabled) this.trace.add(t, 'note', `WARNING at ${where}: ${what}`);
+      if (this.trace.enabled) this.trace.add(t, 'note', F_WARN, where, what);
     }
     return true;
   }

@@ -7,6 +7,10 @@ export interface LockCtx {
   tick(): boolean;
 }
 
+const F_WAIT = (name: string, write: boolean, holder: string): string => `waits for ${name} (${write ? 'write' : 'read'}), ${holder}`;
+const F_TAKE = (name: string, write: boolean): string => `takes ${name} (${write ? 'write' : 'read'})`;
+const F_RELEASE = (name: string, write: boolean): string => `releases ${name} (${write ? 'write' : 'read'})`;
+
 interface Waiter {
   t: Task;
   write: boolean;
@@ -55,7 +59,7 @@ function* acquire(k: LockCtx, t: Task, sem: RwSem, write: boolean): Generator<un
   if (k.tick()) yield; // preemption point: taking a lock
   if (!(sem.waiters.length === 0 && (write ? !sem.writer && sem.readers.length === 0 : !sem.writer))) {
     sem.waiters.push({ t, write });
-    if (tr.enabled) tr.add(t, 'lock', `waits for ${sem.name} (${write ? 'write' : 'read'}), ${sem.describe(t).split(', ').slice(1).join(', ')}`);
+    if (tr.enabled) tr.add(t, 'lock', F_WAIT, sem.name, write, sem.describe(t).split(', ').slice(1).join(', '));
     t.enter(write ? 'down_write' : 'down_read');
     while (!sem.ready(t)) yield sem;
     t.leave();
@@ -66,7 +70,7 @@ function* acquire(k: LockCtx, t: Task, sem: RwSem, write: boolean): Generator<un
   }
   if (write) sem.writer = t;
   else sem.readers.push(t);
-  if (tr.enabled) tr.add(t, 'lock', `takes ${sem.name} (${write ? 'write' : 'read'})`);
+  if (tr.enabled) tr.add(t, 'lock', F_TAKE, sem.name, write);
 }
 
 export function down_read(k: LockCtx, t: Task, sem: RwSem): Generator<unknown, void, unknown> {
@@ -82,7 +86,7 @@ export function* up_read(k: LockCtx, t: Task, sem: RwSem): Generator<unknown, vo
   const i = sem.readers.indexOf(t);
   if (i < 0) throw new Error(`${t} releases ${sem.name} (read) it does not hold`);
   sem.readers.splice(i, 1);
-  if (tr.enabled) tr.add(t, 'lock', `releases ${sem.name} (read)`);
+  if (tr.enabled) tr.add(t, 'lock', F_RELEASE, sem.name, false);
   if (k.tick()) yield; // preemption point: after a release another task may take it
 }
 
@@ -90,7 +94,7 @@ export function* up_write(k: LockCtx, t: Task, sem: RwSem): Generator<unknown, v
   const tr = k.trace;
   if (sem.writer !== t) throw new Error(`${t} releases ${sem.name} (write) it does not hold`);
   sem.writer = null;
-  if (tr.enabled) tr.add(t, 'lock', `releases ${sem.name} (write)`);
+  if (tr.enabled) tr.add(t, 'lock', F_RELEASE, sem.name, true);
   if (k.tick()) yield;
 }
 

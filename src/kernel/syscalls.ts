@@ -8,6 +8,14 @@ import { delete_from_page_cache, fileContents, filemap_write_and_wait_range } fr
 import { do_mmap, do_munmap } from './mm/mmap.js';
 import { user_copy } from './mm/memory.js';
 
+const F_PREAD = (len: number, off: number): string => `pread(${len} bytes at ${off})`;
+const F_PWRITE = (len: number, off: number): string => `pwrite(${len} bytes at ${off})`;
+const F_TRUNC = (size: number): string => `ftruncate(${size})`;
+const F_FALLOC = (mode: number, len: number, off: number): string => `fallocate(mode ${mode}, ${len} bytes at ${off})`;
+const F_COPY = (len: number, off: number, dest: number): string => `copy_file_range(${len} bytes from ${off} to ${dest})`;
+const F_MMAP = (len: number, off: number, w: boolean): string => `mmap(${len} bytes at ${off}, ${w ? 'PROT_READ|PROT_WRITE' : 'PROT_READ'}, MAP_SHARED)`;
+const F_MEMCPY = (len: number): string => `memcpy into the mapping (${len} bytes)`;
+
 interface ModelMapping extends Mapping {
   vma: Vma;
 }
@@ -75,7 +83,7 @@ export class ModelFile implements FsxFile {
 
   *pread(dst: Uint8Array, dstOff: number, len: number, off: number, rwf: number): Sys<number> {
     const k = this.k;
-    if (k.trace.enabled) k.trace.add(this.t, 'syscall', `pread(${len} bytes at ${off})`);
+    if (k.trace.enabled) k.trace.add(this.t, 'syscall', F_PREAD, len, off);
     const r = yield* this.syscall('SyS_pread64', k.fs.read_iter(k, this.t, dst, dstOff, len, off, this.direct));
     if (rwf & RWF_DONTCACHE) yield* this.dontcache(off, len);
     return r;
@@ -83,24 +91,24 @@ export class ModelFile implements FsxFile {
 
   *pwrite(src: Uint8Array, srcOff: number, len: number, off: number, rwf: number): Sys<number> {
     const k = this.k;
-    if (k.trace.enabled) k.trace.add(this.t, 'syscall', `pwrite(${len} bytes at ${off})`);
+    if (k.trace.enabled) k.trace.add(this.t, 'syscall', F_PWRITE, len, off);
     const r = yield* this.syscall('SyS_pwrite64', k.fs.write_iter(k, this.t, src, srcOff, len, off, this.direct));
     if (rwf & RWF_DONTCACHE) yield* this.dontcache(off, len);
     return r;
   }
 
   *ftruncate(size: number): Sys<number> {
-    if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', `ftruncate(${size})`);
+    if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', F_TRUNC, size);
     return yield* this.syscall('SyS_ftruncate', this.k.fs.setattr_size(this.k, this.t, size));
   }
 
   *fallocate(mode: number, off: number, len: number): Sys<number> {
-    if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', `fallocate(mode ${mode}, ${len} bytes at ${off})`);
+    if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', F_FALLOC, mode, len, off);
     return yield* this.syscall('SyS_fallocate', this.k.fs.fallocate(this.k, this.t, mode, off, len));
   }
 
   *copyFileRange(off: number, dest: number, len: number): Sys<number> {
-    if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', `copy_file_range(${len} bytes from ${off} to ${dest})`);
+    if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', F_COPY, len, off, dest);
     return yield* this.syscall('SyS_copy_file_range', this.k.fs.remap(this.k, this.t, 'copy', off, len, dest));
   }
 
@@ -121,7 +129,7 @@ export class ModelFile implements FsxFile {
   }
 
   *mmap(off: number, len: number, writable: boolean): Sys<Mapping | number> {
-    if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', `mmap(${len} bytes at ${off}, ${writable ? 'PROT_READ|PROT_WRITE' : 'PROT_READ'}, MAP_SHARED)`);
+    if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', F_MMAP, len, off, writable);
     const vma = yield* this.syscall('SyS_mmap', do_mmap(this.k, this.t, off, len, writable));
     const m: ModelMapping = { pgoff: off, length: len, vma };
     return m;
@@ -132,7 +140,7 @@ export class ModelFile implements FsxFile {
   }
 
   *mapWrite(m: Mapping, at: number, src: Uint8Array, srcOff: number, len: number): Sys<number> {
-    if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', `memcpy into the mapping (${len} bytes)`);
+    if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', F_MEMCPY, len);
     return yield* user_copy(this.k, this.t, (m as ModelMapping).vma, at, src, srcOff, len, true);
   }
 

@@ -19,13 +19,30 @@ export interface TraceEvent {
   stack: string;
 }
 
+/** Builds an event's text when it is read, from the values recorded with it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Fmt = (a: any, b: any, c: any) => string;
+
+interface Slot {
+  step: number;
+  task: Task | null;
+  kind: TraceKind;
+  fmt: Fmt;
+  a: unknown;
+  b: unknown;
+  c: unknown;
+  stack: string[];
+}
+
+const NONE: Fmt = () => '';
+
 /**
  * A bounded record of what the tasks did, for the explanation and the
  * timeline. Events are kept in a ring of reused objects, so recording
  * allocates only the text.
  */
 export class Trace {
-  private readonly ring: TraceEvent[];
+  private readonly ring: Slot[];
   private pos = 0;
   private count = 0;
 
@@ -35,19 +52,30 @@ export class Trace {
     readonly size = 8192,
   ) {
     this.ring = enabled
-      ? Array.from({ length: size }, () => ({ step: 0, pid: 0, comm: '', kind: 'note' as TraceKind, text: '', stack: '' }))
+      ? Array.from({ length: size }, () => ({ step: 0, task: null, kind: 'note' as TraceKind, fmt: NONE, a: null, b: null, c: null, stack: [] }))
       : [];
   }
 
-  add(t: Task, kind: TraceKind, text: string): void {
+  /**
+   * Record an event. The text is built only if someone reads the event, by
+   * fmt(a, b, c): callers pass a module-level formatter and the values, so
+   * recording costs no string work.
+   */
+  add(t: Task, kind: TraceKind, fmt: Fmt, a?: unknown, b?: unknown, c?: unknown): void {
     if (!this.enabled) return;
     const e = this.ring[this.pos];
     e.step = this.clock.step;
-    e.pid = t.pid;
-    e.comm = t.comm;
+    e.task = t;
     e.kind = kind;
-    e.text = text;
-    e.stack = t.stack.join(' > ');
+    e.fmt = fmt;
+    e.a = a;
+    e.b = b;
+    e.c = c;
+    // copy the frames into the slot's own array (no allocation once it has grown)
+    const st = t.stack;
+    const dst = e.stack;
+    dst.length = st.length;
+    for (let i = 0; i < st.length; i++) dst[i] = st[i];
     this.pos = this.pos + 1 === this.size ? 0 : this.pos + 1;
     this.count++;
   }
@@ -59,7 +87,9 @@ export class Trace {
     let i = this.count < this.size ? 0 : this.pos;
     for (let k = 0; k < n; k++) {
       const e = this.ring[i];
-      if (e.step >= since) out.push({ ...e });
+      if (e.step >= since && e.task) {
+        out.push({ step: e.step, pid: e.task.pid, comm: e.task.comm, kind: e.kind, text: e.fmt(e.a, e.b, e.c), stack: e.stack.join(' > ') });
+      }
       i = i + 1 === this.size ? 0 : i + 1;
     }
     return out;

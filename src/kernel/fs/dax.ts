@@ -3,6 +3,8 @@ import { DaxEntry, HOLE, Kernel, PAGE_SIZE, Page, VM_FAULT, type Vmf } from '../
 import { vm_insert_mixed } from '../mm/memory.js';
 import { bmapAllocWrite, mediaRead, mediaWrite } from './bmap.js';
 
+const F_DAXMAP = (pgoff: number, pfn: number, w: boolean): string => `DAX maps page ${pgoff} to ${pfn === -2 ? 'the zero page' : `pfn ${pfn}`}${w ? ' writable' : ''}`;
+
 type Gen<T> = Generator<unknown, T, unknown>;
 
 /** The shared zero page's pfn: what a DAX read fault on a hole maps. */
@@ -56,7 +58,7 @@ export function* dax_iomap_fault(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
       pfn = b === HOLE || ip.unwritten[vmf.pgoff] ? ZERO_PFN : b;
     }
     vm_insert_mixed(k, t, vmf.vma, vmf.pgoff, pfn, vmf.write);
-    if (k.trace.enabled) k.trace.add(t, 'fault', `DAX maps page ${vmf.pgoff} to ${pfn === ZERO_PFN ? 'the zero page' : `pfn ${pfn}`}${vmf.write ? ' writable' : ''}`);
+    if (k.trace.enabled) k.trace.add(t, 'fault', F_DAXMAP, vmf.pgoff, pfn, vmf.write);
     return VM_FAULT.NOPAGE;
   } finally {
     t.leave();

@@ -2,6 +2,10 @@ import type { Task } from '../../sched/task.js';
 import { DaxEntry, Kernel, Page } from '../core.js';
 import { delete_from_page_cache, filemap_write_and_wait } from '../mm/filemap.js';
 
+const F_LOAD = (dax: boolean): string => `inode loaded from disk: S_DAX=${dax ? 1 : 0} from the on-disk flag`;
+const F_EVICT = (): string => 'inode evicted (last reference gone)';
+const F_DROP = (): string => 'drop_caches evicted the inode';
+
 type Gen<T> = Generator<unknown, T, unknown>;
 
 /**
@@ -15,7 +19,7 @@ export function* iget(k: Kernel, t: Task): Gen<void> {
     ip.evicted = false;
     ip.dontcache = false;
     ip.sDax = ip.diskDax;
-    if (k.trace.enabled) k.trace.add(t, 'note', `inode loaded from disk: S_DAX=${ip.sDax ? 1 : 0} from the on-disk flag`);
+    if (k.trace.enabled) k.trace.add(t, 'note', F_LOAD, ip.sDax);
   }
   ip.refs++;
 }
@@ -31,7 +35,7 @@ function* evict(k: Kernel, t: Task): Gen<void> {
       else mapping.entries.delete((e as DaxEntry).index);
     }
     k.inode.evicted = true;
-    if (k.trace.enabled) k.trace.add(t, 'note', 'inode evicted (last reference gone)');
+    if (k.trace.enabled) k.trace.add(t, 'note', F_EVICT);
   } finally {
     t.leave();
   }
@@ -67,7 +71,7 @@ export function* drop_caches(k: Kernel, t: Task): Gen<void> {
     }
     if (ip.refs === 0 && mapping.entries.size === 0 && !ip.evicted) {
       ip.evicted = true;
-      if (k.trace.enabled) k.trace.add(t, 'note', 'drop_caches evicted the inode');
+      if (k.trace.enabled) k.trace.add(t, 'note', F_DROP);
     }
   } finally {
     t.leave();

@@ -3,6 +3,12 @@ import type { Kernel } from '../core.js';
 import { filemap_write_and_wait, invalidate_inode_pages2 } from '../mm/filemap.js';
 import { IOLOCK, MMAPLOCK, fs_lock, fs_unlock, type FsNames } from './generic.js';
 
+const F_IOCTL = (dax: boolean): string => `FS_IOC_FSSETXATTR: ${dax ? 'set' : 'clear'} the DAX flag`;
+const F_REFUSE = (): string => 'mapping_mapped(): refuse with EBUSY';
+const F_INVAL = (err: number): string => `invalidate failed (${err}): the flag stays`;
+const F_DONE = (dax: boolean, how: string, changed: boolean): string =>
+  `on-disk DAX flag ${dax ? 'set' : 'cleared'}${how === 'now' ? `, S_DAX=${dax ? 1 : 0} at once` : how === 'on-reload' && changed ? ', I_DONTCACHE set: S_DAX follows on the next inode load' : ', S_DAX unchanged'}`;
+
 type Gen<T> = Generator<unknown, T, unknown>;
 
 export interface FlipNames {
@@ -31,7 +37,7 @@ export function* setattr_dax(k: Kernel, n: FsNames, fl: FlipNames, t: Task, dax:
     return ret;
   };
   try {
-    if (k.trace.enabled) k.trace.add(t, 'flip', `FS_IOC_FSSETXATTR: ${dax ? 'set' : 'clear'} the DAX flag`);
+    if (k.trace.enabled) k.trace.add(t, 'flip', F_IOCTL, dax);
     if (d.invalidateOnFlip) {
       t.enter(fl.invalidate);
       // "if the DAX state is not changing, we have nothing to do here"
@@ -42,7 +48,7 @@ export function* setattr_dax(k: Kernel, n: FsNames, fl: FlipNames, t: Task, dax:
         if (d.refuseWhileMapped) {
           if (k.tick()) yield;
           if (ip.mapping.i_mmap.size > 0) {
-            if (k.trace.enabled) k.trace.add(t, 'flip', 'mapping_mapped(): refuse with EBUSY');
+            if (k.trace.enabled) k.trace.add(t, 'flip', F_REFUSE);
             t.leave();
             return yield* finish(-16);
           }
@@ -50,7 +56,7 @@ export function* setattr_dax(k: Kernel, n: FsNames, fl: FlipNames, t: Task, dax:
         let err = yield* filemap_write_and_wait(k, t);
         if (!err) err = yield* invalidate_inode_pages2(k, t);
         if (err) {
-          if (k.trace.enabled) k.trace.add(t, 'flip', `invalidate failed (${err}): the flag stays`);
+          if (k.trace.enabled) k.trace.add(t, 'flip', F_INVAL, err);
           t.leave();
           return yield* finish(err);
         }
@@ -65,11 +71,7 @@ export function* setattr_dax(k: Kernel, n: FsNames, fl: FlipNames, t: Task, dax:
     if (changed) k.flips++;
     if (d.sDaxUpdate === 'now') ip.sDax = dax;
     else if (d.sDaxUpdate === 'on-reload' && changed) ip.dontcache = true;
-    if (k.trace.enabled) k.trace.add(
-      t,
-      'flip',
-      `on-disk DAX flag ${dax ? 'set' : 'cleared'}${d.sDaxUpdate === 'now' ? `, S_DAX=${dax ? 1 : 0} at once` : d.sDaxUpdate === 'on-reload' && changed ? ', I_DONTCACHE set: S_DAX follows on the next inode load' : ', S_DAX unchanged'}`,
-    );
+    if (k.trace.enabled) k.trace.add(t, 'flip', F_DONE, dax, d.sDaxUpdate, changed);
     t.leave();
     return yield* finish(0);
   } finally {

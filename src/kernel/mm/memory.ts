@@ -2,6 +2,8 @@ import type { Task } from '../../sched/task.js';
 import { Kernel, PAGE_SIZE, Page, VM, VM_FAULT, type Pte, type Vma, type Vmf } from '../core.js';
 import { unlock_page } from './filemap.js';
 
+const F_FAULT = (write: boolean, pgoff: number, what: string): string => `${write ? 'write' : 'read'} fault on page ${pgoff} (${what})`;
+
 type Gen<T> = Generator<unknown, T, unknown>;
 
 /** A fault that keeps coming back without progress: the model calls it a hang. */
@@ -192,7 +194,7 @@ export function* handle_mm_fault(k: Kernel, t: Task, vma: Vma, pgoff: number, wr
   try {
     const vmf: Vmf = { vma, pgoff, write, page: null };
     const pte = vma.ptes.get(pgoff);
-    if (k.trace.enabled) k.trace.add(t, 'fault', `${write ? 'write' : 'read'} fault on page ${pgoff} (${pte ? (pte.page ? 'read-only page' : 'read-only pfn') : 'no PTE'})`);
+    if (k.trace.enabled) k.trace.add(t, 'fault', F_FAULT, write, pgoff, pte ? (pte.page ? 'read-only page' : 'read-only pfn') : 'no PTE');
     if (!pte) {
       t.enter('do_fault');
       try {

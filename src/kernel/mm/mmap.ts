@@ -3,6 +3,11 @@ import { Kernel, PAGE_SIZE, VM, Vma } from '../core.js';
 import { iget, iput } from '../fs/inode.js';
 import { zap_vma } from './memory.js';
 
+const F_SETUP = (pgoff: number, n: number, ops: string): string =>
+  `->mmap set up the VMA for pages ${pgoff}..${pgoff + n - 1}${ops.startsWith('!') ? ' without VM_MIXEDMAP' : ' with VM_MIXEDMAP'}, vm_ops ${ops.replace(/^!/, '')}`;
+const F_LINK = (): string => 'vma_link(): the VMA is now in the file mapping (mapping_mapped() is true)';
+const F_UNMAP = (): string => 'munmap: VMA unlinked';
+
 type Gen<T> = Generator<unknown, T, unknown>;
 
 /**
@@ -23,11 +28,11 @@ export function* do_mmap(k: Kernel, t: Task, off: number, len: number, writable:
     t.enter('call_mmap');
     yield* k.fs.mmap(k, t, vma);
     t.leave();
-    if (k.trace.enabled) k.trace.add(t, 'vma', `->mmap set up the VMA for pages ${pgoff}..${pgoff + npages - 1}${vma.vm_flags & VM.MIXEDMAP ? ' with VM_MIXEDMAP' : ' without VM_MIXEDMAP'}, vm_ops ${vma.vm_ops?.name}`);
+    if (k.trace.enabled) k.trace.add(t, 'vma', F_SETUP, vma.pgoff, vma.npages, vma.vm_flags & VM.MIXEDMAP ? vma.vm_ops?.name ?? '' : `!${vma.vm_ops?.name ?? ''}`);
     if (k.tick()) yield; // between ->mmap and vma_link()
     k.inode.mapping.i_mmap.add(vma);
     vma.linked = true;
-    if (k.trace.enabled) k.trace.add(t, 'vma', 'vma_link(): the VMA is now in the file mapping (mapping_mapped() is true)');
+    if (k.trace.enabled) k.trace.add(t, 'vma', F_LINK);
     return vma;
   } finally {
     t.leave();
@@ -43,7 +48,7 @@ export function* do_munmap(k: Kernel, t: Task, vma: Vma): Gen<void> {
     zap_vma(vma);
     k.inode.mapping.i_mmap.delete(vma);
     vma.linked = false;
-    if (k.trace.enabled) k.trace.add(t, 'vma', 'munmap: VMA unlinked');
+    if (k.trace.enabled) k.trace.add(t, 'vma', F_UNMAP);
     yield* iput(k, t);
   } finally {
     t.leave();
