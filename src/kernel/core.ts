@@ -119,17 +119,19 @@ export class Media {
   }
 
   alloc(): number {
-    let b = this.free.pop();
-    if (b === undefined) {
-      b = this.used++;
-      if ((b + 1) * PAGE_SIZE > this.data.length) {
-        const d = new Uint8Array(this.data.length * 2);
-        d.set(this.data);
-        this.data = d;
-      }
+    const b = this.free.pop();
+    if (b !== undefined) {
+      this.data.fill(0, b * PAGE_SIZE, (b + 1) * PAGE_SIZE);
+      return b;
     }
-    this.data.fill(0, b * PAGE_SIZE, (b + 1) * PAGE_SIZE);
-    return b;
+    // a block never used before is still zero
+    const n = this.used++;
+    if ((n + 1) * PAGE_SIZE > this.data.length) {
+      const d = new Uint8Array(this.data.length * 2);
+      d.set(this.data);
+      this.data = d;
+    }
+    return n;
   }
 
   release(b: number): void {
@@ -245,6 +247,13 @@ export class Kernel {
   readonly warnings: Warning[] = [];
   /** Times the flag actually changed on disk. */
   flips = 0;
+  private readonly scratchBufs: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
+
+  /** A reusable bounce buffer of at least n bytes (slot 0 or 1), for copies inside one call. */
+  scratch(slot: 0 | 1, n: number): Uint8Array {
+    if (this.scratchBufs[slot].length < n) this.scratchBufs[slot] = new Uint8Array(Math.max(n, 65536));
+    return this.scratchBufs[slot].subarray(0, n);
+  }
 
   constructor(
     readonly fs: FsType,

@@ -21,7 +21,7 @@ function* grab_mapping_entry(k: Kernel, t: Task, index: number): Gen<DaxEntry | 
     if (k.tick()) yield;
     const mapping = k.inode.mapping;
     const e = mapping.entries.get(index);
-    if (k.WARN_ON_ONCE(t, e instanceof Page, 'fs/dax.c:479', `page-cache page found at index ${index} where a DAX entry must be`)) {
+    if (e instanceof Page && k.WARN_ON_ONCE(t, true, 'fs/dax.c:479', `page-cache page found at index ${index} where a DAX entry must be`)) {
       return null;
     }
     if (e instanceof DaxEntry) return e;

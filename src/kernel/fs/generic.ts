@@ -247,10 +247,10 @@ export function* remap(k: Kernel, n: FsNames, t: Task, kind: RemapKind, off: num
     const hi = Math.max(off + count, dest + count, isize);
     yield* flush_unmap_range(k, t, lo, hi);
     if (kind !== 'dedupe' && count > 0) {
-      const buf = new Uint8Array(count);
+      const buf = k.scratch(0, count);
       mediaRead(ip, k.media, buf, 0, off, count);
       if (kind === 'exchange') {
-        const other = new Uint8Array(count);
+        const other = k.scratch(1, count);
         mediaRead(ip, k.media, other, 0, dest, count);
         mediaWrite(ip, k.media, other, 0, off, count);
       } else if (dest > isize) {
