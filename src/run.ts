@@ -12,6 +12,7 @@ import { FaultLoop } from './kernel/mm/memory.js';
 import { Dmesg, hungText, panicText, softLockupText, warningText, type Machine } from './kernel/oops.js';
 import { flipperTask } from './kernel/syscalls.js';
 import { explain } from './report/explain.js';
+import type { TraceEvent } from './kernel/trace.js';
 import { HungTask, PctStrategy, RandomStrategy, makePrng, type Strategy } from './sched/scheduler.js';
 import { Sink } from './util/sink.js';
 
@@ -243,6 +244,9 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   let logged = 0;
   let lastFlips = 0;
   let opStartStep = 0;
+  let flipsAtOpStart = 0;
+  /** fsx operations during which the flag changed, with what fsx's IS_DAX() tests read: where lost data comes from. */
+  const flipOps: string[][] = [];
   engine.onOp = (n) => {
     if (jlog) {
       const log = engine.log;
@@ -256,6 +260,11 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
         lastFlips = k.flips;
       }
     }
+    if (trace.enabled && k.flips !== flipsAtOpStart) {
+      flipOps.push(flipWindow(trace.since(opStartStep), fsxTask.pid, describeCurrentOp(engine)));
+      if (flipOps.length > 8) flipOps.shift();
+    }
+    flipsAtOpStart = k.flips;
     opStartStep = clock.step;
   };
 
@@ -361,6 +370,12 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
     dmesg.log(kernelReport);
     engine.dumpFailure();
     if (a.explain) explanation = explain(trace.since(opStartStep), failingPid, opLabel);
+  } else if (exitCode !== EXIT.OK && verdict !== 'interrupted' && a.explain && flipOps.length) {
+    explanation = [
+      `fsx's check failed (${verdict}). The flag changed while these fsx operations were in flight (the last ${flipOps.length});`,
+      'an operation that acted on an IS_DAX() value the flip then changed is where data can be lost:',
+      ...flipOps.flat(),
+    ];
   }
   logSink.close();
 
@@ -394,13 +409,10 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   };
 
   // daxfsx's own words go to standard error
-  if (kernelReport) {
-    io.stderr.write(io.paint('bad', kernelReport) + '\n');
-    if (explanation.length) io.stderr.write('\n' + explanation.join('\n') + '\n');
-    io.stderr.write(`\nReplay: ${replayCmd}\nKernel log: ${paths.dmesg}\n`);
-  } else if (k.warnings.length) {
-    io.stderr.write(io.paint('bad', `daxfsx: ${k.warnings.length} kernel WARNING(s), see ${paths.dmesg}`) + '\n');
-  }
+  if (kernelReport) io.stderr.write(io.paint('bad', kernelReport) + '\n');
+  else if (k.warnings.length) io.stderr.write(io.paint('bad', `daxfsx: ${k.warnings.length} kernel WARNING(s), see ${paths.dmesg}`) + '\n');
+  if (explanation.length) io.stderr.write((kernelReport ? '\n' : '') + explanation.join('\n') + '\n');
+  if (exitCode !== EXIT.OK && verdict !== 'interrupted') io.stderr.write(`\nReplay: ${replayCmd}\nKernel log: ${paths.dmesg}\n`);
   const flipNote = m.flip ? `${k.flips} flag changes${flipResults.busy ? `, ${flipResults.busy} refused` : ''}` : 'no flips';
   const line = `daxfsx: ${verdict === 'ok' ? io.paint('good', 'ok') : io.paint('bad', verdict)}${signature && signature !== verdict ? ` in ${signature}` : ''}: ${engine.testcalls} ops, ${flipNote}, ${clock.step} steps, ${(elapsedMs / 1000).toFixed(2)} s (${m.fs}, ${m.kernel}${m.flip ? `, ${m.sched}` : ''})`;
   io.stderr.write(line + '\n');
@@ -424,6 +436,22 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
 
 function prefixed(logid: string, s: string): string {
   return logid ? `${logid}: ${s}` : s;
+}
+
+/** The IS_DAX() reads and flag changes of one fsx operation, in order. */
+function flipWindow(events: TraceEvent[], fsxPid: number, label: string): string[] {
+  const out = [`  ${label}:`];
+  let last: string | undefined;
+  for (const e of events) {
+    if (e.kind === 'isdax' && e.pid === fsxPid) {
+      const v = /read (true|false)/.exec(e.text)?.[1];
+      out.push(`    step ${e.step}  ${e.comm}:${e.pid}  ${e.text}`);
+      last = v;
+    } else if (e.kind === 'flip' && /on-disk DAX flag/.test(e.text)) {
+      out.push(`    step ${e.step}  ${e.comm}:${e.pid}  ${e.text}${last !== undefined ? ` (fsx had last read IS_DAX() ${last})` : ''}`);
+    }
+  }
+  return out;
 }
 
 function describeCurrentOp(e: FsxEngine): string {
