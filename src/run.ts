@@ -12,6 +12,8 @@ import { FaultLoop } from './kernel/mm/memory.js';
 import { Dmesg, hungText, panicText, softLockupText, warningText, type Machine } from './kernel/oops.js';
 import { flipperTask } from './kernel/syscalls.js';
 import { explain } from './report/explain.js';
+import { decidingArgs, headerLines } from './replay/recording.js';
+import { formatOpsLine } from './fsx/oplog.js';
 import type { TraceEvent } from './kernel/trace.js';
 import { HungTask, PctStrategy, RandomStrategy, makePrng, type Strategy } from './sched/scheduler.js';
 import { Sink } from './util/sink.js';
@@ -87,21 +89,10 @@ function errText(e: unknown): string {
   return n ? names[n] ?? strerror(n) : err.message;
 }
 
-/** The command line that replays this run from its .fsxops. */
+/** The command line that replays this run from its .fsxops (which carries the run's options). */
 function replayCommand(a: RunArgs, opsPath: string): string {
-  const keep: string[] = [];
-  const argv = a.argv;
-  for (let i = 0; i < argv.length; i++) {
-    const s = argv[i];
-    if (s === a.fname && i === argv.lastIndexOf(a.fname)) continue;
-    if (/^--(replay-ops|record-ops|summary|log-json)(=|$)/.test(s)) {
-      if (!s.includes('=') && /^--(replay-ops|summary|log-json)$/.test(s)) i++;
-      continue;
-    }
-    keep.push(/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-  }
-  if (!keep.some((s) => /^(-S|--seed)/.test(s))) keep.unshift('-S', String(a.fsx.seed));
-  return `daxfsx ${keep.join(' ')} --replay-ops=${opsPath} ${a.fname}`;
+  const q = (x: string): string => (/^[\w@%+=:,./-]+$/.test(x) ? x : `'${x.replace(/'/g, `'\\''`)}'`);
+  return `daxfsx --replay-ops=${q(opsPath)} ${q(a.fname)}`;
 }
 
 /**
@@ -223,13 +214,25 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
       }
     },
   };
-  const header = (): string[] => [
-    `# daxfsx ${VERSION}: seed ${f.seed}, fs ${m.fs}, kernel ${m.kernel}, flips ${m.flip ? `${m.flippers} flipper(s)` : 'off'}, initial-dax ${m.initialDax ? 'on' : 'off'}, sched ${m.sched}`,
-    `# steps ${clock.step}, flag changes ${k.flips}`,
-  ];
+  const header = (): string[] =>
+    headerLines(
+      withSeed(decidingArgs(a.argv, a.fname), f.seed),
+      {
+        kind: replay && !a.exact ? 'replayed' : 'generated',
+        seed: f.seed,
+        firstOp: engine.log.count > 10000 ? engine.log.count - 9999 : 1,
+      },
+      `${VERSION}: ${m.fs}, kernel ${m.kernel}, ${m.flip ? `${m.flippers} flipper(s)` : 'no flips'}; ${clock.step} steps, ${k.flips} flag changes; replay: daxfsx --replay-ops=THIS_FILE FILE`,
+    );
   const engine = new FsxEngine(f, file, out, a.fname, paths.good, header);
   engine.opsPath = paths.ops;
-  if (replay) engine.setReplay(replay.ops, replay.error);
+  // an exact replay draws the recorded run's stream again and checks it against the op lines
+  let verify: { ops: ParsedOps['ops']; next: number; firstOp: number } | undefined;
+  if (replay && a.exact) {
+    if (replay.error) throw new OutputError(replay.error.message, 100);
+    verify = { ops: replay.ops, next: 0, firstOp: a.exact.firstOp };
+    if (verify.ops.length === 0) engine.requestStop();
+  } else if (replay) engine.setReplay(replay.ops, replay.error);
 
   // structured log
   let jlog: pino.Logger | undefined;
@@ -248,6 +251,17 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   /** fsx operations during which the flag changed, with what fsx's IS_DAX() tests read: where lost data comes from. */
   const flipOps: string[][] = [];
   engine.onOp = (n) => {
+    if (verify && n >= verify.firstOp) {
+      const got = formatOpsLine(engine.log.entry((engine.log.ptr + 9999) % 10000), false);
+      const want = verify.ops[verify.next];
+      const wantText = formatOpsLine(want, false);
+      if (got !== wantText) {
+        throw new ReplayDiverged(
+          `${a.replayOps}:${want.line}: the run diverged from its recording at op ${n}: the file says '${wantText}', the recorded options and seed give '${got}' (to replay the op lines alone, as fsx would, delete the '# daxfsx' lines)`,
+        );
+      }
+      if (++verify.next === verify.ops.length) engine.requestStop();
+    }
     if (jlog) {
       const log = engine.log;
       for (; logged < log.count; logged++) {
@@ -347,6 +361,11 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
         for (const w of sem.waiters) holders.push(`${w.t.comm}/${w.t.pid} waits for ${sem.name} (${w.write ? 'write' : 'read'})`);
       }
       kernelReport = hungText(e.task, machine, dmesg.tainted, holders);
+    } else if (e instanceof ReplayDiverged) {
+      io.stderr.write(`daxfsx: ${e.message}\n`);
+      verdict = 'replay diverged';
+      signature = 'replay diverged';
+      exitCode = 100;
     } else if (e instanceof FaultLoop) {
       verdict = 'hung';
       signature = 'fault retried forever';
@@ -412,7 +431,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   if (kernelReport) io.stderr.write(io.paint('bad', kernelReport) + '\n');
   else if (k.warnings.length) io.stderr.write(io.paint('bad', `daxfsx: ${k.warnings.length} kernel WARNING(s), see ${paths.dmesg}`) + '\n');
   if (explanation.length) io.stderr.write((kernelReport ? '\n' : '') + explanation.join('\n') + '\n');
-  if (exitCode !== EXIT.OK && verdict !== 'interrupted') io.stderr.write(`\nReplay: ${replayCmd}\nKernel log: ${paths.dmesg}\n`);
+  if (exitCode !== EXIT.OK && verdict !== 'interrupted' && verdict !== 'replay diverged') io.stderr.write(`\nReplay: ${replayCmd}\nKernel log: ${paths.dmesg}\n`);
   const flipNote = m.flip ? `${k.flips} flag changes${flipResults.busy ? `, ${flipResults.busy} refused` : ''}` : 'no flips';
   const line = `daxfsx: ${verdict === 'ok' ? io.paint('good', 'ok') : io.paint('bad', verdict)}${signature && signature !== verdict ? ` in ${signature}` : ''}: ${engine.testcalls} ops, ${flipNote}, ${clock.step} steps, ${(elapsedMs / 1000).toFixed(2)} s (${m.fs}, ${m.kernel}${m.flip ? `, ${m.sched}` : ''})`;
   io.stderr.write(line + '\n');
@@ -432,6 +451,25 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   }
   for (const s of [io.stdout, logSink]) if (s.error) io.stderr.write(`daxfsx: ${s.error}\n`);
   return outcome;
+}
+
+/** The seed goes on the record even when it was the default (or picked by -S 0). */
+function withSeed(args: string[], seed: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '-S' || args[i] === '--seed') i++;
+    else if (/^(-S.+|--seed=.*)$/.test(args[i])) continue;
+    else out.push(args[i]);
+  }
+  return ['-S', String(seed), ...out];
+}
+
+/** An exact replay met an op line its recorded options and seed do not produce. */
+export class ReplayDiverged extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplayDiverged';
+  }
 }
 
 function prefixed(logid: string, s: string): string {

@@ -20,7 +20,7 @@ describe('the seed, end to end', () => {
     expect(r.stderr).toMatch(/CPU: \d PID: 6052 Comm: fsx Not tainted \S+ #1/);
     expect(r.stderr).toMatch(/Call Trace:\n xfs_filemap_page_mkwrite\+0x[0-9a-f]+\/0x[0-9a-f]+\n xfs_filemap_fault\+/);
     expect(r.stderr).toMatch(/IS_DAX\(\) read true at step \d+ \(xfs_filemap_fault\) and false at step \d+ \(xfs_filemap_page_mkwrite\); in between, xfs_io:6060 changed it/);
-    expect(r.stderr).toContain(`Replay: daxfsx -S 1 --replay-ops=${f}.fsxops ${f}`);
+    expect(r.stderr).toContain(`Replay: daxfsx --replay-ops=${f}.fsxops ${f}`);
     // fsx's own failure output on stdout, and its files
     expect(r.stdout).toMatch(/\nLOG DUMP \(\d+ total operations\):/);
     for (const ext of ['fsxlog', 'fsxops', 'fsxgood', 'dmesg']) expect(existsSync(`${f}.${ext}`), ext).toBe(true);

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { getnum } from '../fsx/getnum.js';
 import { defaultFsxOptions, type FsxOptions } from '../fsx/options.js';
 import { DESIGN_NAMES, type DesignName } from '../kernel/designs.js';
+import type { Origin } from '../replay/recording.js';
 
 /** A bad command line: fsx's usage exit, with one line saying what is wrong. */
 export class UsageError extends Error {
@@ -56,6 +57,8 @@ export interface RunArgs {
   /** The argv this run came from (for replay commands). */
   argv: string[];
   explain: boolean;
+  /** Replaying a generated run exactly: draw its stream again and check each op line. */
+  exact?: Origin;
 }
 
 export function defaultModelOptions(): ModelOptions {

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { OutputError, VERSION, runFsx } from '../run.js';
 import { Sink } from '../util/sink.js';
 import { UsageError, addRunOptions, buildRunArgs } from './fsxargs.js';
+import { recordingOf, replayFileOf } from '../replay/recording.js';
 
 export interface CliIo {
   stdout: Sink;
@@ -23,6 +24,11 @@ function normalizeArgv(argv: string[]): string[] {
 
 /** Run the CLI; returns the exit code. */
 export async function runCli(argv: string[], io: CliIo, signals?: { interrupted: () => number }): Promise<number> {
+  // a recording made by daxfsx carries the options of its run: they come first, the user's own after
+  const replayFile = replayFileOf(argv);
+  const recording = replayFile ? recordingOf(replayFile) : null;
+  const exact = recording?.origin?.kind === 'generated' ? recording.origin : undefined;
+  if (recording) argv = [...recording.args, ...argv];
   const args = normalizeArgv(argv);
   const order: string[] = [];
   const program = new Command('daxfsx');
@@ -82,6 +88,7 @@ Examples:
   }
   try {
     const runArgs = buildRunArgs(program.opts(), fileArgs, order, argv);
+    runArgs.exact = exact;
     const color = runArgs.color && io.isTTY && !io.env.NO_COLOR;
     const outcome = await runFsx(runArgs, {
       stdout: io.stdout,

@@ -209,6 +209,12 @@ export class FsxEngine {
     if (recordOps) this.logdump();
   }
 
+  /** End the run after the current operation (as if -N ran out). */
+  requestStop(): void {
+    this.deadline = 0;
+    this.numopsLeft = 0;
+  }
+
   private keepRunning(): boolean {
     if (this.deadline) return Math.floor(performance.now() / 1000) <= this.deadline;
     if (this.numopsLeft === -1) return true;
