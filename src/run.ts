@@ -14,6 +14,7 @@ import { flipperTask } from './kernel/syscalls.js';
 import { explain } from './report/explain.js';
 import { decidingArgs, headerLines } from './replay/recording.js';
 import { formatOpsLine } from './fsx/oplog.js';
+import { installScript, readScript, type Script, type ScriptStrategy } from './replay/script.js';
 import type { TraceEvent } from './kernel/trace.js';
 import { HungTask, PctStrategy, RandomStrategy, makePrng, type Strategy } from './sched/scheduler.js';
 import { Sink } from './util/sink.js';
@@ -31,6 +32,8 @@ export const EXIT = {
 } as const;
 
 export interface RunOutcome {
+  /** Where this run's .fsxops went (not part of the summary). */
+  opsPath?: string;
   verdict: string;
   signature: string;
   exitCode: number;
@@ -113,6 +116,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   for (const n of a.notes) io.stderr.write(`daxfsx: note: ${n}\n`);
 
   let replay: ParsedOps | undefined;
+  let replayText = '';
   if (a.replayOps) {
     let text: string;
     try {
@@ -121,6 +125,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
       throw new OutputError(`${a.replayOps}: ${errText(e)}`, 93);
     }
     replay = parseOps(text, a.replayOps);
+    replayText = text;
   }
 
   let existing: Uint8Array | undefined;
@@ -218,7 +223,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
     headerLines(
       withSeed(decidingArgs(a.argv, a.fname), f.seed),
       {
-        kind: replay && !a.exact ? 'replayed' : 'generated',
+        kind: replay && a.exact?.kind !== 'generated' ? 'replayed' : 'generated',
         seed: f.seed,
         firstOp: engine.log.count > 10000 ? engine.log.count - 9999 : 1,
       },
@@ -228,7 +233,12 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   engine.opsPath = paths.ops;
   // an exact replay draws the recorded run's stream again and checks it against the op lines
   let verify: { ops: ParsedOps['ops']; next: number; firstOp: number } | undefined;
-  if (replay && a.exact) {
+  let script: Script | undefined;
+  if (replay && a.exact?.kind === 'script') {
+    if (replay.error) throw new OutputError(replay.error.message, 100);
+    script = readScript(replayText, replay.ops, []);
+    if (!m.flip) engine.setReplay(script.ops);
+  } else if (replay && a.exact?.kind === 'generated') {
     if (replay.error) throw new OutputError(replay.error.message, 100);
     verify = { ops: replay.ops, next: 0, firstOp: a.exact.firstOp };
     if (verify.ops.length === 0) engine.requestStop();
@@ -291,7 +301,12 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
     })(),
   );
   const tasks = [fsxTask];
-  if (m.flip) {
+  let scriptStrategy: ScriptStrategy | undefined;
+  if (script && m.flip) {
+    const t = flipperTaskFor(0);
+    scriptStrategy = installScript(k, sched, engine, fsxTask, t, script);
+    tasks.push(t);
+  } else if (m.flip) {
     for (let i = 0; i < m.flippers; i++) {
       const t = flipperTaskFor(i);
       t.weight = m.flipWeight;
@@ -299,8 +314,8 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
       tasks.push(t);
     }
   }
-  let strategy: Strategy = new RandomStrategy(makePrng(f.seed, 'sched'));
-  if (m.sched === 'pct') {
+  let strategy: Strategy = scriptStrategy ?? new RandomStrategy(makePrng(f.seed, 'sched'));
+  if (m.sched === 'pct' && !scriptStrategy) {
     const estimate = (f.numops > 0 ? f.numops : 10000) * 60;
     strategy = new PctStrategy(makePrng(f.seed, 'pct'), tasks, m.pctDepth, estimate);
   }
@@ -433,7 +448,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   if (explanation.length) io.stderr.write((kernelReport ? '\n' : '') + explanation.join('\n') + '\n');
   if (exitCode !== EXIT.OK && verdict !== 'interrupted' && verdict !== 'replay diverged') io.stderr.write(`\nReplay: ${replayCmd}\nKernel log: ${paths.dmesg}\n`);
   const flipNote = m.flip ? `${k.flips} flag changes${flipResults.busy ? `, ${flipResults.busy} refused` : ''}` : 'no flips';
-  const line = `daxfsx: ${verdict === 'ok' ? io.paint('good', 'ok') : io.paint('bad', verdict)}${signature && signature !== verdict ? ` in ${signature}` : ''}: ${engine.testcalls} ops, ${flipNote}, ${clock.step} steps, ${(elapsedMs / 1000).toFixed(2)} s (${m.fs}, ${m.kernel}${m.flip ? `, ${m.sched}` : ''})`;
+  const line = `daxfsx: ${verdict === 'ok' ? io.paint('good', 'ok') : io.paint('bad', verdict)}${signature && signature !== verdict ? ` in ${signature}` : ''}: ${engine.testcalls} ops, ${flipNote}, ${clock.step} steps, ${(elapsedMs / 1000).toFixed(2)} s (${m.fs}, ${m.kernel}${m.flip ? `, ${scriptStrategy ? 'script' : m.sched}` : ''})`;
   io.stderr.write(line + '\n');
   if (opsError) io.stderr.write(`daxfsx: ${opsError}\n`);
   if (jlog) {
@@ -450,7 +465,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
     }
   }
   for (const s of [io.stdout, logSink]) if (s.error) io.stderr.write(`daxfsx: ${s.error}\n`);
-  return outcome;
+  return { ...outcome, opsPath: paths.ops };
 }
 
 /** The seed goes on the record even when it was the default (or picked by -S 0). */

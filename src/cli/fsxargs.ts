@@ -57,6 +57,8 @@ export interface RunArgs {
   /** The argv this run came from (for replay commands). */
   argv: string[];
   explain: boolean;
+  /** Shrink a failing run afterwards. */
+  shrink: boolean;
   /** Replaying a generated run exactly: draw its stream again and check each op line. */
   exact?: Origin;
 }
@@ -175,6 +177,7 @@ export function addRunOptions(cmd: Command): Command {
     new Option('--summary <file>', 'write a JSON summary of the run'),
     new Option('--log-json <file>', 'structured log: one JSON line per operation and per notable event'),
     new Option('--no-explain', 'leave the plain-words explanation out of a failure report'),
+    new Option('--shrink', 'when the run fails, shrink it to a minimal reproducer (F.min.fsxops)'),
     new Option('--no-color', 'no colour on the terminal'),
   ]);
   return cmd;
@@ -315,5 +318,6 @@ export function buildRunArgs(raw: Raw, fileArgs: string[], order: string[], argv
     notes,
     argv,
     explain: raw.explain !== false,
+    shrink: raw.shrink === true,
   };
 }

@@ -4,6 +4,8 @@ import { OutputError, VERSION, runFsx } from '../run.js';
 import { Sink } from '../util/sink.js';
 import { UsageError, addRunOptions, buildRunArgs } from './fsxargs.js';
 import { recordingOf, replayFileOf } from '../replay/recording.js';
+import type { RunArgs } from './fsxargs.js';
+import { runShrinkCli } from './shrink.js';
 
 export interface CliIo {
   stdout: Sink;
@@ -22,20 +24,14 @@ function normalizeArgv(argv: string[]): string[] {
   return argv.map((a) => (a === '--record-ops' ? '--record-ops=' : a));
 }
 
-/** Run the CLI; returns the exit code. */
-export async function runCli(argv: string[], io: CliIo, signals?: { interrupted: () => number }): Promise<number> {
-  // a recording made by daxfsx carries the options of its run: they come first, the user's own after
-  const replayFile = replayFileOf(argv);
-  const recording = replayFile ? recordingOf(replayFile) : null;
-  const exact = recording?.origin?.kind === 'generated' ? recording.origin : undefined;
-  if (recording) argv = [...recording.args, ...argv];
-  const args = normalizeArgv(argv);
-  const order: string[] = [];
+/** The run command's commander program, writing to io; `order` collects options in the order given. */
+function makeRunProgram(io: Pick<CliIo, 'stdout' | 'stderr'>, order: string[]): Command {
   const program = new Command('daxfsx');
   program
     .description(
       'fsx-style stress test of a file whose DAX mode is switched while it is read, written and mmapped,\n' +
-        'run against a model of the Linux kernel (XFS or ext4) under a deterministic scheduler.',
+        'run against a model of the Linux kernel (XFS or ext4) under a deterministic scheduler.\n' +
+        'Other commands: daxfsx shrink F.fsxops (cut a failing run down to a minimal reproducer).',
     )
     .usage('[options] FILE')
     .helpOption('--help', 'show this help')
@@ -62,11 +58,44 @@ Examples:
   daxfsx ./demo                       the seed's run: fsx next to a chattr +x/-x loop
   daxfsx -S 7 -N 20000 --kernel locked ./f
   daxfsx --no-flip -S 1 -N 1000 --record-ops ./f
-  daxfsx -S 1 --replay-ops=f.fsxops ./f`,
+  daxfsx --replay-ops=f.fsxops ./f     replay a recorded run exactly
+  daxfsx shrink f.fsxops              the smallest run that fails the same way`,
   );
   for (const o of program.options) {
     program.on(`option:${o.name()}`, () => order.push(o.attributeName()));
   }
+  return program;
+}
+
+/** Parse run options alone (a script's recorded options); throws UsageError. */
+export function parseRunArgv(argv: string[], fname: string): RunArgs {
+  const order: string[] = [];
+  const sink = Sink.memory();
+  const program = makeRunProgram({ stdout: sink, stderr: sink }, order);
+  let files: string[] = [];
+  program.action((f: string[]) => {
+    files = f;
+  });
+  try {
+    program.parse([...normalizeArgv(argv), fname], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) throw new UsageError(e.message.replace(/^error: /, ''));
+    throw e;
+  }
+  return buildRunArgs(program.opts(), files, order, [...argv, fname]);
+}
+
+/** Run the CLI; returns the exit code. */
+export async function runCli(argv: string[], io: CliIo, signals?: { interrupted: () => number }): Promise<number> {
+  if (argv[0] === 'shrink') return runShrinkCli(argv.slice(1), io);
+  // a recording made by daxfsx carries the options of its run: they come first, the user's own after
+  const replayFile = replayFileOf(argv);
+  const recording = replayFile ? recordingOf(replayFile) : null;
+  const exact = recording?.origin ?? undefined;
+  if (recording) argv = [...recording.args, ...argv];
+  const args = normalizeArgv(argv);
+  const order: string[] = [];
+  const program = makeRunProgram(io, order);
   let fileArgs: string[] = [];
   program.action((files: string[]) => {
     fileArgs = files;
@@ -97,6 +126,10 @@ Examples:
       paint: painter(color),
       interrupted: signals?.interrupted,
     });
+    if (runArgs.shrink && outcome.exitCode !== 0 && outcome.verdict !== 'interrupted' && outcome.opsPath) {
+      io.stderr.write(`daxfsx: shrinking ${outcome.opsPath}\n`);
+      await runShrinkCli([outcome.opsPath], io);
+    }
     return outcome.exitCode;
   } catch (e) {
     if (e instanceof UsageError || e instanceof OutputError) {

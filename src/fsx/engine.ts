@@ -103,6 +103,12 @@ export class FsxEngine {
   onOp: ((testcalls: number) => void) | undefined;
   /** Whether each op is enabled (the disabling flags). */
   private readonly enabled: boolean[];
+  /** The op number whose data writes use (testcalls, or a script's recorded number). */
+  private dataTc = 0;
+  /** Called as each test() starts, with its number (the scheduler tracks fsx's position with it). */
+  onOpStart: ((testcalls: number) => void) | undefined;
+  /** Called with each op as it will run (after the disabling flags): for recording scripts. */
+  onOpRun: ((op: number, offset: number, size: number, offset2: number, keepSize: boolean, unshare: boolean) => void) | undefined;
   /** The op being executed (for reports). */
   currentOp = -1;
 
@@ -370,13 +376,13 @@ export class FsxEngine {
   private gendata(offset: number, size: number): void {
     const fill = this.opts.filldata;
     if (fill) this.good.fill(fill, offset, offset + size);
-    else this.gen.fill(offset, size, this.testcalls & 255);
+    else this.gen.fill(offset, size, this.dataTc & 255);
   }
 
   /** gendata into a mapping for -e: fsx indexes original_buf by the page offset. */
   private polluteData(len: number, pgOffset: number): Uint8Array {
     const buf = new Uint8Array(pgOffset + len);
-    const t = this.testcalls & 255;
+    const t = this.dataTc & 255;
     for (let o = pgOffset; o < pgOffset + len; o++) {
       buf[o] = this.opts.filldata ? this.opts.filldata : o & 1 ? t + this.original[o] : t;
     }
@@ -944,6 +950,8 @@ export class FsxEngine {
     const o = this.opts;
     if (o.simulatedopcount > 0 && this.testcalls === o.simulatedopcount) yield* this.writefileimage();
     this.testcalls++;
+    this.dataTc = this.testcalls;
+    if (this.onOpStart) this.onOpStart(this.testcalls);
     if (o.debugstart > 0 && this.testcalls >= o.debugstart) this.debug = true;
     if (!o.quiet && this.testcalls < o.simulatedopcount && this.testcalls % 100000 === 0) this.prt(`${this.testcalls}...\n`);
 
@@ -957,7 +965,8 @@ export class FsxEngine {
     if (this.replay) {
       const e = this.nextReplayed();
       if (!e) return false;
-      op = e.op;
+      op = e.real ?? e.op;
+      if (e.tc !== undefined) this.dataTc = e.tc;
       offset = e.args[0] >>> 0;
       size = e.args[1] >>> 0;
       offset2 = e.args[2] >>> 0;
@@ -1018,6 +1027,7 @@ export class FsxEngine {
       return;
     }
 
+    if (this.onOpRun) this.onOpRun(op, offset, size, offset2, keepSize, unshare);
     const fs = this.fileSize;
     const mfl = this.maxfilelen;
     // TRIM_OFF_LEN(offset, size, limit): reads trim to the file, writes to -l

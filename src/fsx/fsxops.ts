@@ -17,6 +17,10 @@ export class OpsParseError extends Error {
 /** One op line of a .fsxops file, with where it came from. */
 export interface ParsedOp extends LogEntry {
   line: number;
+  /** daxfsx scripts: the op number whose data this op writes (fsx's testcalls when it was recorded). */
+  tc?: number;
+  /** daxfsx scripts: the op actually run when the line names its plain form (read_dontcache for read, ...). */
+  real?: number;
 }
 
 /** The result of reading a .fsxops file: its op lines, its '#' lines, and the first error if any. */

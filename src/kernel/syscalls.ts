@@ -161,29 +161,35 @@ export class ModelFile implements FsxFile {
 }
 
 /**
- * The seed's shell loop, one xfs_io per flip: open the file,
- * FS_IOC_FSGETXATTR, toggle FS_XFLAG_DAX, FS_IOC_FSSETXATTR, close — forever,
- * with a spell in user space (starting xfs_io) between flips.
+ * One xfs_io run of the seed's shell loop: open the file,
+ * FS_IOC_FSGETXATTR, toggle FS_XFLAG_DAX, FS_IOC_FSSETXATTR, close.
+ * Returns the ioctl's result.
  */
+export function* flipOnce(k: Kernel, t: Task): Generator<unknown, number, unknown> {
+  t.enter('entry_SYSCALL_64_fastpath');
+  t.enter('SyS_open');
+  yield* iget(k, t);
+  t.leave();
+  t.enter('SyS_ioctl');
+  t.enter('xfs_ioc_fsgetxattr');
+  if (k.tick()) yield;
+  const cur = k.inode.diskDax; // FS_IOC_FSGETXATTR reports the on-disk flag
+  t.leave();
+  const r = yield* k.fs.setxattr_dax(k, t, !cur);
+  t.leave();
+  t.enter('SyS_close');
+  yield* iput(k, t);
+  t.leave();
+  t.leave();
+  return r;
+}
+
+/** The seed's shell loop: flips forever, with a spell in user space (starting xfs_io) between them. */
 export function* flipperTask(k: Kernel, t: Task, rnd: Prng, meanInterval: number, clock: { step: number }, results: { ok: number; busy: number }): Generator<unknown, void, unknown> {
   for (;;) {
     if (meanInterval > 0) yield new Sleep(clock, clock.step + 1 + Math.floor(-Math.log(1 - rnd()) * meanInterval));
-    t.enter('entry_SYSCALL_64_fastpath');
-    t.enter('SyS_open');
-    yield* iget(k, t);
-    t.leave();
-    t.enter('SyS_ioctl');
-    t.enter('xfs_ioc_fsgetxattr');
-    if (k.tick()) yield;
-    const cur = k.inode.diskDax; // FS_IOC_FSGETXATTR reports the on-disk flag
-    t.leave();
-    const r = yield* k.fs.setxattr_dax(k, t, !cur);
+    const r = yield* flipOnce(k, t);
     if (r === 0) results.ok++;
     else results.busy++;
-    t.leave();
-    t.enter('SyS_close');
-    yield* iput(k, t);
-    t.leave();
-    t.leave();
   }
 }

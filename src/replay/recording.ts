@@ -42,7 +42,7 @@ export function decidingArgs(argv: string[], fname: string): string[] {
 }
 
 export interface Origin {
-  kind: 'generated' | 'replayed';
+  kind: 'generated' | 'replayed' | 'script';
   seed: number;
   firstOp: number;
 }
@@ -68,7 +68,7 @@ export function readRecording(text: string): Recording | null {
     if (line.startsWith(ARGS)) json = line.slice(ARGS.length);
     else if (line.startsWith(ARGS_MORE)) json += line.slice(ARGS_MORE.length);
     else if (line.startsWith(ORIGIN)) {
-      const m = /^(generated|replayed) seed=(\d+) first-op=(\d+)/.exec(line.slice(ORIGIN.length));
+      const m = /^(generated|replayed|script) seed=(\d+) first-op=(\d+)/.exec(line.slice(ORIGIN.length));
       if (m) origin = { kind: m[1] as Origin['kind'], seed: Number(m[2]), firstOp: Number(m[3]) };
     }
   }

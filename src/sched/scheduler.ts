@@ -98,6 +98,14 @@ export class Scheduler {
    * but the run's speed.
    */
   private soloUntil = 0;
+  /** Yield at every preemption point (scripted runs need exact positions). */
+  noSolo = false;
+  /** The task whose position (op, ticks into it) anchors scripted events: fsx. */
+  posTask: Task | null = null;
+  posOp = 0;
+  posTick = 0;
+  /** Called when a sleeping task becomes runnable (for recording where flips begin). */
+  onWake: ((t: Task) => void) | undefined;
   readonly tasks: Task[] = [];
   private readonly runnable: Task[] = [];
   /** Called with the task about to run whenever there was a choice (for schedule recording). */
@@ -111,7 +119,14 @@ export class Scheduler {
 
   /** A preemption point: count it, and say whether the running task must yield. */
   tick(): boolean {
+    if (this.current === this.posTask) this.posTick++;
     return ++this.step >= this.soloUntil;
+  }
+
+  /** The position task starts op number n. */
+  startOp(n: number): void {
+    this.posOp = n;
+    this.posTick = 0;
   }
 
   add(task: Task, body: TaskBody): Task {
@@ -134,9 +149,13 @@ export class Scheduler {
         const t = tasks[i];
         if (t.done) continue;
         const w = t.waiting;
-        if (w !== null && !w.ready(t)) {
+        if (w !== null && w.isSleep && w.ready(t)) {
+          // out of its sleep: runnable from now on
+          t.waiting = null;
+          if (this.onWake) this.onWake(t);
+        } else if (w !== null && !w.ready(t)) {
           if (w.isSleep) {
-            const until = (w as unknown as { until: number }).until;
+            const until = w.wakeStep ?? Infinity;
             if (until < wakeAt) wakeAt = until;
           } else {
             if (this.step - t.waitSince > this.hungSteps) throw new HungTask(t, false, this.step - t.waitSince);
@@ -158,7 +177,7 @@ export class Scheduler {
       if (n === 1) {
         t = runnable[0];
         // alone until the first sleeper wakes (or the budget ends), unless another task waits on a lock
-        this.soloUntil = blocked ? this.step : Math.min(wakeAt, stop);
+        this.soloUntil = blocked || this.noSolo ? this.step : Math.min(wakeAt, stop);
       } else {
         t = this.strategy.pick(runnable, n, this.step);
         if (this.onChoice) this.onChoice(t, n);

@@ -11,6 +11,8 @@ export interface Waitable {
   describe(t: Task): string;
   /** A sleep is not a block: the hung-task detector ignores it. */
   readonly isSleep?: boolean;
+  /** For a sleep that ends at a known step: that step. */
+  readonly wakeStep?: number;
 }
 
 export type TaskBody = Generator<unknown, void, unknown>;
@@ -54,6 +56,9 @@ export class Sleep implements Waitable {
     readonly clock: { step: number },
     public until: number,
   ) {}
+  get wakeStep(): number {
+    return this.until;
+  }
   ready(): boolean {
     return this.clock.step >= this.until;
   }

@@ -1,0 +1,195 @@
+import type { RunArgs } from '../cli/fsxargs.js';
+import type { ParsedOp } from '../fsx/fsxops.js';
+import { opArgsCount } from '../fsx/ops.js';
+import { executeScript, type Exec } from '../replay/execute.js';
+import type { FlipSpec, Script } from '../replay/script.js';
+
+/**
+ * Delta debugging of a failing scripted run (fast-check's idea, Zeller's
+ * ddmin): try smaller runs — fewer ops, fewer flips, smaller ranges, fewer
+ * scheduling choices — keep any that fails with the same signature, and go
+ * round again until nothing smaller fails. Every candidate is a real run.
+ */
+export interface ShrinkStats {
+  ops: number;
+  flips: number;
+  steps: number;
+}
+
+export interface ShrinkResult {
+  script: Script;
+  exec: Exec;
+  before: ShrinkStats;
+  after: ShrinkStats;
+  candidates: number;
+  seconds: number;
+}
+
+/**
+ * Keep some ops: flip anchors are renumbered, and a flip that came in
+ * during a removed op comes in at the start of the next kept one instead.
+ */
+function keepOps(s: Script, keep: boolean[]): Script {
+  const newIndex: number[] = [0];
+  let n = 0;
+  s.ops.forEach((_, i) => {
+    if (keep[i]) n++;
+    newIndex[i + 1] = keep[i] ? n : -1;
+  });
+  const ops = s.ops.filter((_, i) => keep[i]).map((o, i) => ({ ...o, line: i + 1 }));
+  const flips: FlipSpec[] = [];
+  for (const f of s.flips) {
+    if (f.op === 0 || newIndex[f.op] > 0) {
+      flips.push({ ...f, op: f.op === 0 ? 0 : newIndex[f.op] });
+      continue;
+    }
+    let next = f.op + 1;
+    while (next <= s.ops.length && newIndex[next] < 0) next++;
+    if (next <= s.ops.length) flips.push({ op: newIndex[next], tick: 0, choices: f.choices });
+  }
+  return { ...s, ops, flips };
+}
+
+export function shrink(ra: RunArgs, start: Script, signature: string, budgetMs = 60_000): ShrinkResult {
+  const t0 = performance.now();
+  let candidates = 0;
+  const run = (s: Script): Exec => {
+    candidates++;
+    return executeScript(ra, s);
+  };
+  const fails = (s: Script): boolean => run(s).signature === signature;
+  const timeUp = (): boolean => performance.now() - t0 > budgetMs;
+
+  const first = run(start);
+  if (first.signature !== signature) {
+    throw new Error(`the script does not reproduce '${signature}' (it gives '${first.signature || 'no failure'}')`);
+  }
+  const before: ShrinkStats = { ops: start.ops.length, flips: start.flips.length, steps: first.steps };
+  let cur = start;
+
+  // ops after the one that failed can never matter
+  if (first.ops < cur.ops.length) {
+    const cut = keepOps(cur, cur.ops.map((_, i) => i < first.ops));
+    if (fails(cut)) cur = cut;
+  }
+
+  let changed = true;
+  while (changed && !timeUp()) {
+    changed = false;
+
+    // 1. ddmin over the ops
+    let chunk = Math.max(1, Math.floor(cur.ops.length / 2));
+    while (chunk >= 1 && !timeUp()) {
+      let removed = false;
+      for (let at = 0; at < cur.ops.length && !timeUp(); ) {
+        const keep = cur.ops.map((_, i) => i < at || i >= at + chunk);
+        const cand = keepOps(cur, keep);
+        if (cand.ops.length < cur.ops.length && fails(cand)) {
+          cur = cand;
+          removed = true;
+          changed = true;
+        } else at += chunk;
+      }
+      if (!removed) chunk = Math.floor(chunk / 2);
+    }
+
+    // 2. fewer flips
+    for (let i = cur.flips.length - 1; i >= 0 && !timeUp(); i--) {
+      const cand = { ...cur, flips: cur.flips.filter((_, j) => j !== i) };
+      if (fails(cand)) {
+        cur = cand;
+        changed = true;
+      }
+    }
+
+    // 3. fewer scheduling choices: the flipper runs whenever it can
+    for (let i = 0; i < cur.flips.length && !timeUp(); i++) {
+      const f = cur.flips[i];
+      for (const shorter of ['', f.choices.slice(0, Math.floor(f.choices.length / 2)), f.choices.slice(0, -1)]) {
+        if (shorter.length >= f.choices.length) continue;
+        const cand = withFlip(cur, i, { ...f, choices: shorter });
+        if (fails(cand)) {
+          cur = cand;
+          changed = true;
+          break;
+        }
+      }
+    }
+
+    // 4. smaller ranges; a flip anchored inside the op looks for its new place
+    for (let i = 0; i < cur.ops.length && !timeUp(); i++) {
+      for (const smaller of smallerOps(cur.ops[i])) {
+        const cand = withOp(cur, i, smaller);
+        const found = fails(cand) ? cand : reanchor(cand, i + 1, fails, timeUp);
+        if (found) {
+          cur = found;
+          changed = true;
+          break;
+        }
+      }
+    }
+
+    // 5. earlier anchors (fewer scheduling points before the flip)
+    for (let i = 0; i < cur.flips.length && !timeUp(); i++) {
+      const f = cur.flips[i];
+      for (const tick of [0, Math.floor(f.tick / 2), f.tick - 1]) {
+        if (tick >= f.tick || tick < 0) continue;
+        const cand = withFlip(cur, i, { ...f, tick });
+        if (fails(cand)) {
+          cur = cand;
+          changed = true;
+          break;
+        }
+      }
+    }
+  }
+
+  const exec = executeScript(ra, cur, true);
+  return {
+    script: cur,
+    exec,
+    before,
+    after: { ops: cur.ops.length, flips: cur.flips.length, steps: exec.steps },
+    candidates,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+function withFlip(s: Script, i: number, f: FlipSpec): Script {
+  return { ...s, flips: s.flips.map((x, j) => (j === i ? f : x)) };
+}
+
+function withOp(s: Script, i: number, o: ParsedOp): Script {
+  return { ...s, ops: s.ops.map((x, j) => (j === i ? o : x)) };
+}
+
+/** Smaller versions of one op: half the size, offsets at zero. */
+function smallerOps(o: ParsedOp): ParsedOp[] {
+  const out: ParsedOp[] = [];
+  const [off, size, a2, a3] = o.args;
+  const four = opArgsCount(o.op) === 4;
+  const mk = (offset: number, sz: number, off2 = a2): ParsedOp => ({ ...o, args: [offset, sz, four ? off2 : a2, a3] });
+  if (size > 1) {
+    out.push(mk(off, Math.max(1, Math.floor(size / 2))));
+    if (size > 4096) out.push(mk(off, 4096));
+    if (size > 1) out.push(mk(off, 1));
+  }
+  if (off > 0) {
+    out.push(mk(0, size));
+    if (off % 4096) out.push(mk(off - (off % 4096), size));
+  }
+  if (four && a2 > 0) out.push(mk(off, size, a2 - (a2 % 4096)));
+  return out.filter((x) => x.args[0] !== off || x.args[1] !== size || x.args[2] !== a2);
+}
+
+/** After an op changed, try the flips anchored in it at each of its preemption points. */
+function reanchor(s: Script, op: number, fails: (s: Script) => boolean, timeUp: () => boolean): Script | null {
+  const idx = s.flips.map((f, i) => (f.op === op ? i : -1)).filter((i) => i >= 0);
+  if (!idx.length) return null;
+  const i = idx[idx.length - 1];
+  for (let tick = 0; tick < 400 && !timeUp(); tick++) {
+    const cand = withFlip(s, i, { op, tick, choices: '' });
+    if (fails(cand)) return cand;
+  }
+  return null;
+}

@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseOps } from '../src/fsx/fsxops.js';
+import { cli, tmp } from './helpers.js';
+
+describe('daxfsx shrink', () => {
+  it("shrinks the seed's oops to at most 3 ops and 1 flip, and the result replays to the same oops", async () => {
+    const d = tmp();
+    const f = join(d, 'demo');
+    expect((await cli([f])).code).toBe(50);
+    const t0 = performance.now();
+    const r = await cli(['shrink', `${f}.fsxops`, '--summary', join(d, 's.json')]);
+    const secs = (performance.now() - t0) / 1000;
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(readFileSync(join(d, 's.json'), 'utf8'));
+    expect(Object.keys(s).sort()).toEqual(['flipsAfter', 'flipsBefore', 'opsAfter', 'opsBefore', 'seconds', 'signature', 'stepsAfter', 'stepsBefore'].sort());
+    expect(s.signature).toBe('iomap_page_mkwrite');
+    expect(s.opsAfter).toBeLessThanOrEqual(3);
+    expect(s.flipsAfter).toBe(1);
+    expect(s.opsAfter).toBeLessThan(s.opsBefore);
+    expect(s.stepsAfter).toBeLessThan(s.stepsBefore);
+    expect(secs).toBeLessThan(30); // the 10 s goal is measured by npm run bench; this only guards against a hang
+    expect(r.stdout).toMatch(/^Shrunk oops in iomap_page_mkwrite: \d+ -> \d ops, 1 -> 1 flips/);
+    expect(r.stdout).toContain('In short: S_DAX changed while the operation was in flight');
+    const min = readFileSync(`${f}.min.fsxops`, 'utf8');
+    expect(parseOps(min, 'x').error).toBeUndefined();
+    const again = await cli([`--replay-ops=${f}.min.fsxops`, join(d, 'again')]);
+    expect(again.code).toBe(50);
+    expect(again.stderr).toContain('IP: iomap_page_mkwrite+0x17/0xf0');
+  });
+
+  it('--shrink on a failing run writes F.min.fsxops', async () => {
+    const d = tmp();
+    const f = join(d, 'f');
+    const r = await cli(['-q', '-S', '2', '--kernel', 'locked', '--shrink', f]);
+    expect(r.code).toBe(50);
+    expect(r.stdout).toMatch(/Shrunk bug in vm_insert_mixed: \d+ -> \d+ ops/);
+    expect(readFileSync(`${f}.min.fsxops`, 'utf8')).toMatch(/^# daxfsx-flip: /m);
+  });
+
+  it('refuses what it cannot shrink, with one line', async () => {
+    const d = tmp();
+    const f = join(d, 'f');
+    await cli(['-q', '-N', '20', '--no-flip', '--record-ops', f]);
+    const ok = await cli(['shrink', `${f}.fsxops`]);
+    expect(ok.code).toBe(1);
+    expect(ok.stderr).toMatch(/does not fail, nothing to shrink/);
+    const missing = await cli(['shrink', join(d, 'nope.fsxops')]);
+    expect(missing.code).toBe(93);
+  });
+});
