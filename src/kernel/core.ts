@@ -277,10 +277,19 @@ export class Kernel {
     return this.clock.tick();
   }
 
+  /**
+   * Told of each value a task reads from shared state and acts on (IS_DAX,
+   * i_size, whether a page or PTE was there): the explorer folds them into
+   * the task's position, since two tasks at the same code point but with
+   * different values read will not go on the same way.
+   */
+  observer: ((t: Task | null, v: number) => void) | null = null;
+
   /** IS_DAX(inode): a read of S_DAX, and a preemption point. */
   *IS_DAX(t: Task): Generator<unknown, boolean, unknown> {
     if (this.tick()) yield;
     const v = this.inode.sDax;
+    if (this.observer) this.observer(t, v ? 1 : 0);
     if (this.trace.enabled) this.trace.add(t, 'isdax', F_ISDAX, v, t.stack[t.stack.length - 1] ?? '?');
     return v;
   }
@@ -288,7 +297,9 @@ export class Kernel {
   /** i_size_read(): a preemption point. */
   *i_size_read(): Generator<unknown, number, unknown> {
     if (this.tick()) yield;
-    return this.inode.i_size;
+    const v = this.inode.i_size;
+    if (this.observer) this.observer(null, v);
+    return v;
   }
 
   /** Dereference a pointer the kernel would: NULL oopses in the current function. */

@@ -130,12 +130,16 @@ export function installScript(k: Kernel, sched: Scheduler, engine: FsxEngine, fs
   engine.onOpStart = (n) => sched.startOp(n);
   engine.setReplay(script.ops);
   const flips = [...script.flips].sort((a, b) => a.op - b.op || a.tick - b.tick);
+  let next = 0;
+  // a flip's recorded choices start where it was recorded from: when the flipper became runnable
+  sched.onWake = (t) => {
+    if (t === flipper && next < flips.length) strategy.begin(flips[next]);
+  };
   sched.add(
     flipper,
     (function* () {
-      for (const spec of flips) {
-        yield new AnchorWait(sched, spec);
-        strategy.begin(spec);
+      for (; next < flips.length; next++) {
+        yield new AnchorWait(sched, flips[next]);
         yield* flipOnce(k, flipper);
       }
     })(),

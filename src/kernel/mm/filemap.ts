@@ -10,7 +10,9 @@ type Gen<T> = Generator<unknown, T, unknown>;
 export function* find_get_page(k: Kernel, index: number): Gen<Page | null> {
   if (k.tick()) yield;
   const e = k.inode.mapping.entries.get(index);
-  return e instanceof Page ? e : null;
+  const page = e instanceof Page ? e : null;
+  if (k.observer) k.observer(null, page ? 1 : 0);
+  return page;
 }
 
 export function* lock_page(k: Kernel, t: Task, page: Page | null): Gen<void> {

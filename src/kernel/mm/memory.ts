@@ -235,6 +235,7 @@ export function* user_copy(
     const n = Math.min(end - pos, PAGE_SIZE - inPage);
     if (k.tick()) yield; // every page a copy touches is a preemption point
     let pte = vma.ptes.get(pgoff);
+    if (k.observer) k.observer(t, pte ? (pte.writable ? 2 : 1) : 0);
     let tries = 0;
     while (!pte || (write && !pte.writable)) {
       t.enter('page_fault');

@@ -1,0 +1,150 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { explore } from '../explore/explore.js';
+import { parseOps } from '../fsx/fsxops.js';
+import { recordGenerated } from '../replay/execute.js';
+import { headerLines, readRecording } from '../replay/recording.js';
+import { readScript, scriptLines, type Script } from '../replay/script.js';
+import { VERSION } from '../run.js';
+import type { Sink } from '../util/sink.js';
+import { UsageError, addRunOptions, buildRunArgs } from './fsxargs.js';
+
+/** The command line less explore's own options and the program: what a replay of a found run needs. */
+function runOnlyArgs(argv: string[], program: string | undefined): string[] {
+  const own = new Set(['--ops', '--max-flips', '--preemptions', '--max-steps', '--budget', '--out-dir', '--summary']);
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const name = a.split('=')[0];
+    if (a === program) continue;
+    if (own.has(name)) {
+      if (!a.includes('=')) i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+interface Io {
+  stdout: Sink;
+  stderr: Sink;
+}
+
+/** `daxfsx explore`: every interleaving of a small program and the flipper, within bounds. */
+export async function runExploreCli(argv: string[], io: Io): Promise<number> {
+  const order: string[] = [];
+  const cmd = new Command('daxfsx explore')
+    .description(
+      'run a small program (a .fsxops file, or --ops N from the seed) under every interleaving with the flipper,\n' +
+        'up to the bounds, pruning states already explored; report failures by signature, each with a replayable run',
+    )
+    .argument('[program]', 'a .fsxops file (its recorded options are used); without it, --ops N from the seed')
+    .addOption(new Option('--ops <n>', 'generate the program: the first N ops of the seed\'s stream').default('1'))
+    .addOption(new Option('--max-flips <n>', 'flips the flipper may make').default('1'))
+    .addOption(new Option('--preemptions <n>', 'preemption bound').default('2'))
+    .addOption(new Option('--max-steps <n>', 'steps per interleaving before it is cut off').default('200000'))
+    .addOption(new Option('--budget <seconds>', 'stop exploring after this long').default('120'))
+    .addOption(new Option('--out-dir <dir>', 'where the failing runs go').default('.'))
+    .helpOption('--help', 'show this help')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} });
+  addRunOptions(cmd);
+  for (const o of cmd.options) cmd.on(`option:${o.name()}`, () => order.push(o.attributeName()));
+  let program: string | undefined;
+  cmd.action((p?: string) => {
+    program = p;
+  });
+  const fail = (msg: string, code = 90): number => {
+    io.stderr.write(`daxfsx explore: ${msg}\n`);
+    return code;
+  };
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return 0;
+      return fail(e.message.replace(/^error: /, ''));
+    }
+    throw e;
+  }
+  const opts = cmd.opts<Record<string, unknown>>();
+  const int = (name: string, v: unknown, min: number): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`option --${name}: must be a whole number >= ${min} (got ${String(v)})`);
+    return n;
+  };
+  let ra;
+  let prog: Script;
+  try {
+    const bounds = {
+      maxFlips: int('max-flips', opts.maxFlips, 0),
+      preemptions: int('preemptions', opts.preemptions, 0),
+      maxSteps: int('max-steps', opts.maxSteps, 1),
+      budgetMs: int('budget', opts.budget, 1) * 1000,
+    };
+    let text = '';
+    let recArgs: string[] = [];
+    if (program) {
+      try {
+        text = readFileSync(program, 'utf8');
+      } catch (e) {
+        return fail(`${program}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`, 93);
+      }
+      recArgs = readRecording(text)?.args ?? [];
+    }
+    // the program's recorded options first, the command line's after (commander keeps the last)
+    if (recArgs.length) {
+      const sub = new Command();
+      addRunOptions(sub);
+      sub.allowExcessArguments(true).allowUnknownOption(true).exitOverride();
+      sub.parse([...recArgs, ...argv.filter((a) => a !== program)], { from: 'user' });
+      ra = buildRunArgs({ ...sub.opts() }, ['explore'], order, [...recArgs, ...argv]);
+    } else ra = buildRunArgs(opts, ['explore'], order, argv);
+    ra.model.flip = true;
+    if (program) {
+      const parsed = parseOps(text, program);
+      if (parsed.error) return fail(parsed.error.message, 100);
+      prog = readScript(text, parsed.ops.filter((o) => !(o.flags & 1)), recArgs);
+      prog = { ...prog, flips: [] };
+    } else {
+      const n = int('ops', opts.ops, 1);
+      // the first N ops of the stream that do something (skipped ones are left out)
+      const gen = recordGenerated({ ...ra, fsx: { ...ra.fsx, numops: n * 20 }, model: { ...ra.model, flip: false } });
+      prog = { args: [], ops: gen.script.ops.slice(0, n).map((o, i) => ({ ...o, line: i + 1 })), flips: [] };
+    }
+    const res = explore(ra, prog, bounds);
+    const w = (s: string): void => io.stdout.write(s + '\n');
+    w(`Explored ${prog.ops.length} op(s) with up to ${bounds.maxFlips} flip(s), ${bounds.preemptions} preemption(s) (${ra.model.fs}, kernel ${ra.model.kernel}):`);
+    w(`  interleavings  ${res.interleavings}`);
+    w(`  distinct states ${res.states}`);
+    w(`  exhausted      ${res.exhausted ? 'yes: every interleaving within the bounds was run' : 'no: the time budget ran out'}`);
+    w(`  time           ${res.seconds.toFixed(2)} s`);
+    const failures: Record<string, number> = {};
+    if (!res.failures.size) w('  failures       none');
+    for (const [sig, f] of res.failures) {
+      failures[sig] = f.count;
+      const out = join(String(opts.outDir), `explore-${sig.replace(/[^\w.-]+/g, '_')}.fsxops`);
+      const args = recArgs.length ? recArgs : runOnlyArgs(argv, program);
+      const lines = [
+        ...headerLines(args, { kind: 'script', seed: ra.fsx.seed, firstOp: 1 }, `${VERSION}: explore found ${sig}; replay: daxfsx --replay-ops=THIS_FILE FILE`),
+        ...scriptLines({ ...f.script, args }),
+      ];
+      try {
+        writeFileSync(out, lines.join('\n') + '\n');
+      } catch (e) {
+        return fail(`${out}: ${(e as Error).message}`, 93);
+      }
+      w(`  failure        ${sig}: ${f.count} interleaving(s); one of them: daxfsx --replay-ops=${out} FILE`);
+    }
+    if (opts.summary) {
+      const s = { interleavings: res.interleavings, states: res.states, exhausted: res.exhausted, failures, seconds: Number(res.seconds.toFixed(3)) };
+      writeFileSync(String(opts.summary), JSON.stringify(s, null, 2) + '\n');
+    }
+    return res.failures.size ? 1 : 0;
+  } catch (e) {
+    if (e instanceof UsageError) return fail(e.message, e.exitCode);
+    throw e;
+  }
+}

@@ -1,0 +1,40 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, tmp } from './helpers.js';
+
+describe('daxfsx explore', () => {
+  it('finds the NULL dereference in a one-mapwrite program under immediate, with a run that replays it', async () => {
+    const d = tmp();
+    writeFileSync(join(d, 'p.fsxops'), 'mapwrite 0x0 0x1000 0x0\n');
+    const r = await cli(['explore', join(d, 'p.fsxops'), '--out-dir', d, '--summary', join(d, 's.json')]);
+    expect(r.code).toBe(1);
+    const s = JSON.parse(readFileSync(join(d, 's.json'), 'utf8'));
+    expect(Object.keys(s).sort()).toEqual(['exhausted', 'failures', 'interleavings', 'seconds', 'states']);
+    expect(s.exhausted).toBe(true);
+    expect(s.failures.iomap_page_mkwrite).toBeGreaterThan(0);
+    expect(s.interleavings).toBeGreaterThan(10);
+    const again = await cli([`--replay-ops=${join(d, 'explore-iomap_page_mkwrite.fsxops')}`, join(d, 'f')]);
+    expect(again.code).toBe(50);
+    expect(again.stderr).toContain('IP: iomap_page_mkwrite+0x17/0xf0');
+  });
+
+  for (const kernel of ['ignored', 'deferred']) {
+    it(`${kernel}: exhausts 4 ops with 2 flips and finds nothing`, async () => {
+      const d = tmp();
+      const r = await cli(['explore', '--ops', '4', '--max-flips', '2', '-S', '5', '--kernel', kernel, '--out-dir', d, '--summary', join(d, 's.json')]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const s = JSON.parse(readFileSync(join(d, 's.json'), 'utf8'));
+      expect(s.exhausted).toBe(true);
+      expect(s.failures).toEqual({});
+      expect(s.interleavings).toBeGreaterThan(100);
+    });
+  }
+
+  it('the same program under immediate fails within the same bounds', async () => {
+    const d = tmp();
+    const r = await cli(['explore', '--ops', '4', '--max-flips', '2', '-S', '5', '--out-dir', d, '--summary', join(d, 's.json')]);
+    expect(r.code).toBe(1);
+    expect(Object.keys(JSON.parse(readFileSync(join(d, 's.json'), 'utf8')).failures).length).toBeGreaterThan(0);
+  });
+});
