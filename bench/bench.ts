@@ -72,5 +72,17 @@ const sweepS = (performance.now() - t0) / 1000;
 console.log(`immediate on XFS, seeds 1..100, up to 20000 ops each: ${sweepS.toFixed(1)} s (one process per seed)  ${verdict(sweepS < 60)}`);
 for (const [k, v] of Object.entries(sig).sort((a, b) => b[1] - a[1])) console.log(`  ${String(v).padStart(3)}  ${k}`);
 
+// the seed's oops shrunk to a minimal reproducer (goal: at most 3 ops and 1 flip, under 10 s)
+{
+  const demo = join(work, 'demo');
+  spawnSync(process.execPath, [child, demo], { encoding: 'utf8' });
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [child, 'shrink', `${demo}.fsxops`, '--summary', join(work, 'shrink.json')], { encoding: 'utf8' });
+  const secs = (performance.now() - t) / 1000;
+  if (r.status !== 0) throw new Error(r.stderr);
+  const j = JSON.parse(readFileSync(join(work, 'shrink.json'), 'utf8')) as { opsBefore: number; opsAfter: number; flipsAfter: number; seconds: number };
+  console.log(`shrink the seed's oops: ${j.opsBefore} -> ${j.opsAfter} ops, ${j.flipsAfter} flip(s), ${secs.toFixed(2)} s with start-up  ${verdict(j.opsAfter <= 3 && j.flipsAfter <= 1 && secs < 10)}`);
+}
+
 rmSync(work, { recursive: true, force: true });
 console.log(failed ? `\n${failed} figure(s) below target` : '\nall figures on target');
