@@ -7,16 +7,16 @@ import { parseOps, type ParsedOps } from './fsx/fsxops.js';
 import { strerror } from './fsx/file.js';
 import { OP_NAMES } from './fsx/ops.js';
 import { KernelPanic } from './kernel/core.js';
-import { buildMachine, flipperTaskFor } from './kernel/machine.js';
+import { buildMachine } from './kernel/machine.js';
 import { FaultLoop } from './kernel/mm/memory.js';
 import { Dmesg, hungText, panicText, softLockupText, warningText, type Machine } from './kernel/oops.js';
-import { flipperTask } from './kernel/syscalls.js';
 import { explain } from './report/explain.js';
 import { decidingArgs, headerLines } from './replay/recording.js';
 import { formatOpsLine } from './fsx/oplog.js';
-import { installScript, readScript, type Script, type ScriptStrategy } from './replay/script.js';
+import { readScript, type Script } from './replay/script.js';
+import { startTasks } from './runsetup.js';
 import type { TraceEvent } from './kernel/trace.js';
-import { HungTask, PctStrategy, RandomStrategy, makePrng, type Strategy } from './sched/scheduler.js';
+import { HungTask } from './sched/scheduler.js';
 import { Sink } from './util/sink.js';
 
 export const VERSION = '0.1.0';
@@ -193,8 +193,6 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
     dmesg.log('EXT4-fs (pmem0): mounted filesystem with ordered data mode. Opts: dax', 0);
   }
 
-  const flipResults = { ok: 0, busy: 0 };
-
   let opsError: string | null = null;
   const out: FsxOutput = {
     prt: (s) => {
@@ -237,7 +235,6 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   if (replay && a.exact?.kind === 'script') {
     if (replay.error) throw new OutputError(replay.error.message, 100);
     script = readScript(replayText, replay.ops, []);
-    if (!m.flip) engine.setReplay(script.ops);
   } else if (replay && a.exact?.kind === 'generated') {
     if (replay.error) throw new OutputError(replay.error.message, 100);
     verify = { ops: replay.ops, next: 0, firstOp: a.exact.firstOp };
@@ -292,34 +289,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
     opStartStep = clock.step;
   };
 
-  sched.add(
-    fsxTask,
-    (function* () {
-      yield* file.open({ direct: f.oDirect });
-      yield* engine.init(existing);
-      yield* engine.run();
-    })(),
-  );
-  const tasks = [fsxTask];
-  let scriptStrategy: ScriptStrategy | undefined;
-  if (script && m.flip) {
-    const t = flipperTaskFor(0);
-    scriptStrategy = installScript(k, sched, engine, fsxTask, t, script);
-    tasks.push(t);
-  } else if (m.flip) {
-    for (let i = 0; i < m.flippers; i++) {
-      const t = flipperTaskFor(i);
-      t.weight = m.flipWeight;
-      sched.add(t, flipperTask(k, t, makePrng(f.seed, `flipper${i}`), m.flipInterval, clock, flipResults));
-      tasks.push(t);
-    }
-  }
-  let strategy: Strategy = scriptStrategy ?? new RandomStrategy(makePrng(f.seed, 'sched'));
-  if (m.sched === 'pct' && !scriptStrategy) {
-    const estimate = (f.numops > 0 ? f.numops : 10000) * 60;
-    strategy = new PctStrategy(makePrng(f.seed, 'pct'), tasks, m.pctDepth, estimate);
-  }
-  sched.strategy = strategy;
+  const { flipResults, scriptStrategy } = startTasks(a, { k, sched, fsx: fsxTask, file }, engine, existing, script);
 
   let verdict = 'ok';
   let signature = '';

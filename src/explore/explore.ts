@@ -1,6 +1,6 @@
 import type { RunArgs } from '../cli/fsxargs.js';
 import { FsxEngine, type FsxOutput } from '../fsx/engine.js';
-import { DaxEntry, HOLE, PAGE_SIZE, type Kernel } from '../kernel/core.js';
+import { DaxEntry, HOLE, type Kernel } from '../kernel/core.js';
 import { buildMachine, flipperTaskFor } from '../kernel/machine.js';
 import { flipOnce } from '../kernel/syscalls.js';
 import { classify } from '../replay/execute.js';

@@ -1,12 +1,12 @@
 import type { RunArgs } from '../cli/fsxargs.js';
 import { FsxEngine, FsxExit, type FsxOutput } from '../fsx/engine.js';
 import { KernelPanic } from '../kernel/core.js';
-import { buildMachine, flipperTaskFor } from '../kernel/machine.js';
+import { buildMachine } from '../kernel/machine.js';
 import { FaultLoop } from '../kernel/mm/memory.js';
-import { flipperTask } from '../kernel/syscalls.js';
 import type { TraceEvent } from '../kernel/trace.js';
-import { HungTask, RandomStrategy, makePrng } from '../sched/scheduler.js';
-import { installScript, ScriptRecorder, type Script } from './script.js';
+import { HungTask } from '../sched/scheduler.js';
+import { startTasks } from '../runsetup.js';
+import { ScriptRecorder, type Script } from './script.js';
 
 /** What a run came to, in memory (no files): for shrinking and exploring. */
 export interface Exec {
@@ -34,7 +34,7 @@ export function classify(e: unknown): { verdict: string; signature: string; pid:
   return null;
 }
 
-function setup(ra: RunArgs, trace: boolean) {
+function setup(ra: RunArgs, trace: boolean, script?: Script) {
   const f = ra.fsx;
   const m = ra.model;
   const mach = buildMachine({
@@ -49,26 +49,17 @@ function setup(ra: RunArgs, trace: boolean) {
   });
   const engine = new FsxEngine(f, mach.file, SILENT, 'script', 'script.fsxgood');
   let opStart = 0;
-  const prev = engine.onOp;
-  engine.onOp = (n) => {
-    prev?.(n);
+  engine.onOp = () => {
     opStart = mach.sched.step;
   };
-  mach.sched.add(
-    mach.fsx,
-    (function* () {
-      yield* mach.file.open({ direct: f.oDirect });
-      yield* engine.init();
-      yield* engine.run();
-    })(),
-  );
-  return { ...mach, engine, opStart: () => opStart };
+  const started = startTasks(ra, mach, engine, undefined, script);
+  return { ...mach, engine, started, opStart: () => opStart };
 }
 
-function finish(s: ReturnType<typeof setup>, maxSteps: number, trace: boolean, diverged: () => string | null): Exec {
+function finish(s: ReturnType<typeof setup>, maxSteps: number, trace: boolean): Exec {
   let result: { verdict: string; signature: string; pid: number } = { verdict: 'ok', signature: '', pid: 0 };
   try {
-    if (!s.sched.run(s.fsx, maxSteps)) result = { verdict: 'ok', signature: '', pid: 0 };
+    s.sched.run(s.fsx, maxSteps);
   } catch (e) {
     const c = classify(e);
     if (!c) throw e;
@@ -80,7 +71,7 @@ function finish(s: ReturnType<typeof setup>, maxSteps: number, trace: boolean, d
     steps: s.sched.step,
     flips: s.k.flips,
     ops: s.engine.testcalls,
-    diverged: diverged(),
+    diverged: s.started.scriptStrategy?.diverged ?? null,
     events: trace && result.signature ? s.k.trace.since(s.opStart()) : [],
     failingPid: result.pid,
   };
@@ -88,26 +79,24 @@ function finish(s: ReturnType<typeof setup>, maxSteps: number, trace: boolean, d
 
 /** Run a script in memory. */
 export function executeScript(ra: RunArgs, script: Script, trace = false, maxSteps = 5_000_000): Exec {
-  const s = setup(ra, trace);
-  const strategy = installScript(s.k, s.sched, s.engine, s.fsx, flipperTaskFor(0), script);
-  return finish(s, maxSteps, trace, () => strategy.diverged);
+  return finish(setup(ra, trace, script), maxSteps, trace);
 }
 
-/** Run a generated run (the seed's stream, the seeded scheduler) and record it as a script. */
+/** A generated run (the seed's stream, the seeded scheduler) in memory: what a sweep runs per seed. */
+export function runGenerated(ra: RunArgs, maxSteps = Infinity): Exec {
+  return finish(setup(ra, false), maxSteps, false);
+}
+
+/** Run a generated run and record it as a script. */
 export function recordGenerated(ra: RunArgs, maxSteps = 50_000_000): { exec: Exec; script: Script } {
   const s = setup(ra, false);
-  const m = ra.model;
-  const flipper = flipperTaskFor(0);
-  flipper.weight = m.flipWeight;
-  if (m.flip) s.sched.add(flipper, flipperTask(s.k, flipper, makePrng(ra.fsx.seed, 'flipper0'), m.flipInterval, s.sched, { ok: 0, busy: 0 }));
-  s.sched.strategy = new RandomStrategy(makePrng(ra.fsx.seed, 'sched'));
-  const rec = new ScriptRecorder(s.sched, s.engine, s.fsx, [flipper]);
+  const rec = new ScriptRecorder(s.sched, s.engine, s.fsx, s.started.flippers);
   const prev = s.engine.onOp;
   s.engine.onOp = (n) => {
     rec.afterOp();
     prev?.(n);
   };
-  const exec = finish(s, maxSteps, false, () => null);
+  const exec = finish(s, maxSteps, false);
   rec.finish();
   return { exec, script: { args: [], ops: rec.ops, flips: rec.anchoredFlips() } };
 }

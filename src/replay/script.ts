@@ -156,7 +156,7 @@ export class ScriptRecorder {
   private readonly index = new Map<Task, string>();
 
   constructor(
-    private readonly sched: Scheduler,
+    sched: Scheduler,
     private readonly engine: FsxEngine,
     fsx: Task,
     flippers: Task[],
