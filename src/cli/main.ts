@@ -7,6 +7,8 @@ import { recordingOf, replayFileOf } from '../replay/recording.js';
 import type { RunArgs } from './fsxargs.js';
 import { runShrinkCli } from './shrink.js';
 import { runExploreCli } from './explore.js';
+import { runSweepCli } from './sweep.js';
+import { runMatrixCli, runScenarioCli } from './scenario.js';
 
 export interface CliIo {
   stdout: Sink;
@@ -33,7 +35,8 @@ function makeRunProgram(io: Pick<CliIo, 'stdout' | 'stderr'>, order: string[]): 
       'fsx-style stress test of a file whose DAX mode is switched while it is read, written and mmapped,\n' +
         'run against a model of the Linux kernel (XFS or ext4) under a deterministic scheduler.\n' +
         'Other commands: daxfsx shrink F.fsxops (cut a failing run down to a minimal reproducer),\n' +
-        '                daxfsx explore [PROGRAM] (every interleaving of a small program, within bounds).',
+        '                daxfsx explore [PROGRAM] (every interleaving of a small program, within bounds),\n' +
+        '                daxfsx sweep --seeds A..B (many seeds in worker threads), daxfsx scenario run, daxfsx matrix.',
     )
     .usage('[options] FILE')
     .helpOption('--help', 'show this help')
@@ -91,6 +94,9 @@ export function parseRunArgv(argv: string[], fname: string): RunArgs {
 export async function runCli(argv: string[], io: CliIo, signals?: { interrupted: () => number }): Promise<number> {
   if (argv[0] === 'shrink') return runShrinkCli(argv.slice(1), io);
   if (argv[0] === 'explore') return runExploreCli(argv.slice(1), io);
+  if (argv[0] === 'sweep') return runSweepCli(argv.slice(1), io, signals?.interrupted);
+  if (argv[0] === 'scenario') return runScenarioCli(argv.slice(1), io);
+  if (argv[0] === 'matrix') return runMatrixCli(argv.slice(1), io);
   // a recording made by daxfsx carries the options of its run: they come first, the user's own after
   const replayFile = replayFileOf(argv);
   const recording = replayFile ? recordingOf(replayFile) : null;

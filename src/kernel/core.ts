@@ -158,6 +158,8 @@ export class Inode {
   refs = 0;
   /** Not in memory: the next iget loads it from disk. */
   evicted = false;
+  /** I_FREEING: being evicted; an iget waits for that to finish, then loads it anew. */
+  freeing = false;
   /** File block -> physical block, or HOLE. */
   readonly blocks: Int32Array;
   /** Allocated but unwritten (reads as zeros). */

@@ -21,16 +21,17 @@ export interface Exec {
   /** Trace of the failing operation (when asked for). */
   events: TraceEvent[];
   failingPid: number;
+  exitCode: number;
 }
 
 const SILENT: FsxOutput = { prt: () => {}, warn: () => {}, writeOps: () => null, writeGood: () => {} };
 
 /** The verdict and signature of whatever ended a run. */
-export function classify(e: unknown): { verdict: string; signature: string; pid: number } | null {
-  if (e instanceof FsxExit) return { verdict: e.check, signature: e.check, pid: 6052 };
-  if (e instanceof KernelPanic) return { verdict: e.kind, signature: e.func, pid: e.task.pid };
-  if (e instanceof HungTask) return { verdict: 'hung', signature: `hung in ${e.task.stack[e.task.stack.length - 2] ?? 'down'}`, pid: e.task.pid };
-  if (e instanceof FaultLoop) return { verdict: 'hung', signature: 'fault retried forever', pid: e.task.pid };
+export function classify(e: unknown): { verdict: string; signature: string; pid: number; exitCode: number } | null {
+  if (e instanceof FsxExit) return { verdict: e.check, signature: e.check, pid: 6052, exitCode: e.status };
+  if (e instanceof KernelPanic) return { verdict: e.kind, signature: e.func, pid: e.task.pid, exitCode: e.kind === 'warning' ? 52 : 50 };
+  if (e instanceof HungTask) return { verdict: 'hung', signature: `hung in ${e.task.stack[e.task.stack.length - 2] ?? 'down'}`, pid: e.task.pid, exitCode: 51 };
+  if (e instanceof FaultLoop) return { verdict: 'hung', signature: 'fault retried forever', pid: e.task.pid, exitCode: 51 };
   return null;
 }
 
@@ -57,7 +58,7 @@ function setup(ra: RunArgs, trace: boolean, script?: Script) {
 }
 
 function finish(s: ReturnType<typeof setup>, maxSteps: number, trace: boolean): Exec {
-  let result: { verdict: string; signature: string; pid: number } = { verdict: 'ok', signature: '', pid: 0 };
+  let result: { verdict: string; signature: string; pid: number; exitCode: number } = { verdict: 'ok', signature: '', pid: 0, exitCode: 0 };
   try {
     s.sched.run(s.fsx, maxSteps);
   } catch (e) {
@@ -74,6 +75,7 @@ function finish(s: ReturnType<typeof setup>, maxSteps: number, trace: boolean): 
     diverged: s.started.scriptStrategy?.diverged ?? null,
     events: trace && result.signature ? s.k.trace.since(s.opStart()) : [],
     failingPid: result.pid,
+    exitCode: result.exitCode,
   };
 }
 

@@ -77,6 +77,21 @@ export function shrink(ra: RunArgs, start: Script, signature: string, budgetMs =
   while (changed && !timeUp()) {
     changed = false;
 
+    // 2. fewer flips, ddmin again
+    let fchunk = Math.max(1, Math.floor(cur.flips.length / 2));
+    while (fchunk >= 1 && cur.flips.length && !timeUp()) {
+      let removed = false;
+      for (let at = 0; at < cur.flips.length && !timeUp(); ) {
+        const cand = { ...cur, flips: cur.flips.filter((_, j) => j < at || j >= at + fchunk) };
+        if (fails(cand)) {
+          cur = cand;
+          removed = true;
+          changed = true;
+        } else at += fchunk;
+      }
+      if (!removed) fchunk = Math.floor(fchunk / 2);
+    }
+
     // 1. ddmin over the ops
     let chunk = Math.max(1, Math.floor(cur.ops.length / 2));
     while (chunk >= 1 && !timeUp()) {
@@ -91,15 +106,6 @@ export function shrink(ra: RunArgs, start: Script, signature: string, budgetMs =
         } else at += chunk;
       }
       if (!removed) chunk = Math.floor(chunk / 2);
-    }
-
-    // 2. fewer flips
-    for (let i = cur.flips.length - 1; i >= 0 && !timeUp(); i--) {
-      const cand = { ...cur, flips: cur.flips.filter((_, j) => j !== i) };
-      if (fails(cand)) {
-        cur = cand;
-        changed = true;
-      }
     }
 
     // 3. fewer scheduling choices: the flipper runs whenever it can

@@ -242,6 +242,11 @@ export function* remap(k: Kernel, n: FsNames, t: Task, kind: RemapKind, off: num
     yield* fs_lock(k, n, t, IOLOCK | MMAPLOCK, true);
     const ip = k.inode;
     const isize = ip.i_size;
+    // the remap ioctls take whole ranges inside the file (generic_remap_checks); copy_file_range stops at EOF
+    if (kind !== 'copy' && (off + len > isize || ((kind === 'exchange' || kind === 'dedupe') && dest + len > isize))) {
+      yield* fs_unlock(k, t, IOLOCK | MMAPLOCK, true);
+      return -22;
+    }
     const count = Math.max(0, Math.min(len, isize - off));
     const lo = Math.min(off, dest, isize);
     const hi = Math.max(off + count, dest + count, isize);

@@ -1,4 +1,4 @@
-import type { Task } from '../../sched/task.js';
+import type { Task, Waitable } from '../../sched/task.js';
 import { DaxEntry, Kernel, Page } from '../core.js';
 import { delete_from_page_cache, filemap_write_and_wait } from '../mm/filemap.js';
 
@@ -12,9 +12,26 @@ type Gen<T> = Generator<unknown, T, unknown>;
  * iget(): find the inode, loading it from disk if it was evicted. Loading
  * sets S_DAX from the on-disk flag (xfs_diflags_to_linux at inode set-up).
  */
+/** Waiting for an inode being evicted to be gone (find_inode's __wait_on_freeing_inode). */
+class FreeingWait implements Waitable {
+  constructor(private readonly k: Kernel) {}
+  ready(): boolean {
+    return !this.k.inode.freeing;
+  }
+  describe(): string {
+    return 'the inode being evicted (I_FREEING)';
+  }
+}
+
 export function* iget(k: Kernel, t: Task): Gen<void> {
   if (k.tick()) yield;
   const ip = k.inode;
+  if (ip.freeing) {
+    const w = new FreeingWait(k);
+    t.enter('__wait_on_freeing_inode');
+    while (ip.freeing) yield w;
+    t.leave();
+  }
   if (ip.evicted) {
     ip.evicted = false;
     ip.dontcache = false;
@@ -28,6 +45,7 @@ export function* iget(k: Kernel, t: Task): Gen<void> {
 function* evict(k: Kernel, t: Task): Gen<void> {
   t.enter('evict');
   try {
+    k.inode.freeing = true;
     yield* filemap_write_and_wait(k, t);
     const mapping = k.inode.mapping;
     for (const e of [...mapping.entries.values()]) {
@@ -35,6 +53,7 @@ function* evict(k: Kernel, t: Task): Gen<void> {
       else mapping.entries.delete((e as DaxEntry).index);
     }
     k.inode.evicted = true;
+    k.inode.freeing = false;
     if (k.trace.enabled) k.trace.add(t, 'note', F_EVICT);
   } finally {
     t.leave();
