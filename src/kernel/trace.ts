@@ -31,7 +31,9 @@ interface Slot {
   a: unknown;
   b: unknown;
   c: unknown;
+  /** Frames, innermost last; only the first `depth` are this event's. */
   stack: string[];
+  depth: number;
 }
 
 const NONE: Fmt = () => '';
@@ -52,7 +54,7 @@ export class Trace {
     readonly size = 8192,
   ) {
     this.ring = enabled
-      ? Array.from({ length: size }, () => ({ step: 0, task: null, kind: 'note' as TraceKind, fmt: NONE, a: null, b: null, c: null, stack: [] }))
+      ? Array.from({ length: size }, () => ({ step: 0, task: null, kind: 'note' as TraceKind, fmt: NONE, a: null, b: null, c: null, stack: new Array<string>(16).fill(''), depth: 0 }))
       : [];
   }
 
@@ -73,25 +75,28 @@ export class Trace {
     e.c = c;
     // copy the frames into the slot's own array (no allocation once it has grown)
     const st = t.stack;
-    const dst = e.stack;
-    dst.length = st.length;
-    for (let i = 0; i < st.length; i++) dst[i] = st[i];
+    const n = st.length;
+    let dst = e.stack;
+    if (dst.length < n) dst = e.stack = new Array<string>(n * 2).fill('');
+    for (let i = 0; i < n; i++) dst[i] = st[i];
+    e.depth = n;
     this.pos = this.pos + 1 === this.size ? 0 : this.pos + 1;
     this.count++;
   }
 
-  /** Events with step >= since, oldest first (copies). */
+  /** Events with step >= since, oldest first (copies); walks back from the newest only as far as it must. */
   since(since: number): TraceEvent[] {
     const out: TraceEvent[] = [];
     const n = Math.min(this.count, this.size);
-    let i = this.count < this.size ? 0 : this.pos;
+    let i = this.pos;
     for (let k = 0; k < n; k++) {
+      i = i === 0 ? this.size - 1 : i - 1;
       const e = this.ring[i];
-      if (e.step >= since && e.task) {
-        out.push({ step: e.step, pid: e.task.pid, comm: e.task.comm, kind: e.kind, text: e.fmt(e.a, e.b, e.c), stack: e.stack.join(' > ') });
+      if (e.step < since) break;
+      if (e.task) {
+        out.push({ step: e.step, pid: e.task.pid, comm: e.task.comm, kind: e.kind, text: e.fmt(e.a, e.b, e.c), stack: e.stack.slice(0, e.depth).join(' > ') });
       }
-      i = i + 1 === this.size ? 0 : i + 1;
     }
-    return out;
+    return out.reverse();
   }
 }
