@@ -27,6 +27,7 @@ export const EXIT = {
   OOPS: 50,
   HUNG: 51,
   WARNING: 52,
+  OUTPUT: 94,
   USAGE: 90,
   INTERRUPTED: 130,
 } as const;
@@ -194,6 +195,8 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   }
 
   let opsError: string | null = null;
+  /** Outputs that could not be written: reported at the end, and exit 94 if the run was otherwise fine. */
+  const lostOutputs: string[] = [];
   const out: FsxOutput = {
     prt: (s) => {
       io.stdout.write(prefixed(f.logid, s));
@@ -213,7 +216,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
       try {
         writeFileSync(paths.good, buf);
       } catch (e) {
-        io.stderr.write(`daxfsx: ${paths.good}: ${errText(e)}\n`);
+        lostOutputs.push(`${paths.good}: ${errText(e)}`);
       }
     },
   };
@@ -387,7 +390,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   try {
     writeFileSync(a.fname, file.contents());
   } catch (e) {
-    io.stderr.write(`daxfsx: ${a.fname}: ${errText(e)}\n`);
+    lostOutputs.push(`${a.fname}: ${errText(e)}`);
   }
   const replayCmd = replayCommand(a, paths.ops);
   let dmesgText = dmesg.text();
@@ -395,7 +398,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   try {
     writeFileSync(paths.dmesg, dmesgText);
   } catch (e) {
-    io.stderr.write(`daxfsx: ${paths.dmesg}: ${errText(e)}\n`);
+    lostOutputs.push(`${paths.dmesg}: ${errText(e)}`);
   }
 
   const elapsedMs = Math.round(performance.now() - started);
@@ -420,21 +423,28 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   const flipNote = m.flip ? `${k.flips} flag changes${flipResults.busy ? `, ${flipResults.busy} refused` : ''}` : 'no flips';
   const line = `daxfsx: ${verdict === 'ok' ? io.paint('good', 'ok') : io.paint('bad', verdict)}${signature && signature !== verdict ? ` in ${signature}` : ''}: ${engine.testcalls} ops, ${flipNote}, ${clock.step} steps, ${(elapsedMs / 1000).toFixed(2)} s (${m.fs}, ${m.kernel}${m.flip ? `, ${scriptStrategy ? 'script' : m.sched}` : ''})`;
   io.stderr.write(line + '\n');
-  if (opsError) io.stderr.write(`daxfsx: ${opsError}\n`);
   if (jlog) {
     // everything but the wall-clock time, so that the log is the same every run
     const { elapsedMs: _wall, ...figures } = outcome;
     jlog.info({ event: 'end', ...figures });
     jlog.flush();
   }
+  // an output that could not be written (a full disk, a vanished directory) is a failure of its own
+  for (const sk of [io.stdout, logSink]) if (sk.error) lostOutputs.push(sk.error);
+  if (opsError) lostOutputs.push(opsError);
+  for (const l of lostOutputs) io.stderr.write(`daxfsx: ${l}\n`);
+  if (lostOutputs.length && outcome.exitCode === EXIT.OK) {
+    io.stderr.write(`daxfsx: ${lostOutputs.length} output file(s) could not be written in full; exit ${EXIT.OUTPUT}\n`);
+    outcome.exitCode = EXIT.OUTPUT;
+  }
   if (a.summary) {
     try {
       writeFileSync(a.summary, JSON.stringify(outcome, null, 2) + '\n');
     } catch (e) {
       io.stderr.write(`daxfsx: ${a.summary}: ${errText(e)}\n`);
+      if (outcome.exitCode === EXIT.OK) outcome.exitCode = EXIT.OUTPUT;
     }
   }
-  for (const s of [io.stdout, logSink]) if (s.error) io.stderr.write(`daxfsx: ${s.error}\n`);
   return { ...outcome, opsPath: paths.ops };
 }
 

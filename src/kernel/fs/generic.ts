@@ -152,8 +152,8 @@ export function* setattr_size(k: Kernel, n: FsNames, t: Task, newsize: number): 
       // zero the tail of the old EOF block
       yield* zero_file_range(k, t, oldsize, Math.min(newsize, Math.ceil(oldsize / PAGE_SIZE) * PAGE_SIZE), dax);
     } else if (newsize < oldsize) {
-      // iomap_truncate_page(): zero the rest of the new EOF block
-      yield* zero_file_range(k, t, newsize, Math.min(oldsize, Math.ceil(newsize / PAGE_SIZE) * PAGE_SIZE), dax);
+      // iomap_truncate_page(): zero the rest of the new EOF block, up to its end
+      yield* zero_file_range(k, t, newsize, Math.ceil(newsize / PAGE_SIZE) * PAGE_SIZE, dax);
     }
     ip.i_size = newsize;
     truncate_pagecache(k, newsize);
