@@ -50,3 +50,29 @@ describe('daxfsx shrink', () => {
     expect(missing.code).toBe(93);
   });
 });
+
+describe('shrink and explore outputs are deterministic and never overwrite their input', () => {
+  it('shrinking a .min.fsxops writes beside it, and the same command writes the same file', async () => {
+    const d = tmp();
+    const f = join(d, 'demo');
+    await cli([f]);
+    await cli(['shrink', `${f}.fsxops`]);
+    const first = readFileSync(`${f}.min.fsxops`, 'utf8');
+    await cli(['shrink', `${f}.fsxops`]);
+    expect(readFileSync(`${f}.min.fsxops`, 'utf8')).toBe(first);
+    const again = await cli(['shrink', `${f}.min.fsxops`]);
+    expect(again.code).toBe(0);
+    expect(readFileSync(`${f}.min.fsxops`, 'utf8')).toBe(first);
+    expect(again.stdout).toContain(`Minimal run: ${f}.min.shrunk.fsxops`);
+  });
+
+  it('explore writes the same failing runs every time', async () => {
+    const d = tmp();
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(d, 'p.fsxops'), 'mapwrite 0x0 0x1000 0x0\n');
+    await cli(['explore', join(d, 'p.fsxops'), '--out-dir', d]);
+    const first = readFileSync(join(d, 'explore-iomap_page_mkwrite.fsxops'), 'utf8');
+    await cli(['explore', join(d, 'p.fsxops'), '--out-dir', d]);
+    expect(readFileSync(join(d, 'explore-iomap_page_mkwrite.fsxops'), 'utf8')).toBe(first);
+  });
+});

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { parseOps } from '../fsx/fsxops.js';
 import { OP_NAMES } from '../fsx/ops.js';
@@ -97,7 +98,9 @@ export async function runShrinkCli(argv: string[], io: Io): Promise<number> {
   }
   io.stderr.write(`daxfsx shrink: ${exec.verdict} in ${exec.signature}: ${script.ops.length} ops, ${script.flips.length} flips, ${exec.steps} steps; shrinking...\n`);
   const res = shrink(ra, { ...script, args: rec.args }, exec.signature, budget * 1000);
-  const out = o.out ?? file.replace(/(\.fsxops)?$/, '.min.fsxops').replace(/\.min\.min\./, '.min.');
+  let out = o.out ?? file.replace(/(\.fsxops)?$/, '.min.fsxops').replace(/\.min\.min\./, '.min.');
+  // never write over the input
+  if (resolve(out) === resolve(file)) out = file.replace(/(\.fsxops)?$/, '.shrunk.fsxops');
   const lines = [
     ...headerLines(rec.args, { kind: 'script', seed: ra.fsx.seed, firstOp: 1 }, `${VERSION}: minimal run for ${exec.verdict} in ${exec.signature}; replay: daxfsx --replay-ops=THIS_FILE FILE`),
     ...scriptLines(res.script),
