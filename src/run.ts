@@ -11,6 +11,8 @@ import { buildMachine } from './kernel/machine.js';
 import { FaultLoop } from './kernel/mm/memory.js';
 import { Dmesg, hungText, panicText, softLockupText, warningText, type Machine } from './kernel/oops.js';
 import { explain } from './report/explain.js';
+import { renderHtml } from './report/html.js';
+import { renderTimeline, timelineRows, type Paint } from './report/timeline.js';
 import { decidingArgs, headerLines } from './replay/recording.js';
 import { formatOpsLine } from './fsx/oplog.js';
 import { readScript, type Script } from './replay/script.js';
@@ -53,7 +55,9 @@ export interface RunIo {
   /** Show progress on the terminal. */
   progress: boolean;
   /** Colour the report on the terminal. */
-  paint: (kind: 'bad' | 'good' | 'dim' | 'head', s: string) => string;
+  paint: Paint;
+  /** Width of the terminal (for the timeline). */
+  columns: number;
   /** Stop at the next step (a signal arrived). */
   interrupted?: () => number;
 }
@@ -260,6 +264,8 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   let flipsAtOpStart = 0;
   /** fsx operations during which the flag changed, with what fsx's IS_DAX() tests read: where lost data comes from. */
   const flipOps: string[][] = [];
+  /** The events of the last operation during which the flag changed (for the timeline). */
+  let lastFlipWindow: TraceEvent[] = [];
   engine.onOp = (n) => {
     if (verify && n >= verify.firstOp) {
       const got = formatOpsLine(engine.log.entry((engine.log.ptr + 9999) % 10000), false);
@@ -285,7 +291,9 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
       }
     }
     if (trace.enabled && k.flips !== flipsAtOpStart) {
-      flipOps.push(flipWindow(trace.since(opStartStep), fsxTask.pid, describeCurrentOp(engine)));
+      const ev = trace.since(opStartStep);
+      flipOps.push(flipWindow(ev, fsxTask.pid, describeCurrentOp(engine)));
+      lastFlipWindow = ev;
       if (flipOps.length > 8) flipOps.shift();
     }
     flipsAtOpStart = k.flips;
@@ -299,6 +307,8 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   let exitCode: number = EXIT.OK;
   let kernelReport: string | null = null;
   let failingPid = fsxTask.pid;
+  let failingTask = `${fsxTask.comm}:${fsxTask.pid}`;
+  let failingFrames = '';
   let lastProgress = performance.now();
   try {
     for (;;) {
@@ -336,12 +346,16 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
       signature = e.func;
       exitCode = e.kind === 'warning' ? EXIT.WARNING : EXIT.OOPS;
       failingPid = e.task.pid;
+      failingTask = `${e.task.comm}:${e.task.pid}`;
+      failingFrames = e.frames.join(' > ');
       kernelReport = panicText(e, machine, dmesg.tainted);
     } else if (e instanceof HungTask) {
       verdict = 'hung';
       signature = e.deadlock ? `deadlock in ${e.task.stack[e.task.stack.length - 2] ?? 'down'}` : `blocked in ${e.task.stack[e.task.stack.length - 2] ?? 'down'}`;
       exitCode = EXIT.HUNG;
       failingPid = e.task.pid;
+      failingTask = `${e.task.comm}:${e.task.pid}`;
+      failingFrames = e.task.stack.join(' > ');
       const holders: string[] = [];
       for (const sem of [k.inode.iolock, k.inode.mmaplock]) {
         if (sem.writer) holders.push(`${sem.writer.comm}/${sem.writer.pid} holds ${sem.name} for write`);
@@ -373,11 +387,18 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   }
   let explanation: string[] = [];
   const opLabel = describeCurrentOp(engine);
+  let windowEvents: TraceEvent[] = lastFlipWindow;
+  let failureRow: { step: number; task: string; text: string; stack: string } | undefined;
   if (kernelReport) {
     dmesg.log(kernelReport);
     engine.dumpFailure();
-    if (a.explain) explanation = explain(trace.since(opStartStep), failingPid, opLabel);
-  } else if (exitCode !== EXIT.OK && verdict !== 'interrupted' && a.explain && flipOps.length) {
+    windowEvents = trace.since(opStartStep);
+    if (a.explain) explanation = explain(windowEvents, failingPid, opLabel);
+    failureRow = { step: clock.step, task: failingTask, text: `${verdict} in ${signature}`, stack: failingFrames };
+  } else if (exitCode !== EXIT.OK && verdict !== 'interrupted' && verdict !== 'replay diverged') {
+    failureRow = { step: clock.step, task: `${fsxTask.comm}:${fsxTask.pid}`, text: verdict, stack: '' };
+  }
+  if (!kernelReport && exitCode !== EXIT.OK && verdict !== 'interrupted' && a.explain && flipOps.length) {
     explanation = [
       `fsx's check failed (${verdict}). The flag changed while these fsx operations were in flight (the last ${flipOps.length});`,
       'an operation that acted on an IS_DAX() value the flip then changed is where data can be lost:',
@@ -419,6 +440,29 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   if (kernelReport) io.stderr.write(io.paint('bad', kernelReport) + '\n');
   else if (k.warnings.length) io.stderr.write(io.paint('bad', `daxfsx: ${k.warnings.length} kernel WARNING(s), see ${paths.dmesg}`) + '\n');
   if (explanation.length) io.stderr.write((kernelReport ? '\n' : '') + explanation.join('\n') + '\n');
+  // the picture: on a failure with flips, or when asked for
+  const rows = timelineRows(windowEvents, failureRow && windowEvents.length ? failureRow : undefined);
+  if (trace.enabled && rows.length && (failureRow || a.timeline)) {
+    io.stderr.write(`\n${io.paint('head', 'Timeline')} (${failureRow ? 'the failing operation' : 'the last operation during which the flag changed'}):\n`);
+    io.stderr.write(renderTimeline(rows, io.columns, io.paint).join('\n') + '\n');
+  }
+  if (a.report) {
+    const html = renderHtml({
+      title: `daxfsx: ${verdict === 'ok' ? 'ok' : `${verdict}${signature && signature !== verdict ? ` in ${signature}` : ''}`} (${m.fs}, ${m.kernel}, seed ${f.seed})`,
+      verdict: verdict === 'ok' ? 'ok' : `${verdict}${signature && signature !== verdict ? ` in ${signature}` : ''}`,
+      command: `daxfsx ${a.argv.join(' ')}`,
+      replay: replayCmd,
+      rows,
+      ops: lastOps(engine, 60),
+      kernelText: dmesg.text(),
+      explanation,
+    });
+    try {
+      writeFileSync(a.report, html);
+    } catch (e) {
+      lostOutputs.push(`${a.report}: ${errText(e)}`);
+    }
+  }
   if (exitCode !== EXIT.OK && verdict !== 'interrupted' && verdict !== 'replay diverged') io.stderr.write(`\nReplay: ${replayCmd}\nKernel log: ${paths.dmesg}\n`);
   const flipNote = m.flip ? `${k.flips} flag changes${flipResults.busy ? `, ${flipResults.busy} refused` : ''}` : 'no flips';
   const line = `daxfsx: ${verdict === 'ok' ? io.paint('good', 'ok') : io.paint('bad', verdict)}${signature && signature !== verdict ? ` in ${signature}` : ''}: ${engine.testcalls} ops, ${flipNote}, ${clock.step} steps, ${(elapsedMs / 1000).toFixed(2)} s (${m.fs}, ${m.kernel}${m.flip ? `, ${scriptStrategy ? 'script' : m.sched}` : ''})`;
@@ -485,6 +529,13 @@ function flipWindow(events: TraceEvent[], fsxPid: number, label: string): string
     }
   }
   return out;
+}
+
+/** The last n operations as .fsxops lines. */
+function lastOps(e: FsxEngine, n: number): string[] {
+  const out: string[] = [];
+  for (const { slot } of e.log.dumpOrder()) out.push(formatOpsLine(e.log.entry(slot), false));
+  return out.slice(-n);
 }
 
 function describeCurrentOp(e: FsxEngine): string {

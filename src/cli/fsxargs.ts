@@ -59,6 +59,10 @@ export interface RunArgs {
   explain: boolean;
   /** Shrink a failing run afterwards. */
   shrink: boolean;
+  /** Show the timeline even when the run passes. */
+  timeline: boolean;
+  /** Write the HTML report here. */
+  report?: string;
   /** Replaying a generated run exactly: draw its stream again and check each op line. */
   exact?: Origin;
 }
@@ -177,6 +181,8 @@ export function addRunOptions(cmd: Command): Command {
     new Option('--summary <file>', 'write a JSON summary of the run'),
     new Option('--log-json <file>', 'structured log: one JSON line per operation and per notable event'),
     new Option('--no-explain', 'leave the plain-words explanation out of a failure report'),
+    new Option('--timeline', 'show the timeline of the last operation the flag changed under, even when the run passes'),
+    new Option('--report <file>', 'write the timeline, ops, kernel log and replay command as one self-contained HTML page'),
     new Option('--shrink', 'when the run fails, shrink it to a minimal reproducer (F.min.fsxops)'),
     new Option('--no-color', 'no colour on the terminal'),
   ]);
@@ -319,5 +325,7 @@ export function buildRunArgs(raw: Raw, fileArgs: string[], order: string[], argv
     argv,
     explain: raw.explain !== false,
     shrink: raw.shrink === true,
+    timeline: raw.timeline === true,
+    report: has('report') ? str('report') : undefined,
   };
 }

@@ -2,6 +2,7 @@ import { Chalk } from 'chalk';
 import { Command, CommanderError } from 'commander';
 import { OutputError, VERSION, runFsx } from '../run.js';
 import { Sink } from '../util/sink.js';
+import type { Paint } from '../report/timeline.js';
 import { UsageError, addRunOptions, buildRunArgs } from './fsxargs.js';
 import { recordingOf, replayFileOf } from '../replay/recording.js';
 import type { RunArgs } from './fsxargs.js';
@@ -17,9 +18,18 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
 }
 
-function painter(enabled: boolean): (kind: 'bad' | 'good' | 'dim' | 'head', s: string) => string {
+function painter(enabled: boolean): Paint {
   const c = new Chalk({ level: enabled ? 1 : 0 });
-  return (kind, s) => (kind === 'bad' ? c.red(s) : kind === 'good' ? c.green(s) : kind === 'dim' ? c.dim(s) : c.bold(s));
+  const styles: Record<Parameters<Paint>[0], (s: string) => string> = {
+    bad: (s) => c.red.bold(s),
+    good: (s) => c.green(s),
+    warn: (s) => c.yellow(s),
+    dim: (s) => c.dim(s),
+    head: (s) => c.bold(s),
+    flip: (s) => c.magenta.bold(s),
+    lock: (s) => c.cyan(s),
+  };
+  return (kind, s) => styles[kind](s);
 }
 
 /** getopt's optional arguments need '=': a bare --record-ops takes no value. */
@@ -133,6 +143,7 @@ export async function runCli(argv: string[], io: CliIo, signals?: { interrupted:
       stderr: io.stderr,
       progress: io.isTTY && !runArgs.fsx.quiet,
       paint: painter(color),
+      columns: process.stderr.columns || 100,
       interrupted: signals?.interrupted,
     });
     if (runArgs.shrink && outcome.exitCode !== 0 && outcome.verdict !== 'interrupted' && outcome.opsPath) {

@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { parseOps } from '../fsx/fsxops.js';
 import { OP_NAMES } from '../fsx/ops.js';
 import { explain } from '../report/explain.js';
+import { renderTimeline, timelineRows } from '../report/timeline.js';
 import { executeScript, recordGenerated, type Exec } from '../replay/execute.js';
 import { headerLines, readRecording } from '../replay/recording.js';
 import { readScript, scriptLines, type Script } from '../replay/script.js';
@@ -119,6 +120,10 @@ export async function runShrinkCli(argv: string[], io: Io): Promise<number> {
   w('Flips:');
   for (const f of res.script.flips) w(`  xfs_io toggles the DAX flag when fsx is ${f.op === 0 ? 'starting up' : `in op ${f.op}`}, at its preemption point ${f.tick}${f.choices ? ` (then ${f.choices.length} recorded scheduling choices)` : ''}`);
   for (const l of explain(res.exec.events, res.exec.failingPid, `op ${res.exec.ops}`)) w(l);
+  w('Timeline:');
+  const failing = res.exec.failingPid === 6052 ? 'fsx:6052' : `xfs_io:${res.exec.failingPid}`;
+  const rows = timelineRows(res.exec.events, { step: res.exec.steps, task: failing, text: what, stack: '' });
+  for (const l of renderTimeline(rows, 100, (_k, s) => s)) w(l);
   w(`Minimal run: ${out}`);
   w(`Replay: daxfsx --replay-ops=${out} FILE`);
   if (o.summary) {
