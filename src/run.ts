@@ -181,6 +181,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
     trace: m.flip,
     hungSteps: m.hungSteps,
   });
+  if (existing) k.loadInitial(existing);
   const clock = sched; // the scheduler's step counter is the model's time
   const trace = k.trace;
   const dmesg = new Dmesg(clock);

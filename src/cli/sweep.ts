@@ -202,7 +202,8 @@ export async function runSweepCli(argv: string[], io: Io, interrupted?: () => nu
     }
     if (!seedsArg) return fail('--seeds A..B is required');
     const range = parseSeeds(seedsArg);
-    parseRunArgv(runArgv, 'sweep'); // bad run options fail here, once, with one line
+    const probe = parseRunArgv(runArgv, 'sweep'); // bad run options fail here, once, with one line
+    if (probe.fsx.keepExisting || probe.fsx.lite) throw new UsageError('-k and -L need an existing file: run them with daxfsx FILE, not in a sweep');
     const seeds = shardSeeds(range, shard);
     let bar: cliProgress.SingleBar | undefined;
     if (io.isTTY) {

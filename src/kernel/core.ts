@@ -184,6 +184,16 @@ export class Inode {
   }
 }
 
+function mediaWriteInitial(ip: Inode, media: Media, bytes: Uint8Array): void {
+  for (let off = 0; off < bytes.length; off += PAGE_SIZE) {
+    const b = off / PAGE_SIZE;
+    const p = media.alloc();
+    ip.blocks[b] = p;
+    ip.unwritten[b] = 0;
+    media.data.set(bytes.subarray(off, Math.min(off + PAGE_SIZE, bytes.length)), p * PAGE_SIZE);
+  }
+}
+
 /** Model time: the scheduler's step counter. */
 export interface Clock {
   step: number;
@@ -250,6 +260,12 @@ export class Kernel {
   /** Times the flag actually changed on disk. */
   flips = 0;
   private readonly scratchBufs: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
+
+  /** The file as it is on disk before the run (-k, -L): written blocks and the size. */
+  loadInitial(bytes: Uint8Array): void {
+    mediaWriteInitial(this.inode, this.media, bytes);
+    this.inode.i_size = bytes.length;
+  }
 
   /** A reusable bounce buffer of at least n bytes (slot 0 or 1), for copies inside one call. */
   scratch(slot: 0 | 1, n: number): Uint8Array {

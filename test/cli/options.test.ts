@@ -78,3 +78,22 @@ describe('fsx behaviour at the edges', () => {
     expect(existsSync(`${f}.replay.fsxops`)).toBe(true);
   });
 });
+
+describe('-k and -L start from the file on disk', () => {
+  it('the model holds the existing contents, fsx checks them, and the file keeps what it did not overwrite', async () => {
+    const d = tmp();
+    const f = join(d, 'k');
+    const bytes = Buffer.alloc(70000);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + 3) & 255;
+    writeFileSync(f, bytes);
+    const r = await cli(['-q', '-k', '-N', '300', '-X', '--no-flip', f]);
+    expect(r.code, r.stdout.slice(0, 300)).toBe(0);
+    const lite = join(d, 'l');
+    writeFileSync(lite, bytes);
+    const l = await cli(['-q', '-L', '-N', '300', '--kernel', 'deferred', lite]);
+    expect(l.code).toBe(0);
+    expect(readFileSync(lite).length).toBe(70000);
+    const s = await cli(['sweep', '--seeds', '1..2', '-k']);
+    expect(s.code).toBe(90);
+  });
+});
