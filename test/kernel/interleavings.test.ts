@@ -5,7 +5,7 @@ import { IOLOCK, MMAPLOCK, fs_lock, fs_unlock } from '../../src/kernel/fs/generi
 import { buildMachine, flipperTaskFor, type Machine } from '../../src/kernel/machine.js';
 import { FaultLoop } from '../../src/kernel/mm/memory.js';
 import { HungTask } from '../../src/sched/scheduler.js';
-import { ScriptStrategy, type ScriptStep } from '../../src/sched/script.js';
+import { PlanStrategy, type PlanStep } from '../../src/sched/plan.js';
 import type { Task } from '../../src/sched/task.js';
 import type { Mapping } from '../../src/fsx/file.js';
 
@@ -26,14 +26,14 @@ interface Setup {
 }
 
 /** Run `fsxBody` and a one-flip task under a script built from the machine. */
-function play(setup: Setup, fsxBody: Body, flipTo: boolean, script: (m: Machine, flipper: Task) => ScriptStep[]): { m: Machine; error: unknown } {
-  const order: { steps: ScriptStep[] } = { steps: [] };
+function play(setup: Setup, fsxBody: Body, flipTo: boolean, script: (m: Machine, flipper: Task) => PlanStep[]): { m: Machine; error: unknown } {
+  const order: { steps: PlanStep[] } = { steps: [] };
   let strategyTasks: Task[] = [];
   const m = buildMachine({ ...setup, trace: true });
   const flipper = flipperTaskFor(0);
   strategyTasks = [m.fsx, flipper];
   order.steps = script(m, flipper);
-  m.sched.strategy = new ScriptStrategy(order.steps, strategyTasks);
+  m.sched.strategy = new PlanStrategy(order.steps, strategyTasks);
   m.sched.add(
     m.fsx,
     (function* () {
@@ -75,7 +75,7 @@ const mapWriteBody: Body = function* (m) {
 };
 
 describe("the seed's NULL pointer dereference", () => {
-  const seedScript = (m: Machine, flipper: Task): ScriptStep[] => [
+  const seedScript = (m: Machine, flipper: Task): PlanStep[] => [
     // fsx runs until its write fault has taken the DAX shortcut (IS_DAX read with no lock)
     { task: m.fsx, until: readDaxIn(m.k, 'xfs_filemap_fault') },
     // the whole flip: S_DAX cleared under IOLOCK and MMAPLOCK
@@ -102,7 +102,7 @@ describe("the seed's NULL pointer dereference", () => {
 });
 
 describe('vm_insert_mixed on a VMA set up without VM_MIXEDMAP', () => {
-  const script = (m: Machine, flipper: Task): ScriptStep[] => [
+  const script = (m: Machine, flipper: Task): PlanStep[] => [
     // fsx's ->mmap runs while the inode is not DAX
     { task: m.fsx, until: vmaSetUp(m.k) },
     // then the flag is set
@@ -148,7 +148,7 @@ describe('a page-cache page where a DAX entry must be', () => {
     if (rc < 0) throw new Error('SIGBUS');
     yield* f.munmap(map);
   };
-  const script = (m: Machine, flipper: Task): ScriptStep[] => [
+  const script = (m: Machine, flipper: Task): PlanStep[] => [
     { task: m.fsx, until: readDaxIn(m.k, 'xfs_file_write_iter') },
     { task: flipper, until: flipped(m.k) },
   ];
@@ -200,7 +200,7 @@ describe('hung tasks', () => {
     const m = buildMachine({ trace: true });
     const a = m.fsx;
     const b = flipperTaskFor(0);
-    m.sched.strategy = new ScriptStrategy(
+    m.sched.strategy = new PlanStrategy(
       [
         { task: a, until: () => m.k.inode.mmaplock.writer === a },
         { task: b, until: () => m.k.inode.iolock.writer === b },

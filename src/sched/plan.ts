@@ -2,22 +2,22 @@ import type { Strategy } from './scheduler.js';
 import type { Task } from './task.js';
 
 /** Run `task` until `until()` holds, then go on to the next step of the script. */
-export interface ScriptStep {
+export interface PlanStep {
   task: Task;
   until: () => boolean;
 }
 
 /**
- * A hand-built interleaving: a list of (task, condition) steps. When the
+ * A hand-built interleaving plan: a list of (task, condition) steps. When the
  * script is used up (or its task cannot run), the first runnable task of
  * `fallback` runs. For tests that reach a failure through the mechanics.
  */
-export class ScriptStrategy implements Strategy {
-  readonly name = 'script';
+export class PlanStrategy implements Strategy {
+  readonly name = 'plan';
   private i = 0;
 
   constructor(
-    private readonly steps: ScriptStep[],
+    private readonly steps: PlanStep[],
     private readonly fallback: Task[],
   ) {}
 
