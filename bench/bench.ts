@@ -80,9 +80,14 @@ for (const [k, v] of Object.entries(sig).sort((a, b) => b[1] - a[1])) console.lo
     if (r.status !== 0) throw new Error(r.stderr);
     return 16 / ((performance.now() - t) / 1000);
   };
-  const one = sweep(1);
-  const two = sweep(2);
-  console.log(`sweep of 16 seeds x 100000 ops (ignored): --jobs 1 ${one.toFixed(2)} seeds/s, --jobs 2 ${two.toFixed(2)} seeds/s, ${(two / one).toFixed(2)}x (target 1.7x)  ${verdict(two / one >= 1.7)}`);
+  // alternate the two and keep the best of three of each: the machine's other load only ever slows a run down
+  let one = 0;
+  let two = 0;
+  for (let i = 0; i < 3; i++) {
+    one = Math.max(one, sweep(1));
+    two = Math.max(two, sweep(2));
+  }
+  console.log(`sweep of 16 seeds x 100000 ops (ignored), best of 3: --jobs 1 ${one.toFixed(2)} seeds/s, --jobs 2 ${two.toFixed(2)} seeds/s, ${(two / one).toFixed(2)}x (target 1.7x)  ${verdict(two / one >= 1.7)}`);
 }
 
 // the seed's oops shrunk to a minimal reproducer (goal: at most 3 ops and 1 flip, under 10 s)
