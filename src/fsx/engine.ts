@@ -1,6 +1,6 @@
 import { E, strerror, type FsxFile, type Mapping, type Sys } from './file.js';
 import type { ParsedOp } from './fsxops.js';
-import { DataGen } from './gendata.js';
+import { DataGen, type GenArena } from './gendata.js';
 import { GlibcRandom } from './random.js';
 import { OpLog, describeEntry, formatOpsLine } from './oplog.js';
 import {
@@ -109,6 +109,8 @@ export class FsxEngine {
   onOpStart: ((testcalls: number) => void) | undefined;
   /** Called with each op as it will run (after the disabling flags): for recording scripts. */
   onOpRun: ((op: number, offset: number, size: number, offset2: number, keepSize: boolean, unshare: boolean) => void) | undefined;
+  /** Memory to reuse for the good buffer (a sweep worker's, across its seeds). */
+  arena: GenArena | undefined;
   /** The op being executed (for reports). */
   currentOp = -1;
 
@@ -166,7 +168,7 @@ export class FsxEngine {
     const r = this.rnd;
     for (let i = 0; i < n; i++) orig[i] = r.next() & 255;
     this.original = orig;
-    this.gen = new DataGen(orig, n + o.writebdy);
+    this.gen = new DataGen(orig, n + o.writebdy, true, this.arena);
     this.good = this.gen.good;
     this.temp = new Uint8Array(o.maxoplen + o.readbdy);
     if (o.lite) {

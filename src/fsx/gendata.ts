@@ -61,6 +61,29 @@ function instantiate(memory: WebAssembly.Memory): AddFn | null {
   }
 }
 
+/**
+ * Memory for DataGen that one thread can hand from run to run: a sweep's
+ * worker runs thousands of seeds, and a fresh WebAssembly memory per seed
+ * costs the whole process address-space work (every thread pays for its
+ * unmapping). Runs in one thread are sequential, so they can take turns.
+ */
+export class GenArena {
+  memory: WebAssembly.Memory | null = null;
+  add: AddFn | null = null;
+
+  /** A memory of at least `bytes`, zeroed over the first `bytes`. */
+  take(bytes: number): { memory: WebAssembly.Memory; add: AddFn | null } {
+    const pages = Math.ceil(bytes / 65536);
+    if (!this.memory || this.memory.buffer.byteLength < pages * 65536) {
+      this.memory = new WebAssembly.Memory({ initial: pages });
+      this.add = instantiate(this.memory);
+    } else {
+      new Uint8Array(this.memory.buffer, 0, bytes).fill(0);
+    }
+    return { memory: this.memory, add: this.add };
+  }
+}
+
 /** The good buffer and its generator. */
 export class DataGen {
   /** fsx's good_buf: maxfilelen + writebdy bytes. */
@@ -75,13 +98,15 @@ export class DataGen {
     readonly original: Uint8Array,
     goodLen: number,
     useSimd = true,
+    arena?: GenArena,
   ) {
     const n = original.length;
     const round = (x: number): number => (x + 15) & ~15;
     const bytes = round(goodLen) + round(n) + 32;
     let memory: WebAssembly.Memory | null = null;
     let add: AddFn | null = null;
-    if (useSimd) {
+    if (useSimd && arena) ({ memory, add } = arena.take(bytes));
+    else if (useSimd) {
       memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
       add = instantiate(memory);
     }

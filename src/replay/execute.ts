@@ -7,6 +7,7 @@ import type { TraceEvent } from '../kernel/trace.js';
 import { HungTask } from '../sched/scheduler.js';
 import { startTasks } from '../runsetup.js';
 import { ScriptRecorder, type Script } from './script.js';
+import type { GenArena } from '../fsx/gendata.js';
 
 /** What a run came to, in memory (no files): for shrinking and exploring. */
 export interface Exec {
@@ -35,7 +36,7 @@ export function classify(e: unknown): { verdict: string; signature: string; pid:
   return null;
 }
 
-function setup(ra: RunArgs, trace: boolean, script?: Script) {
+function setup(ra: RunArgs, trace: boolean, script?: Script, arena?: GenArena) {
   const f = ra.fsx;
   const m = ra.model;
   const mach = buildMachine({
@@ -49,6 +50,7 @@ function setup(ra: RunArgs, trace: boolean, script?: Script) {
     hungSteps: m.hungSteps,
   });
   const engine = new FsxEngine(f, mach.file, SILENT, 'script', 'script.fsxgood');
+  engine.arena = arena;
   let opStart = 0;
   engine.onOp = () => {
     opStart = mach.sched.step;
@@ -85,8 +87,8 @@ export function executeScript(ra: RunArgs, script: Script, trace = false, maxSte
 }
 
 /** A generated run (the seed's stream, the seeded scheduler) in memory: what a sweep runs per seed. */
-export function runGenerated(ra: RunArgs, maxSteps = Infinity): Exec {
-  return finish(setup(ra, false), maxSteps, false);
+export function runGenerated(ra: RunArgs, maxSteps = Infinity, arena?: GenArena): Exec {
+  return finish(setup(ra, false, undefined, arena), maxSteps, false);
 }
 
 /** Run a generated run and record it as a script. */
