@@ -54,8 +54,10 @@ export class RwSem implements Waitable {
   }
 }
 
-function* acquire(k: LockCtx, t: Task, sem: RwSem, write: boolean): Generator<unknown, void, unknown> {
+function* acquire(k: LockCtx, t: Task, sem: RwSem, write: boolean, frame: string | undefined): Generator<unknown, void, unknown> {
   const tr = k.trace;
+  // the caller's frame (xfs_ilock, inode_lock, ...) for call traces, without a generator of its own
+  if (frame) t.enter(frame);
   if (k.tick()) yield; // preemption point: taking a lock
   if (!(sem.waiters.length === 0 && (write ? !sem.writer && sem.readers.length === 0 : !sem.writer))) {
     sem.waiters.push({ t, write });
@@ -71,14 +73,16 @@ function* acquire(k: LockCtx, t: Task, sem: RwSem, write: boolean): Generator<un
   if (write) sem.writer = t;
   else sem.readers.push(t);
   if (tr.enabled) tr.add(t, 'lock', F_TAKE, sem.name, write);
+  if (frame) t.leave();
 }
 
-export function down_read(k: LockCtx, t: Task, sem: RwSem): Generator<unknown, void, unknown> {
-  return acquire(k, t, sem, false);
+/** down_read(); `frame` is the lock helper calling it, shown in call traces while it waits. */
+export function down_read(k: LockCtx, t: Task, sem: RwSem, frame?: string): Generator<unknown, void, unknown> {
+  return acquire(k, t, sem, false, frame);
 }
 
-export function down_write(k: LockCtx, t: Task, sem: RwSem): Generator<unknown, void, unknown> {
-  return acquire(k, t, sem, true);
+export function down_write(k: LockCtx, t: Task, sem: RwSem, frame?: string): Generator<unknown, void, unknown> {
+  return acquire(k, t, sem, true, frame);
 }
 
 export function* up_read(k: LockCtx, t: Task, sem: RwSem): Generator<unknown, void, unknown> {

@@ -43,24 +43,32 @@ export const IOLOCK = 1;
 export const MMAPLOCK = 2;
 
 /** Take the inode locks in the kernel's order: IOLOCK before MMAPLOCK. */
-export function* fs_lock(k: Kernel, n: FsNames, t: Task, which: number, write: boolean): Gen<void> {
+export function fs_lock(k: Kernel, n: FsNames, t: Task, which: number, write: boolean): Gen<void> {
   const ip = k.inode;
-  if (which & IOLOCK) {
-    t.enter(n.iolock);
-    yield* (write ? down_write : down_read)(k, t, ip.iolock);
-    t.leave();
-  }
-  if (which & MMAPLOCK) {
-    t.enter(n.mmaplock);
-    yield* (write ? down_write : down_read)(k, t, ip.mmaplock);
-    t.leave();
-  }
+  const take = write ? down_write : down_read;
+  if (which === IOLOCK) return take(k, t, ip.iolock, n.iolock);
+  if (which === MMAPLOCK) return take(k, t, ip.mmaplock, n.mmaplock);
+  return lockBoth(k, n, t, write);
 }
 
-export function* fs_unlock(k: Kernel, t: Task, which: number, write: boolean): Gen<void> {
+function* lockBoth(k: Kernel, n: FsNames, t: Task, write: boolean): Gen<void> {
+  const take = write ? down_write : down_read;
+  yield* take(k, t, k.inode.iolock, n.iolock);
+  yield* take(k, t, k.inode.mmaplock, n.mmaplock);
+}
+
+export function fs_unlock(k: Kernel, t: Task, which: number, write: boolean): Gen<void> {
   const ip = k.inode;
-  if (which & MMAPLOCK) yield* (write ? up_write : up_read)(k, t, ip.mmaplock);
-  if (which & IOLOCK) yield* (write ? up_write : up_read)(k, t, ip.iolock);
+  const drop = write ? up_write : up_read;
+  if (which === IOLOCK) return drop(k, t, ip.iolock);
+  if (which === MMAPLOCK) return drop(k, t, ip.mmaplock);
+  return unlockBoth(k, t, write);
+}
+
+function* unlockBoth(k: Kernel, t: Task, write: boolean): Gen<void> {
+  const drop = write ? up_write : up_read;
+  yield* drop(k, t, k.inode.mmaplock);
+  yield* drop(k, t, k.inode.iolock);
 }
 
 /**
