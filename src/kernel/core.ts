@@ -303,18 +303,20 @@ export class Kernel {
    */
   observer: ((t: Task | null, v: number) => void) | null = null;
 
-  /** IS_DAX(inode): a read of S_DAX, and a preemption point. */
-  *IS_DAX(t: Task): Generator<unknown, boolean, unknown> {
-    if (this.tick()) yield;
+  /**
+   * IS_DAX(inode): a read of S_DAX. Every read is a preemption point, which
+   * the caller passes just before it: `if (k.tick()) yield;` then
+   * `k.isDax(t)` (a generator per read would cost more than the read).
+   */
+  isDax(t: Task): boolean {
     const v = this.inode.sDax;
     if (this.observer) this.observer(t, v ? 1 : 0);
     if (this.trace.enabled) this.trace.add(t, 'isdax', F_ISDAX, v, t.stack[t.stack.length - 1] ?? '?');
     return v;
   }
 
-  /** i_size_read(): a preemption point. */
-  *i_size_read(): Generator<unknown, number, unknown> {
-    if (this.tick()) yield;
+  /** i_size_read(), after the caller's preemption point (as for isDax). */
+  isize(): number {
     const v = this.inode.i_size;
     if (this.observer) this.observer(null, v);
     return v;

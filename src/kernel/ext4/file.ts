@@ -50,7 +50,8 @@ function* ext4_dax_pfn_mkwrite(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
   t.enter('ext4_dax_pfn_mkwrite');
   try {
     yield* fs_lock(k, N, t, MMAPLOCK, false);
-    const size = Math.ceil((yield* k.i_size_read()) / PAGE_SIZE);
+    if (k.tick()) yield;
+    const size = Math.ceil(k.isize() / PAGE_SIZE);
     const ret = vmf.pgoff >= size ? VM_FAULT.SIGBUS : yield* dax_pfn_mkwrite(k, t, vmf);
     yield* fs_unlock(k, t, MMAPLOCK, false);
     return ret;
@@ -79,7 +80,8 @@ function* ext4_page_mkwrite(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
     yield* fs_lock(k, N, t, MMAPLOCK, false);
     yield* lock_page(k, t, vmf.page);
     const page = vmf.page as Page;
-    const size = yield* k.i_size_read();
+    if (k.tick()) yield;
+    const size = k.isize();
     let ret: number = VM_FAULT.LOCKED;
     if (page.mapping !== k.inode.mapping || page.index * PAGE_SIZE > size) {
       unlock_page(page);
@@ -109,7 +111,8 @@ export const ext4_file_vm_ops: VmOps = {
 function* ext4_file_mmap(k: Kernel, t: Task, vma: Vma): Gen<number> {
   t.enter('ext4_file_mmap');
   try {
-    if (yield* k.IS_DAX(t)) {
+    if (k.tick()) yield;
+    if (k.isDax(t)) {
       vma.vm_ops = ext4_dax_vm_ops;
       vma.vm_flags |= VM.MIXEDMAP | VM.HUGEPAGE;
     } else {

@@ -43,7 +43,8 @@ export function* dax_iomap_fault(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
   t.enter('dax_iomap_pte_fault');
   try {
     const ip = k.inode;
-    const size = yield* k.i_size_read();
+    if (k.tick()) yield;
+    const size = k.isize();
     if (vmf.pgoff * PAGE_SIZE >= size) return VM_FAULT.SIGBUS;
     const entry = yield* grab_mapping_entry(k, t, vmf.pgoff);
     if (!entry) return VM_FAULT.SIGBUS;
@@ -93,7 +94,8 @@ export function* dax_iomap_read(k: Kernel, t: Task, dst: Uint8Array, dstOff: num
   try {
     let done = 0;
     while (done < len) {
-      const isize = yield* k.i_size_read();
+      if (k.tick()) yield;
+      const isize = k.isize();
       if (pos >= isize) break;
       const n = Math.min(len - done, PAGE_SIZE - (pos % PAGE_SIZE), isize - pos);
       mediaRead(k.inode, k.media, dst, dstOff + done, pos, n);

@@ -79,9 +79,17 @@ function* unlockBoth(k: Kernel, t: Task, write: boolean): Gen<void> {
 export function* read_iter(k: Kernel, n: FsNames, t: Task, dst: Uint8Array, dstOff: number, len: number, pos: number, direct: boolean): Gen<number> {
   t.enter(n.read_iter);
   try {
-    const early = k.design.decideUnderLock ? null : yield* k.IS_DAX(t);
+    let early: boolean | null = null;
+    if (!k.design.decideUnderLock) {
+      if (k.tick()) yield;
+      early = k.isDax(t);
+    }
     yield* fs_lock(k, n, t, IOLOCK, false);
-    const dax = early ?? (yield* k.IS_DAX(t));
+    let dax = early;
+    if (dax === null) {
+      if (k.tick()) yield;
+      dax = k.isDax(t);
+    }
     let ret: number;
     if (dax) {
       t.enter(n.dax_read);
@@ -90,7 +98,8 @@ export function* read_iter(k: Kernel, n: FsNames, t: Task, dst: Uint8Array, dstO
     } else if (direct) {
       t.enter(n.dio_read);
       yield* filemap_write_and_wait_range(k, t, pos, pos + len - 1);
-      const isize = yield* k.i_size_read();
+      if (k.tick()) yield;
+      const isize = k.isize();
       ret = Math.max(0, Math.min(len, isize - pos));
       mediaRead(k.inode, k.media, dst, dstOff, pos, ret);
       t.leave();
@@ -108,7 +117,8 @@ export function* read_iter(k: Kernel, n: FsNames, t: Task, dst: Uint8Array, dstO
 
 /** The write checks: zero the gap between the old EOF and a write that starts past it. */
 function* write_checks(k: Kernel, t: Task, pos: number, dax: boolean): Gen<void> {
-  const isize = yield* k.i_size_read();
+  if (k.tick()) yield;
+  const isize = k.isize();
   if (pos > isize) yield* zero_file_range(k, t, isize, Math.min(pos, Math.ceil(isize / PAGE_SIZE) * PAGE_SIZE), dax);
 }
 
@@ -116,9 +126,17 @@ function* write_checks(k: Kernel, t: Task, pos: number, dax: boolean): Gen<void>
 export function* write_iter(k: Kernel, n: FsNames, t: Task, src: Uint8Array, srcOff: number, len: number, pos: number, direct: boolean): Gen<number> {
   t.enter(n.write_iter);
   try {
-    const early = k.design.decideUnderLock ? null : yield* k.IS_DAX(t);
+    let early: boolean | null = null;
+    if (!k.design.decideUnderLock) {
+      if (k.tick()) yield;
+      early = k.isDax(t);
+    }
     yield* fs_lock(k, n, t, IOLOCK, true);
-    const dax = early ?? (yield* k.IS_DAX(t));
+    let dax = early;
+    if (dax === null) {
+      if (k.tick()) yield;
+      dax = k.isDax(t);
+    }
     let ret: number;
     if (dax) {
       t.enter(n.dax_write);
@@ -154,7 +172,8 @@ export function* setattr_size(k: Kernel, n: FsNames, t: Task, newsize: number): 
     yield* fs_lock(k, n, t, IOLOCK | MMAPLOCK, true);
     t.enter(n.setattr_size);
     const ip = k.inode;
-    const dax = yield* k.IS_DAX(t);
+    if (k.tick()) yield;
+    const dax = k.isDax(t);
     const oldsize = ip.i_size;
     if (newsize > oldsize) {
       // zero the tail of the old EOF block
@@ -188,7 +207,8 @@ export function* fallocate(k: Kernel, n: FsNames, t: Task, mode: number, off: nu
   try {
     yield* fs_lock(k, n, t, IOLOCK | MMAPLOCK, true);
     const ip = k.inode;
-    const dax = yield* k.IS_DAX(t);
+    if (k.tick()) yield;
+    const dax = k.isDax(t);
     const end = off + len;
     let ret = 0;
     const keep = (mode & FALLOC.KEEP_SIZE) !== 0;

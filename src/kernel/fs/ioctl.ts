@@ -41,7 +41,8 @@ export function* setattr_dax(k: Kernel, n: FsNames, fl: FlipNames, t: Task, dax:
     if (d.invalidateOnFlip) {
       t.enter(fl.invalidate);
       // "if the DAX state is not changing, we have nothing to do here"
-      const cur = yield* k.IS_DAX(t);
+      if (k.tick()) yield;
+      const cur = k.isDax(t);
       if (cur !== dax) {
         yield* fs_lock(k, n, t, IOLOCK | MMAPLOCK, true);
         locked = true;

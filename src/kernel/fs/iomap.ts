@@ -17,7 +17,8 @@ export function* iomap_page_mkwrite(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
     const page = vmf.page;
     yield* lock_page(k, t, page);
     const p = page as Page;
-    const size = yield* k.i_size_read();
+    if (k.tick()) yield;
+    const size = k.isize();
     if (p.mapping !== k.inode.mapping || p.index * PAGE_SIZE > size) {
       // raced with truncate or invalidation: -EFAULT -> VM_FAULT_NOPAGE, the access retries
       unlock_page(p);

@@ -75,7 +75,8 @@ export function* generic_file_buffered_read(k: Kernel, t: Task, dst: Uint8Array,
   try {
     let done = 0;
     while (done < len) {
-      const isize = yield* k.i_size_read();
+      if (k.tick()) yield;
+      const isize = k.isize();
       if (pos >= isize) break;
       const index = Math.floor(pos / PAGE_SIZE);
       const inPage = pos - index * PAGE_SIZE;
@@ -144,7 +145,8 @@ export function* filemap_write_and_wait_range(k: Kernel, t: Task, start: number,
   t.enter('filemap_write_and_wait_range');
   try {
     const mapping = k.inode.mapping;
-    const dax = yield* k.IS_DAX(t); // dax_mapping(mapping) in ->writepages
+    if (k.tick()) yield;
+    const dax = k.isDax(t); // dax_mapping(mapping) in ->writepages
     const first = Math.floor(start / PAGE_SIZE);
     const last = Math.floor(end / PAGE_SIZE);
     const top = Math.min(last, k.inode.blocks.length);
@@ -207,7 +209,8 @@ export function* invalidate_inode_pages2(k: Kernel, t: Task): Gen<number> {
       else delete_from_page_cache(k, e);
       unlock_page(e);
     }
-    if (yield* k.IS_DAX(t)) unmap_mapping_range(k, 0, Number.MAX_SAFE_INTEGER);
+    if (k.tick()) yield;
+    if (k.isDax(t)) unmap_mapping_range(k, 0, Number.MAX_SAFE_INTEGER);
     return ret;
   } finally {
     t.leave();
@@ -261,7 +264,8 @@ export function* filemap_fault(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
   t.enter('filemap_fault');
   try {
     for (;;) {
-      const isize = yield* k.i_size_read();
+      if (k.tick()) yield;
+      const isize = k.isize();
       if (vmf.pgoff >= Math.ceil(isize / PAGE_SIZE)) return VM_FAULT.SIGBUS;
       const page = yield* find_or_read_page(k, t, vmf.pgoff, true);
       // re-check i_size under the page lock

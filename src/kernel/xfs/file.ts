@@ -42,7 +42,8 @@ function* xfs_filemap_page_mkwrite(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
   try {
     if (k.tick()) yield; // sb_start_pagefault(), file_update_time()
     yield* fs_lock(k, N, t, MMAPLOCK, false);
-    const ret = (yield* k.IS_DAX(t)) ? yield* dax_iomap_fault(k, t, vmf) : yield* iomap_page_mkwrite(k, t, vmf);
+    if (k.tick()) yield;
+    const ret = k.isDax(t) ? yield* dax_iomap_fault(k, t, vmf) : yield* iomap_page_mkwrite(k, t, vmf);
     yield* fs_unlock(k, t, MMAPLOCK, false);
     return ret;
   } finally {
@@ -60,9 +61,13 @@ function* xfs_filemap_page_mkwrite(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
 function* xfs_filemap_fault(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
   t.enter('xfs_filemap_fault');
   try {
-    if (vmf.write && !k.design.decideUnderLock && (yield* k.IS_DAX(t))) return yield* xfs_filemap_page_mkwrite(k, t, vmf);
+    if (vmf.write && !k.design.decideUnderLock) {
+      if (k.tick()) yield;
+      if (k.isDax(t)) return yield* xfs_filemap_page_mkwrite(k, t, vmf);
+    }
     yield* fs_lock(k, N, t, MMAPLOCK, false);
-    const ret = (yield* k.IS_DAX(t)) ? yield* dax_iomap_fault(k, t, vmf) : yield* filemap_fault(k, t, vmf);
+    if (k.tick()) yield;
+    const ret = k.isDax(t) ? yield* dax_iomap_fault(k, t, vmf) : yield* filemap_fault(k, t, vmf);
     yield* fs_unlock(k, t, MMAPLOCK, false);
     return ret;
   } finally {
@@ -75,10 +80,14 @@ function* xfs_filemap_pfn_mkwrite(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
   t.enter('xfs_filemap_pfn_mkwrite');
   try {
     yield* fs_lock(k, N, t, MMAPLOCK, false);
-    const size = Math.ceil((yield* k.i_size_read()) / PAGE_SIZE);
+    if (k.tick()) yield;
+    const size = Math.ceil(k.isize() / PAGE_SIZE);
     let ret: number = VM_FAULT.NOPAGE;
     if (vmf.pgoff >= size) ret = VM_FAULT.SIGBUS;
-    else if (yield* k.IS_DAX(t)) ret = yield* dax_pfn_mkwrite(k, t, vmf);
+    else {
+      if (k.tick()) yield;
+      if (k.isDax(t)) ret = yield* dax_pfn_mkwrite(k, t, vmf);
+    }
     yield* fs_unlock(k, t, MMAPLOCK, false);
     return ret;
   } finally {
@@ -98,7 +107,8 @@ function* xfs_file_mmap(k: Kernel, t: Task, vma: Vma): Gen<number> {
   t.enter('xfs_file_mmap');
   try {
     vma.vm_ops = xfs_file_vm_ops;
-    if (yield* k.IS_DAX(t)) vma.vm_flags |= VM.MIXEDMAP | VM.HUGEPAGE;
+    if (k.tick()) yield;
+    if (k.isDax(t)) vma.vm_flags |= VM.MIXEDMAP | VM.HUGEPAGE;
     return 0;
   } finally {
     t.leave();
