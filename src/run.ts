@@ -4,7 +4,6 @@ import pino from 'pino';
 import type { RunArgs } from './cli/fsxargs.js';
 import { FsxEngine, FsxExit, type FsxOutput } from './fsx/engine.js';
 import { parseOps, type ParsedOps } from './fsx/fsxops.js';
-import { strerror } from './fsx/file.js';
 import { OP_NAMES } from './fsx/ops.js';
 import { KernelPanic } from './kernel/core.js';
 import { buildMachine } from './kernel/machine.js';
@@ -20,6 +19,7 @@ import { startTasks } from './runsetup.js';
 import type { TraceEvent } from './kernel/trace.js';
 import { HungTask } from './sched/scheduler.js';
 import { Sink } from './util/sink.js';
+import { errText } from './util/errors.js';
 
 export const VERSION = '0.1.0';
 
@@ -89,13 +89,6 @@ function outputPaths(a: RunArgs): Paths {
   return { good: `${base}.fsxgood`, log: `${base}.fsxlog`, ops, dmesg: `${base}.dmesg` };
 }
 
-function errText(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  const known: Record<string, number> = { ENOENT: 2, EACCES: 13, EISDIR: 21, ENOTDIR: 20, ENOSPC: 28, EROFS: 30, EPERM: 1 };
-  const names: Record<number, string> = { 2: 'No such file or directory', 13: 'Permission denied', 21: 'Is a directory', 20: 'Not a directory', 30: 'Read-only file system' };
-  const n = err.code ? known[err.code] : undefined;
-  return n ? names[n] ?? strerror(n) : err.message;
-}
 
 /** The command line that replays this run from its .fsxops (which carries the run's options). */
 function replayCommand(a: RunArgs, opsPath: string): string {
@@ -269,7 +262,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   let lastFlipWindow: TraceEvent[] = [];
   engine.onOp = (n) => {
     if (verify && n >= verify.firstOp) {
-      const got = formatOpsLine(engine.log.entry((engine.log.ptr + 9999) % 10000), false);
+      const got = formatOpsLine(engine.log.last(), false);
       const want = verify.ops[verify.next];
       const wantText = formatOpsLine(want, false);
       if (got !== wantText) {
@@ -542,8 +535,7 @@ function lastOps(e: FsxEngine, n: number): string[] {
 function describeCurrentOp(e: FsxEngine): string {
   const log = e.log;
   if (!log.count) return 'start-up';
-  const slot = (log.ptr + 9999) % 10000;
-  const entry = log.entry(slot);
+  const entry = log.last();
   return `fsx op ${e.testcalls} (${OP_NAMES[entry.op]} ${entry.args
     .slice(0, entry.nrArgs - 1)
     .map((v) => '0x' + (v >>> 0).toString(16))

@@ -8,6 +8,7 @@ import { headerLines, readRecording } from '../replay/recording.js';
 import { readScript, scriptLines, type Script } from '../replay/script.js';
 import { VERSION } from '../run.js';
 import type { Sink } from '../util/sink.js';
+import { errText } from '../util/errors.js';
 import { UsageError, addRunOptions, buildRunArgs } from './fsxargs.js';
 
 /** The command line less explore's own options and the program: what a replay of a found run needs. */
@@ -90,7 +91,7 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
       try {
         text = readFileSync(program, 'utf8');
       } catch (e) {
-        return fail(`${program}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`, 93);
+        return fail(`${program}: ${errText(e)}`, 93);
       }
       recArgs = readRecording(text)?.args ?? [];
     }

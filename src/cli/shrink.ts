@@ -12,6 +12,7 @@ import { shrink } from '../shrink/shrink.js';
 import { VERSION } from '../run.js';
 import type { Sink } from '../util/sink.js';
 import { UsageError } from './fsxargs.js';
+import { errText } from '../util/errors.js';
 import { parseRunArgv } from './main.js';
 
 interface Io {
@@ -54,7 +55,7 @@ export async function runShrinkCli(argv: string[], io: Io): Promise<number> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    io.stderr.write(`daxfsx shrink: ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}\n`);
+    io.stderr.write(`daxfsx shrink: ${file}: ${errText(e)}\n`);
     return 93;
   }
   const rec = readRecording(text);

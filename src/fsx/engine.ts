@@ -1,4 +1,4 @@
-import { E, strerror, type FsxFile, type Mapping, type Sys } from './file.js';
+import { strerror, type FsxFile, type Mapping, type Sys } from './file.js';
 import type { ParsedOp } from './fsxops.js';
 import { DataGen, type GenArena } from './gendata.js';
 import { GlibcRandom } from './random.js';
@@ -1136,4 +1136,3 @@ function rounddownPow2(n: number): number {
   return 1 << (i - 1);
 }
 
-export { E };

@@ -39,6 +39,11 @@ export class OpLog {
     this.ptr = p + 1 >= LOGSIZE ? 0 : p + 1;
   }
 
+  /** The entry logged last. */
+  last(): LogEntry {
+    return this.entry(this.ptr === 0 ? LOGSIZE - 1 : this.ptr - 1);
+  }
+
   entry(slot: number): LogEntry {
     const b = slot * 4;
     return {

@@ -246,8 +246,6 @@ export interface FsType {
   fsync(k: Kernel, t: Task, start: number, end: number): Generator<unknown, number, unknown>;
   /** FS_IOC_FSSETXATTR with the DAX flag set or cleared. */
   setxattr_dax(k: Kernel, t: Task, dax: boolean): Generator<unknown, number, unknown>;
-  /** Function names for reports. */
-  readonly names: { setattr: string; invalidate: string };
 }
 
 export type RemapKind = 'copy' | 'clone' | 'dedupe' | 'exchange';

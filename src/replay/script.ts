@@ -186,7 +186,7 @@ export class ScriptRecorder {
   afterOp(): void {
     const log = this.engine.log;
     if (this.ops.length >= this.limit) return;
-    const e = log.entry((log.ptr + 9999) % 10000);
+    const e = log.last();
     if (e.flags & FL.SKIPPED) return;
     const real = this.real >= 0 && this.real !== e.op ? this.real : undefined;
     this.ops.push({ ...e, line: this.ops.length + 1, tc: this.engine.testcalls, real: real === OP.MAPREAD || real === OP.MAPWRITE ? undefined : real });

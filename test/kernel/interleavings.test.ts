@@ -27,13 +27,9 @@ interface Setup {
 
 /** Run `fsxBody` and a one-flip task under a script built from the machine. */
 function play(setup: Setup, fsxBody: Body, flipTo: boolean, script: (m: Machine, flipper: Task) => PlanStep[]): { m: Machine; error: unknown } {
-  const order: { steps: PlanStep[] } = { steps: [] };
-  let strategyTasks: Task[] = [];
   const m = buildMachine({ ...setup, trace: true });
   const flipper = flipperTaskFor(0);
-  strategyTasks = [m.fsx, flipper];
-  order.steps = script(m, flipper);
-  m.sched.strategy = new PlanStrategy(order.steps, strategyTasks);
+  m.sched.strategy = new PlanStrategy(script(m, flipper), [m.fsx, flipper]);
   m.sched.add(
     m.fsx,
     (function* () {

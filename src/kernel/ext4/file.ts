@@ -127,7 +127,6 @@ function* ext4_file_mmap(k: Kernel, t: Task, vma: Vma): Gen<number> {
 export const EXT4: FsType = {
   name: 'ext4',
   lockNames: ['i_rwsem', 'i_mmap_sem'],
-  names: { setattr: FLIP.setattr, invalidate: FLIP.invalidate },
   read_iter: (k, t, dst, dstOff, len, pos, direct) => read_iter(k, N, t, dst, dstOff, len, pos, direct),
   write_iter: (k, t, src, srcOff, len, pos, direct) => write_iter(k, N, t, src, srcOff, len, pos, direct),
   mmap: ext4_file_mmap,

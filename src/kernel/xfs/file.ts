@@ -1,7 +1,7 @@
 import type { Task } from '../../sched/task.js';
 import { Kernel, PAGE_SIZE, VM, VM_FAULT, type FsType, type Vma, type VmOps, type Vmf } from '../core.js';
 import { dax_iomap_fault, dax_pfn_mkwrite } from '../fs/dax.js';
-import { IOLOCK, MMAPLOCK, fallocate, fs_lock, fs_unlock, fsync, read_iter, remap, setattr_size, write_iter, type FsNames } from '../fs/generic.js';
+import { MMAPLOCK, fallocate, fs_lock, fs_unlock, fsync, read_iter, remap, setattr_size, write_iter, type FsNames } from '../fs/generic.js';
 import { iomap_page_mkwrite } from '../fs/iomap.js';
 import { setattr_dax, type FlipNames } from '../fs/ioctl.js';
 import { filemap_fault } from '../mm/filemap.js';
@@ -118,7 +118,6 @@ function* xfs_file_mmap(k: Kernel, t: Task, vma: Vma): Gen<number> {
 export const XFS: FsType = {
   name: 'xfs',
   lockNames: ['IOLOCK', 'MMAPLOCK'],
-  names: { setattr: FLIP.setattr, invalidate: FLIP.invalidate },
   read_iter: (k, t, dst, dstOff, len, pos, direct) => read_iter(k, N, t, dst, dstOff, len, pos, direct),
   write_iter: (k, t, src, srcOff, len, pos, direct) => write_iter(k, N, t, src, srcOff, len, pos, direct),
   mmap: xfs_file_mmap,
@@ -129,4 +128,3 @@ export const XFS: FsType = {
   setxattr_dax: (k, t, dax) => setattr_dax(k, N, FLIP, t, dax),
 };
 
-export { IOLOCK };
