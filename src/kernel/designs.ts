@@ -3,8 +3,13 @@
  * small difference from `immediate`, expressed as the mechanics it changes;
  * the model's paths read these fields, never the design's name.
  */
+/** The kernel release whose code a design's paths run (KERNEL-HISTORY.md). */
+export type KernelVersion = '4.13' | '4.14' | '5.8' | '5.11';
+
 export interface Design {
   readonly name: DesignName;
+  /** The kernel the paths are taken from; a design is this kernel plus its own mechanics below. */
+  readonly base: KernelVersion;
   /**
    * Where read/write and the fault handlers test IS_DAX: false tests it
    * before taking any lock (the 4.13 code), true tests it only while
@@ -26,6 +31,7 @@ export interface Design {
 
 const immediate: Design = {
   name: 'immediate',
+  base: '4.13',
   decideUnderLock: false,
   refuseWhileMapped: false,
   sDaxUpdate: 'now',
@@ -51,6 +57,7 @@ export const DESIGNS = {
   ignored: {
     ...immediate,
     name: 'ignored',
+    base: '4.14',
     sDaxUpdate: 'never',
     invalidateOnFlip: false,
     summary: 'Linux 4.14: the on-disk flag changes, S_DAX never changes at runtime',
@@ -58,6 +65,7 @@ export const DESIGNS = {
   deferred: {
     ...immediate,
     name: 'deferred',
+    base: '5.11',
     sDaxUpdate: 'on-reload',
     invalidateOnFlip: false,
     summary: 'Linux 5.8: the on-disk flag changes now, S_DAX when the inode is next loaded',
