@@ -1,32 +1,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { VERSION, defaultConfig, type RunConfig } from '../core/config.js';
+import { EXIT } from '../core/outcome.js';
+import { recordRun } from '../core/scripted.js';
 import { explore } from '../explore/explore.js';
 import { parseOps } from '../fsx/fsxops.js';
-import { recordGenerated } from '../replay/execute.js';
-import { headerLines, readRecording } from '../replay/recording.js';
-import { readScript, scriptLines, type Script } from '../replay/script.js';
-import { VERSION } from '../run.js';
+import { FL } from '../fsx/ops.js';
+import { replayCommand } from '../output/paths.js';
+import { RecordError, readRecord, recordLines } from '../replay/recording.js';
+import { annotateOps, scriptOpLines, type Script } from '../replay/script.js';
+import { UsageError, errText } from '../util/errors.js';
 import type { Sink } from '../util/sink.js';
-import { errText } from '../util/errors.js';
-import { UsageError, addRunOptions, buildRunArgs } from './fsxargs.js';
-
-/** The command line less explore's own options and the program: what a replay of a found run needs. */
-function runOnlyArgs(argv: string[], program: string | undefined): string[] {
-  const own = new Set(['--ops', '--max-flips', '--preemptions', '--max-steps', '--budget', '--out-dir', '--summary']);
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const name = a.split('=')[0];
-    if (a === program) continue;
-    if (own.has(name)) {
-      if (!a.includes('=')) i++;
-      continue;
-    }
-    out.push(a);
-  }
-  return out;
-}
+import { addRunOptions, parseRunOptions } from './options.js';
 
 interface Io {
   stdout: Sink;
@@ -76,7 +62,7 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
     if (!Number.isInteger(n) || n < min) throw new UsageError(`option --${name}: must be a whole number >= ${min} (got ${String(v)})`);
     return n;
   };
-  let ra;
+  let config: RunConfig;
   let prog: Script;
   try {
     const bounds = {
@@ -85,39 +71,38 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
       maxSteps: int('max-steps', opts.maxSteps, 1),
       budgetMs: int('budget', opts.budget, 1) * 1000,
     };
+    const { run: p } = parseRunOptions(opts, ['explore'], order);
+    let base = defaultConfig();
     let text = '';
-    let recArgs: string[] = [];
     if (program) {
       try {
         text = readFileSync(program, 'utf8');
       } catch (e) {
-        return fail(`${program}: ${errText(e)}`, 93);
+        return fail(`${program}: ${errText(e)}`, EXIT.FILE);
       }
-      recArgs = readRecording(text)?.args ?? [];
+      try {
+        base = readRecord(text, program)?.config ?? base;
+      } catch (e) {
+        if (e instanceof RecordError) return fail(e.message, EXIT.REPLAY);
+        throw e;
+      }
     }
-    // the program's recorded options first, the command line's after (commander keeps the last)
-    if (recArgs.length) {
-      const sub = new Command();
-      addRunOptions(sub);
-      sub.allowExcessArguments(true).allowUnknownOption(true).exitOverride();
-      sub.parse([...recArgs, ...argv.filter((a) => a !== program)], { from: 'user' });
-      ra = buildRunArgs({ ...sub.opts() }, ['explore'], order, [...recArgs, ...argv]);
-    } else ra = buildRunArgs(opts, ['explore'], order, argv);
-    ra.model.flip = true;
+    // the program's recorded config, with the command line's options over it
+    const given = p.apply(base);
+    config = { fsx: given.fsx, model: { ...given.model, flip: true } };
     if (program) {
       const parsed = parseOps(text, program);
-      if (parsed.error) return fail(parsed.error.message, 100);
-      prog = readScript(text, parsed.ops.filter((o) => !(o.flags & 1)), recArgs);
-      prog = { ...prog, flips: [] };
+      if (parsed.error) return fail(parsed.error.message, EXIT.REPLAY);
+      prog = { ops: annotateOps(text, parsed.ops.filter((o) => !(o.flags & FL.SKIPPED))), flips: [] };
     } else {
       const n = int('ops', opts.ops, 1);
       // the first N ops of the stream that do something (skipped ones are left out)
-      const gen = recordGenerated({ ...ra, fsx: { ...ra.fsx, numops: n * 20 }, model: { ...ra.model, flip: false } });
-      prog = { args: [], ops: gen.script.ops.slice(0, n).map((o, i) => ({ ...o, line: i + 1 })), flips: [] };
+      const gen = recordRun({ fsx: { ...config.fsx, numops: n * 20 }, model: { ...config.model, flip: false } });
+      prog = { ops: gen.script.ops.slice(0, n).map((o, i) => ({ ...o, line: i + 1 })), flips: [] };
     }
-    const res = explore(ra, prog, bounds);
+    const res = explore(config, prog, bounds);
     const w = (s: string): void => io.stdout.write(s + '\n');
-    w(`Explored ${prog.ops.length} op(s) with up to ${bounds.maxFlips} flip(s), ${bounds.preemptions} preemption(s) (${ra.model.fs}, kernel ${ra.model.kernel}):`);
+    w(`Explored ${prog.ops.length} op(s) with up to ${bounds.maxFlips} flip(s), ${bounds.preemptions} preemption(s) (${config.model.fs}, kernel ${config.model.kernel}):`);
     w(`  interleavings  ${res.interleavings}`);
     w(`  distinct states ${res.states}`);
     w(`  exhausted      ${res.exhausted ? 'yes: every interleaving within the bounds was run' : 'no: the time budget ran out'}`);
@@ -127,17 +112,16 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
     for (const [sig, f] of res.failures) {
       failures[sig] = f.count;
       const out = join(String(opts.outDir), `explore-${sig.replace(/[^\w.-]+/g, '_')}.fsxops`);
-      const args = recArgs.length ? recArgs : runOnlyArgs(argv, program);
       const lines = [
-        ...headerLines(args, { kind: 'script', seed: ra.fsx.seed, firstOp: 1 }, `${VERSION}: explore found ${sig}; replay: daxfsx --replay-ops=THIS_FILE FILE`),
-        ...scriptLines({ ...f.script, args }),
+        ...recordLines({ origin: { kind: 'script', firstOp: 1 }, config, schedule: f.script.flips }, `${VERSION}: explore found ${f.verdict} in ${sig}; replay: daxfsx --replay-ops=THIS_FILE FILE`),
+        ...scriptOpLines(f.script.ops),
       ];
       try {
         writeFileSync(out, lines.join('\n') + '\n');
       } catch (e) {
         return fail(`${out}: ${(e as Error).message}`, 93);
       }
-      w(`  failure        ${sig}: ${f.count} interleaving(s); one of them: daxfsx --replay-ops=${out} FILE`);
+      w(`  failure        ${f.verdict === sig ? sig : `${f.verdict} in ${sig}`} (exit ${f.exitCode}): ${f.count} interleaving(s); one of them: ${replayCommand(out, out.replace(/\.fsxops$/, ''))}`);
     }
     if (opts.summary) {
       const s = { interleavings: res.interleavings, states: res.states, exhausted: res.exhausted, failures, seconds: Number(res.seconds.toFixed(3)) };

@@ -1,104 +1,18 @@
-import { Chalk } from 'chalk';
-import { Command, CommanderError } from 'commander';
-import { OutputError, VERSION, runFsx } from '../run.js';
+import { readFileSync } from 'node:fs';
+import { defaultConfig } from '../core/config.js';
+import { EXIT, isFailure } from '../core/outcome.js';
+import { runWithFiles } from '../output/filerun.js';
+import { planReplay, type ReplayPlan } from '../replay/plan.js';
+import { RecordError } from '../replay/recording.js';
+import { OutputError, UsageError, errText } from '../util/errors.js';
 import { Sink } from '../util/sink.js';
-import type { Paint } from '../report/timeline.js';
-import { UsageError, addRunOptions, buildRunArgs } from './fsxargs.js';
-import { recordingOf, replayFileOf } from '../replay/recording.js';
-import type { RunArgs } from './fsxargs.js';
-import { runShrinkCli } from './shrink.js';
 import { runExploreCli } from './explore.js';
-import { runSweepCli } from './sweep.js';
+import { painter, parseRunArgv, type CliIo } from './program.js';
 import { runMatrixCli, runScenarioCli } from './scenario.js';
+import { runShrinkCli } from './shrink.js';
+import { runSweepCli } from './sweep.js';
 
-export interface CliIo {
-  stdout: Sink;
-  stderr: Sink;
-  isTTY: boolean;
-  env: NodeJS.ProcessEnv;
-}
-
-function painter(enabled: boolean): Paint {
-  const c = new Chalk({ level: enabled ? 1 : 0 });
-  const styles: Record<Parameters<Paint>[0], (s: string) => string> = {
-    bad: (s) => c.red.bold(s),
-    good: (s) => c.green(s),
-    warn: (s) => c.yellow(s),
-    dim: (s) => c.dim(s),
-    head: (s) => c.bold(s),
-    flip: (s) => c.magenta.bold(s),
-    lock: (s) => c.cyan(s),
-  };
-  return (kind, s) => styles[kind](s);
-}
-
-/** getopt's optional arguments need '=': a bare --record-ops takes no value. */
-function normalizeArgv(argv: string[]): string[] {
-  return argv.map((a) => (a === '--record-ops' ? '--record-ops=' : a));
-}
-
-/** The run command's commander program, writing to io; `order` collects options in the order given. */
-function makeRunProgram(io: Pick<CliIo, 'stdout' | 'stderr'>, order: string[]): Command {
-  const program = new Command('daxfsx');
-  program
-    .description(
-      'fsx-style stress test of a file whose DAX mode is switched while it is read, written and mmapped,\n' +
-        'run against a model of the Linux kernel (XFS or ext4) under a deterministic scheduler.\n' +
-        'Other commands: daxfsx shrink F.fsxops (cut a failing run down to a minimal reproducer),\n' +
-        '                daxfsx explore [PROGRAM] (every interleaving of a small program, within bounds),\n' +
-        '                daxfsx sweep --seeds A..B (many seeds in worker threads), daxfsx scenario run, daxfsx matrix.',
-    )
-    .usage('[options] FILE')
-    .helpOption('--help', 'show this help')
-    .version(VERSION, '--version', 'print the version')
-    .argument('[file...]', 'the test file: it receives the final contents; F.fsxlog, F.fsxops, F.fsxgood, F.dmesg go beside it')
-    .allowExcessArguments(true)
-    .showSuggestionAfterError(true)
-    .exitOverride()
-    .configureOutput({
-      writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
-      outputError: () => {},
-    });
-  addRunOptions(program);
-  program.addHelpText(
-    'after',
-    `
-Exit codes: 0 ok; fsx's own (90 usage, 100 replay parse error, 110 READ BAD DATA,
-120 size error, 141/151 short read/write, 160/161 truncate/fallocate failed,
-205 non-zero data past EOF); 50 kernel oops or BUG, 51 hung task, 52 WARNING
-with --panic-on-warn; 91-93 a file daxfsx cannot create or read.
-
-Examples:
-  daxfsx ./demo                       the seed's run: fsx next to a chattr +x/-x loop
-  daxfsx -S 7 -N 20000 --kernel locked ./f
-  daxfsx --no-flip -S 1 -N 1000 --record-ops ./f
-  daxfsx --replay-ops=f.fsxops ./f     replay a recorded run exactly
-  daxfsx shrink f.fsxops              the smallest run that fails the same way`,
-  );
-  for (const o of program.options) {
-    program.on(`option:${o.name()}`, () => order.push(o.attributeName()));
-  }
-  return program;
-}
-
-/** Parse run options alone (a script's recorded options); throws UsageError. */
-export function parseRunArgv(argv: string[], fname: string): RunArgs {
-  const order: string[] = [];
-  const sink = Sink.memory();
-  const program = makeRunProgram({ stdout: sink, stderr: sink }, order);
-  let files: string[] = [];
-  program.action((f: string[]) => {
-    files = f;
-  });
-  try {
-    program.parse([...normalizeArgv(argv), fname], { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) throw new UsageError(e.message.replace(/^error: /, ''));
-    throw e;
-  }
-  return buildRunArgs(program.opts(), files, order, [...argv, fname]);
-}
+export type { CliIo };
 
 /** Run the CLI; returns the exit code. */
 export async function runCli(argv: string[], io: CliIo, signals?: { interrupted: () => number }): Promise<number> {
@@ -107,53 +21,56 @@ export async function runCli(argv: string[], io: CliIo, signals?: { interrupted:
   if (argv[0] === 'sweep') return runSweepCli(argv.slice(1), io, signals?.interrupted);
   if (argv[0] === 'scenario') return runScenarioCli(argv.slice(1), io);
   if (argv[0] === 'matrix') return runMatrixCli(argv.slice(1), io);
-  // a recording made by daxfsx carries the options of its run: they come first, the user's own after
-  const replayFile = replayFileOf(argv);
-  const recording = replayFile ? recordingOf(replayFile) : null;
-  const exact = recording?.origin ?? undefined;
-  if (recording) argv = [...recording.args, ...argv];
-  const args = normalizeArgv(argv);
-  const order: string[] = [];
-  const program = makeRunProgram(io, order);
-  let fileArgs: string[] = [];
-  program.action((files: string[]) => {
-    fileArgs = files;
-  });
   try {
-    await program.parseAsync(args, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-      io.stderr.write(`daxfsx: ${e.message.replace(/^error: /, '')}\n`);
-      io.stderr.write(`Try 'daxfsx --help' for the options.\n`);
-      return 90;
+    const parsed = parseRunArgv(argv, io);
+    if (!parsed) return 0;
+    const { run: p } = parsed;
+    const commandLine = p.apply(defaultConfig());
+    let replay: ReplayPlan | undefined;
+    if (p.replayOps) {
+      let text: string;
+      try {
+        text = readFileSync(p.replayOps, 'utf8');
+      } catch (e) {
+        throw new OutputError(`${p.replayOps}: ${errText(e)}`, EXIT.FILE);
+      }
+      replay = planReplay(p.replayOps, text, p.apply, commandLine);
+      if (replay.note) io.stderr.write(`daxfsx: ${replay.note}\n`);
     }
-    if (e instanceof UsageError) {
+    const config = replay?.config ?? commandLine;
+    const color = p.color && io.isTTY && !io.env.NO_COLOR;
+    const result = await runWithFiles(
+      {
+        config,
+        outputs: p.outputs,
+        parseMessages: p.parseMessages,
+        notes: p.notes,
+        seedPicked: p.seedPicked,
+        command: `daxfsx ${argv.join(' ')}`,
+        replay: replay && p.replayOps ? { file: p.replayOps, ops: replay.ops, flippers: replay.flippers, origin: replay.origin } : undefined,
+      },
+      {
+        stdout: io.stdout,
+        stderr: io.stderr,
+        progress: io.isTTY && !config.fsx.quiet,
+        paint: painter(color),
+        columns: process.stderr.columns || 100,
+        interrupted: signals?.interrupted,
+      },
+    );
+    if (p.outputs.shrink && isFailure(result.outcome) && result.opsPath) {
+      io.stderr.write(`daxfsx: shrinking ${result.opsPath}\n`);
+      await runShrinkCli([result.opsPath], io);
+    }
+    return result.exitCode;
+  } catch (e) {
+    if (e instanceof RecordError) {
       io.stderr.write(`daxfsx: ${e.message}\n`);
-      return e.exitCode;
+      return EXIT.REPLAY;
     }
-    throw e;
-  }
-  try {
-    const runArgs = buildRunArgs(program.opts(), fileArgs, order, argv);
-    runArgs.exact = exact;
-    const color = runArgs.color && io.isTTY && !io.env.NO_COLOR;
-    const outcome = await runFsx(runArgs, {
-      stdout: io.stdout,
-      stderr: io.stderr,
-      progress: io.isTTY && !runArgs.fsx.quiet,
-      paint: painter(color),
-      columns: process.stderr.columns || 100,
-      interrupted: signals?.interrupted,
-    });
-    if (runArgs.shrink && outcome.exitCode !== 0 && outcome.verdict !== 'interrupted' && outcome.opsPath) {
-      io.stderr.write(`daxfsx: shrinking ${outcome.opsPath}\n`);
-      await runShrinkCli([outcome.opsPath], io);
-    }
-    return outcome.exitCode;
-  } catch (e) {
     if (e instanceof UsageError || e instanceof OutputError) {
       io.stderr.write(`daxfsx: ${e.message}\n`);
+      if (e instanceof UsageError && e.exitCode === EXIT.USAGE) io.stderr.write(`Try 'daxfsx --help' for the options.\n`);
       return e.exitCode;
     }
     throw e;

@@ -1,12 +1,16 @@
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { defaultConfig, type RunConfig } from '../core/config.js';
+import type { RunRecord } from '../core/outcome.js';
 import { DESIGN_NAMES } from '../kernel/designs.js';
-import type { SeedResult } from '../sweep/seedrun.js';
+import { runSeeds } from '../sweep/pool.js';
+import { UsageError } from '../util/errors.js';
 import type { Sink } from '../util/sink.js';
-import { UsageError } from './fsxargs.js';
-import { parseRunArgv } from './main.js';
-import { parseSeeds, runSeeds, summarize } from './sweep.js';
+import { configFromArgv } from './program.js';
+import { parseSeeds, summarize } from './sweep.js';
+
+type SeedResult = RunRecord;
 
 interface Io {
   stdout: Sink;
@@ -34,6 +38,8 @@ export interface Scenario {
   seeds: [number, number];
   ops: number;
   expect: { clean: true } | { verdict?: string; signature?: string; atLeast: number };
+  /** What each seed runs. */
+  config: RunConfig;
 }
 
 const KEYS = new Set(['name', 'description', 'fs', 'kernel', 'args', 'flippers', 'sched', 'seeds', 'ops', 'expect']);
@@ -105,17 +111,19 @@ export function loadScenario(file: string): Scenario {
     seeds,
     ops: ops as number,
     expect,
+    config: defaultConfig(),
   };
   try {
-    parseRunArgv(scenarioArgv(sc), 'scenario');
+    sc.config = scenarioConfig(sc);
   } catch (err) {
     bad('args', (err as Error).message);
   }
   return sc;
 }
 
-export function scenarioArgv(s: Scenario): string[] {
-  return ['-q', '-N', String(s.ops), '--fs', s.fs, '--kernel', s.kernel, '--flippers', String(s.flippers), '--sched', s.sched, ...s.args];
+/** A scenario's run config: its fields, then its args. */
+function scenarioConfig(s: Scenario): RunConfig {
+  return configFromArgv(['-q', '-N', String(s.ops), '--fs', s.fs, '--kernel', s.kernel, '--flippers', String(s.flippers), '--sched', s.sched, ...s.args]);
 }
 
 export interface ScenarioOutcome {
@@ -203,7 +211,7 @@ export async function runScenarioCli(argv: string[], io: Io): Promise<number> {
       const t0 = performance.now();
       const seeds: number[] = [];
       for (let x = s.seeds[0]; x <= s.seeds[1]; x++) seeds.push(x);
-      const { results } = await runSeeds(scenarioArgv(s), seeds, Math.min(jobs, seeds.length));
+      const { results } = await runSeeds(s.config, seeds, Math.min(jobs, seeds.length));
       const { pass, got } = judge(s, results);
       outcomes.push({ scenario: s, expected: expectedText(s), got, pass, seconds: (performance.now() - t0) / 1000, results });
     }
@@ -253,7 +261,7 @@ export async function runMatrixCli(argv: string[], io: Io): Promise<number> {
   for (const kernel of DESIGN_NAMES) {
     cells[kernel] = {};
     for (const fs of ['xfs', 'ext4']) {
-      const { results } = await runSeeds(['-q', '-N', String(ops), '--fs', fs, '--kernel', kernel], list, Math.min(availableParallelism(), list.length));
+      const { results } = await runSeeds(configFromArgv(['-q', '-N', String(ops), '--fs', fs, '--kernel', kernel]), list, Math.min(availableParallelism(), list.length));
       cells[kernel][fs] = summarize(results)
         .map((s) => (s.signature === 'clean' ? `clean ${s.count}` : `${s.signature} ${s.count} (first seed ${s.firstSeed})`))
         .join('; ');

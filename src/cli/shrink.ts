@@ -1,19 +1,19 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { VERSION } from '../core/config.js';
+import { EXIT, headline, signature as signatureOf, verdict as verdictOf } from '../core/outcome.js';
+import { recordRun, runScript, type Ran } from '../core/scripted.js';
 import { parseOps } from '../fsx/fsxops.js';
 import { OP_NAMES } from '../fsx/ops.js';
+import { replayCommand } from '../output/paths.js';
 import { explain } from '../report/explain.js';
 import { renderTimeline, timelineRows } from '../report/timeline.js';
-import { executeScript, recordGenerated, type Exec } from '../replay/execute.js';
-import { headerLines, readRecording } from '../replay/recording.js';
-import { readScript, scriptLines, type Script } from '../replay/script.js';
+import { RecordError, readRecord, recordLines } from '../replay/recording.js';
+import { annotateOps, scriptOpLines, type Script } from '../replay/script.js';
 import { shrink } from '../shrink/shrink.js';
-import { VERSION } from '../run.js';
-import type { Sink } from '../util/sink.js';
-import { UsageError } from './fsxargs.js';
 import { errText } from '../util/errors.js';
-import { parseRunArgv } from './main.js';
+import type { Sink } from '../util/sink.js';
 
 interface Io {
   stdout: Sink;
@@ -58,78 +58,85 @@ export async function runShrinkCli(argv: string[], io: Io): Promise<number> {
     io.stderr.write(`daxfsx shrink: ${file}: ${errText(e)}\n`);
     return 93;
   }
-  const rec = readRecording(text);
-  if (!rec || !rec.origin) {
-    io.stderr.write(`daxfsx shrink: ${file}: no '# daxfsx-args' lines: shrinking needs a run daxfsx recorded (run it with daxfsx first)\n`);
-    return 100;
+  let rec;
+  try {
+    rec = readRecord(text, file);
+  } catch (e) {
+    if (e instanceof RecordError) {
+      io.stderr.write(`daxfsx shrink: ${e.message}\n`);
+      return EXIT.REPLAY;
+    }
+    throw e;
+  }
+  if (!rec) {
+    io.stderr.write(`daxfsx shrink: ${file}: no daxfsx record: shrinking needs a run daxfsx recorded (run it with daxfsx first)\n`);
+    return EXIT.REPLAY;
   }
   const parsed = parseOps(text, file);
   if (parsed.error) {
     io.stderr.write(`daxfsx shrink: ${parsed.error.message}\n`);
-    return 100;
+    return EXIT.REPLAY;
   }
-  let ra;
-  try {
-    ra = parseRunArgv(rec.args, 'shrink');
-  } catch (e) {
-    if (e instanceof UsageError) {
-      io.stderr.write(`daxfsx shrink: ${file}: its recorded options do not parse: ${e.message}\n`);
-      return 90;
-    }
-    throw e;
-  }
-  if (ra.model.flippers !== 1 && ra.model.flip) {
+  const config = rec.config;
+  if (config.model.flippers !== 1 && config.model.flip) {
     io.stderr.write('daxfsx shrink: runs with more than one flipper cannot be shrunk yet\n');
     return 90;
   }
 
   let script: Script;
-  let exec: Exec;
+  let first: Ran;
+  let counts = '';
   if (rec.origin.kind === 'script') {
-    script = readScript(text, parsed.ops, rec.args);
-    exec = executeScript(ra, script);
+    script = { ops: annotateOps(text, parsed.ops), flips: rec.schedule };
+    first = runScript(config, script);
   } else {
     // draw the recorded run again, keeping every op and where each flip came in
-    const r = recordGenerated(ra);
-    script = { ...r.script, args: rec.args };
-    exec = r.exec;
+    const r = recordRun(config);
+    script = r.script;
+    first = r;
+    const skipped = r.ops - script.ops.length;
+    counts = ` (the run made ${r.ops} ops${skipped > 0 ? `, ${skipped} of them skipped by fsx, which a script leaves out` : ''})`;
   }
-  if (!exec.signature) {
+  const signature = signatureOf(first.outcome);
+  if (!signature) {
     io.stderr.write(`daxfsx shrink: ${file}: the recorded run does not fail, nothing to shrink\n`);
     return 1;
   }
-  io.stderr.write(`daxfsx shrink: ${exec.verdict} in ${exec.signature}: ${script.ops.length} ops, ${script.flips.length} flips, ${exec.steps} steps; shrinking...\n`);
-  const res = shrink(ra, { ...script, args: rec.args }, exec.signature, budget * 1000);
+  const what = headline(first.outcome);
+  io.stderr.write(`daxfsx shrink: ${what}: ${script.ops.length} ops${counts}, ${script.flips.length} flips; shrinking...\n`);
+  const res = shrink(config, script, signature, budget * 1000);
   let out = o.out ?? file.replace(/(\.fsxops)?$/, '.min.fsxops').replace(/\.min\.min\./, '.min.');
   // never write over the input
   if (resolve(out) === resolve(file)) out = file.replace(/(\.fsxops)?$/, '.shrunk.fsxops');
   const lines = [
-    ...headerLines(rec.args, { kind: 'script', seed: ra.fsx.seed, firstOp: 1 }, `${VERSION}: minimal run for ${exec.verdict} in ${exec.signature}; replay: daxfsx --replay-ops=THIS_FILE FILE`),
-    ...scriptLines(res.script),
+    ...recordLines({ origin: { kind: 'script', firstOp: 1 }, config, schedule: res.script.flips }, `${VERSION}: minimal run for ${what}; replay: daxfsx --replay-ops=THIS_FILE FILE`),
+    ...scriptOpLines(res.script.ops),
   ];
   try {
     writeFileSync(out, lines.join('\n') + '\n');
   } catch (e) {
-    io.stderr.write(`daxfsx shrink: ${out}: ${(e as Error).message}\n`);
-    return 93;
+    io.stderr.write(`daxfsx shrink: ${out}: ${errText(e)}\n`);
+    return EXIT.FILE;
   }
   const w = (s: string): void => io.stdout.write(s + '\n');
-  const what = exec.verdict === exec.signature ? exec.verdict : `${exec.verdict} in ${exec.signature}`;
   w(`Shrunk ${what}: ${res.before.ops} -> ${res.after.ops} ops, ${res.before.flips} -> ${res.after.flips} flips, ${res.before.steps} -> ${res.after.steps} steps, ${res.candidates} candidate runs in ${res.seconds.toFixed(2)} s`);
   w('Operations:');
   res.script.ops.forEach((op, i) => w(`  ${i + 1}: ${OP_NAMES[op.real ?? op.op]} ${op.args.slice(0, op.nrArgs - 1).map((v) => '0x' + (v >>> 0).toString(16)).join(' ')}`));
   w('Flips:');
   for (const f of res.script.flips) w(`  xfs_io toggles the DAX flag when fsx is ${f.op === 0 ? 'starting up' : `in op ${f.op}`}, at its preemption point ${f.tick}${f.choices ? ` (then ${f.choices.length} recorded scheduling choices)` : ''}`);
-  for (const l of explain(res.exec.events, res.exec.failingPid, `op ${res.exec.ops}`)) w(l);
+  const fin = res.ran;
+  const o2 = fin.outcome;
+  const failing = o2.kind === 'kernel' || o2.kind === 'hung' ? o2.task : { comm: fin.run.fsx.comm, pid: fin.run.fsx.pid };
+  const events = fin.run.k.trace.since(0);
+  for (const l of explain(events, failing.pid, `op ${fin.ops}`)) w(l);
   w('Timeline:');
-  const failing = res.exec.failingPid === 6052 ? 'fsx:6052' : `xfs_io:${res.exec.failingPid}`;
-  const rows = timelineRows(res.exec.events, { step: res.exec.steps, task: failing, text: what, stack: '' });
+  const rows = timelineRows(events, { step: fin.steps, task: `${failing.comm}:${failing.pid}`, text: verdictOf(o2), stack: '' });
   for (const l of renderTimeline(rows, 100, (_k, s) => s)) w(l);
   w(`Minimal run: ${out}`);
-  w(`Replay: daxfsx --replay-ops=${out} FILE`);
+  w(`Replay: ${replayCommand(out, out.replace(/\.fsxops$/, ''))}`);
   if (o.summary) {
     const summary = {
-      signature: exec.signature,
+      signature,
       opsBefore: res.before.ops,
       opsAfter: res.after.ops,
       flipsBefore: res.before.flips,

@@ -1,11 +1,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import cliProgress from 'cli-progress';
-import { Piscina } from 'piscina';
-import type { SeedResult } from '../sweep/seedrun.js';
+import { defaultConfig } from '../core/config.js';
+import type { RunRecord } from '../core/outcome.js';
+import { runSeeds } from '../sweep/pool.js';
+import { UsageError } from '../util/errors.js';
 import type { Sink } from '../util/sink.js';
-import { UsageError } from './fsxargs.js';
-import { parseRunArgv } from './main.js';
+import { parseRunArgv } from './program.js';
+
+type SeedResult = RunRecord;
 
 interface Io {
   stdout: Sink;
@@ -78,41 +81,7 @@ export function summaryTable(results: SeedResult[]): string[] {
   ];
 }
 
-/** The worker's built module (also when this module runs from source, as under the tests). */
-function workerUrl(): string {
-  const built = import.meta.url.includes('/dist/');
-  return new URL(built ? '../sweep/worker.js' : '../../dist/src/sweep/worker.js', import.meta.url).href;
-}
-
 const ndjson = (rs: SeedResult[]): string => rs.map((r) => JSON.stringify(r)).join('\n') + (rs.length ? '\n' : '');
-
-/** Run seeds in worker threads; results in seed order whatever the order workers finish. */
-export async function runSeeds(argv: string[], seeds: number[], jobs: number, onDone?: (n: number) => void, interrupted?: () => boolean): Promise<{ results: SeedResult[]; stopped: boolean }> {
-  const pool = new Piscina({ filename: workerUrl(), minThreads: jobs, maxThreads: jobs });
-  const results: SeedResult[] = [];
-  let done = 0;
-  let stopped = false;
-  const queue = [...seeds];
-  const runOne = async (): Promise<void> => {
-    for (;;) {
-      if (interrupted?.()) {
-        stopped = true;
-        return;
-      }
-      const seed = queue.shift();
-      if (seed === undefined) return;
-      results.push((await pool.run({ argv, seed })) as SeedResult);
-      onDone?.(++done);
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: jobs }, runOne));
-  } finally {
-    await pool.destroy();
-  }
-  results.sort((x, y) => x.seed - y.seed);
-  return { results, stopped };
-}
 
 /** `daxfsx sweep --seeds A..B [run options]` and `daxfsx sweep merge FILES...`. */
 export async function runSweepCli(argv: string[], io: Io, interrupted?: () => number): Promise<number> {
@@ -202,8 +171,13 @@ export async function runSweepCli(argv: string[], io: Io, interrupted?: () => nu
     }
     if (!seedsArg) return fail('--seeds A..B is required');
     const range = parseSeeds(seedsArg);
-    const probe = parseRunArgv(runArgv, 'sweep'); // bad run options fail here, once, with one line
-    if (probe.fsx.keepExisting || probe.fsx.lite) throw new UsageError('-k and -L need an existing file: run them with daxfsx FILE, not in a sweep');
+    const parsed = parseRunArgv(runArgv, undefined, 'a sweep'); // bad run options fail here, once, with one line
+    if (!parsed) return 0;
+    const out1 = parsed.run.outputs;
+    const perRun = [out1.report && '--report', out1.logJson && '--log-json', out1.summary && '--summary', out1.shrink && '--shrink', out1.recordOps && '--record-ops', out1.dir && '-P', parsed.run.replayOps && '--replay-ops'].filter(Boolean);
+    if (perRun.length) throw new UsageError(`${perRun.join(', ')}: a sweep runs its seeds in memory and writes no per-run files (--out FILE keeps one JSON line per seed)`);
+    const config = parsed.run.apply(defaultConfig());
+    if (config.fsx.keepExisting || config.fsx.lite) throw new UsageError('-k and -L need an existing file: run them with daxfsx FILE, not in a sweep');
     const seeds = shardSeeds(range, shard);
     let bar: cliProgress.SingleBar | undefined;
     if (io.isTTY) {
@@ -211,7 +185,7 @@ export async function runSweepCli(argv: string[], io: Io, interrupted?: () => nu
       bar.start(seeds.length, 0);
     }
     const t0 = performance.now();
-    const { results, stopped } = await runSeeds(runArgv, seeds, Math.min(jobs, Math.max(1, seeds.length)), (n) => bar?.update(n), () => (interrupted?.() ?? 0) !== 0);
+    const { results, stopped } = await runSeeds(config, seeds, Math.min(jobs, Math.max(1, seeds.length)), (n) => bar?.update(n), () => (interrupted?.() ?? 0) !== 0);
     bar?.stop();
     const secs = (performance.now() - t0) / 1000;
     if (out) writeFileSync(out, ndjson(results));

@@ -1,4 +1,5 @@
-import { strerror, type FsxFile, type Mapping, type Sys } from './file.js';
+import type { Gen } from '../sched/task.js';
+import { strerror, type FsxFile, type Mapping } from './file.js';
 import type { ParsedOp } from './fsxops.js';
 import { DataGen, type GenArena } from './gendata.js';
 import { GlibcRandom } from './random.js';
@@ -36,6 +37,14 @@ export class FsxExit extends Error {
   ) {
     super(`fsx exit ${status} (${check})`);
     this.name = 'FsxExit';
+  }
+}
+
+/** An exact replay met an op line its recorded config does not produce. */
+export class ReplayDiverged extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplayDiverged';
   }
 }
 
@@ -105,10 +114,13 @@ export class FsxEngine {
   private readonly enabled: boolean[];
   /** The op number whose data writes use (testcalls, or a script's recorded number). */
   private dataTc = 0;
-  /** Called as each test() starts, with its number (the scheduler tracks fsx's position with it). */
-  onOpStart: ((testcalls: number) => void) | undefined;
-  /** Called with each op as it will run (after the disabling flags): for recording scripts. */
-  onOpRun: ((op: number, offset: number, size: number, offset2: number, keepSize: boolean, unshare: boolean) => void) | undefined;
+  /** The op the current test() ran after the disabling flags (-1: none, it was skipped). */
+  private ranOp = -1;
+  /** Every op that ran, with the op number its data came from (a script of the run), when asked for. */
+  private kept: ParsedOp[] | undefined;
+  private keepLimit = 0;
+  /** An exact replay: the op lines the recorded config must produce again, from op `firstOp` on. */
+  private expect: { ops: ParsedOp[]; next: number; firstOp: number; file: string } | undefined;
   /** Memory to reuse for the good buffer (a sweep worker's, across its seeds). */
   arena: GenArena | undefined;
   /** The op being executed (for reports). */
@@ -147,6 +159,27 @@ export class FsxEngine {
     return this.maxfilelen;
   }
 
+  /** Keep every op that runs (up to `limit`), as script lines with their data numbers. */
+  keepOps(limit: number): void {
+    this.kept = [];
+    this.keepLimit = limit;
+  }
+
+  /** The ops kept by keepOps(). */
+  get keptOps(): readonly ParsedOp[] {
+    return this.kept ?? [];
+  }
+
+  /**
+   * Draw the stream as usual and check each op, from op `firstOp` on,
+   * against a recording's op lines; stop after the last. A mismatch throws
+   * ReplayDiverged.
+   */
+  expectOps(ops: ParsedOp[], firstOp: number, file: string): void {
+    this.expect = { ops, next: 0, firstOp, file };
+    if (!ops.length) this.requestStop();
+  }
+
   /** Replay these ops instead of drawing them; an error stops the replay where fsx would. */
   setReplay(ops: ParsedOp[], error?: Error): void {
     this.replay = ops;
@@ -158,7 +191,7 @@ export class FsxEngine {
    * contents (-k, -L), the trunc hack. `existing` is the file's contents
    * when -k or -L keeps it.
    */
-  *init(existing?: Uint8Array): Sys<void> {
+  *init(existing?: Uint8Array): Gen<void> {
     const o = this.opts;
     if (existing) {
       this.fileSize = this.maxfilelen = this.biggest = existing.length;
@@ -200,7 +233,7 @@ export class FsxEngine {
   }
 
   /** The whole run: test() until -N, --duration or the replay file runs out. */
-  *run(): Sys<void> {
+  *run(): Gen<void> {
     while (this.keepRunning()) {
       if (!(yield* this.test())) break;
     }
@@ -308,7 +341,7 @@ export class FsxEngine {
     this.fail(110);
   }
 
-  private *checkSize(): Sys<void> {
+  private *checkSize(): Gen<void> {
     const st = yield* this.file.size();
     if (st !== this.fileSize) {
       this.prt(`Size error: expected ${hex(this.fileSize)} stat ${hex(st)} seek ${hex(st)}\n`);
@@ -317,7 +350,7 @@ export class FsxEngine {
   }
 
   /** fsx's check_eofpage(): bytes past EOF in the last mapped page must read zero. */
-  private *checkEofpage(what: string, m: Mapping, pgOffset: number, offset: number, size: number): Sys<void> {
+  private *checkEofpage(what: string, m: Mapping, pgOffset: number, offset: number, size: number): Gen<void> {
     const ps = this.opts.pageSize;
     const mask = this.pageMask;
     if (offset + size <= this.fileSize - (this.fileSize & mask)) return;
@@ -342,7 +375,7 @@ export class FsxEngine {
   }
   private readonly eofBuf = new Uint8Array(65536);
 
-  private *checkContents(): Sys<void> {
+  private *checkContents(): Gen<void> {
     const o = this.opts;
     if (!this.checkBuf) this.checkBuf = new Uint8Array(this.maxfilelen + o.writebdy);
     let size = this.fileSize;
@@ -391,7 +424,7 @@ export class FsxEngine {
     return buf.subarray(pgOffset);
   }
 
-  private *polluteEofpage(maxoff: number): Sys<void> {
+  private *polluteEofpage(maxoff: number): Gen<void> {
     if (!this.opts.polluteEof || this.testcalls <= this.opts.simulatedopcount) return;
     const offset = this.fileSize;
     const ps = this.opts.pageSize;
@@ -411,7 +444,7 @@ export class FsxEngine {
     if (u < 0) this.prterr('pollute_eofpage: munmap', -u);
   }
 
-  private *updateFileSize(offset: number, size: number): Sys<void> {
+  private *updateFileSize(offset: number, size: number): Gen<void> {
     if (offset > this.fileSize) {
       yield* this.polluteEofpage(offset + size);
       this.good.fill(0, this.fileSize, offset);
@@ -449,7 +482,7 @@ export class FsxEngine {
 
   // ---- operations ----------------------------------------------------------
 
-  private *doread(offset: number, size: number, flags: number, mapped: boolean): Sys<void> {
+  private *doread(offset: number, size: number, flags: number, mapped: boolean): Gen<void> {
     const o = this.opts;
     const op = mapped ? OP.MAPREAD : OP.READ;
     offset -= offset % o.readbdy;
@@ -504,7 +537,7 @@ export class FsxEngine {
     this.fail(135, 'SIGBUS');
   }
 
-  private *dowrite(offset: number, size: number, flags: number): Sys<void> {
+  private *dowrite(offset: number, size: number, flags: number): Gen<void> {
     const o = this.opts;
     offset -= offset % o.writebdy;
     if (o.oDirect) size -= size % o.writebdy;
@@ -555,7 +588,7 @@ export class FsxEngine {
     if (o.flush) yield* this.doflush(offset, size);
   }
 
-  private *doflush(offset: number, size: number): Sys<void> {
+  private *doflush(offset: number, size: number): Gen<void> {
     if (this.opts.oDirect) return;
     const pgOffset = offset & this.pageMask;
     const m = yield* this.file.mmap(offset - pgOffset, pgOffset + size, true);
@@ -575,7 +608,7 @@ export class FsxEngine {
     }
   }
 
-  private *domapwrite(offset: number, size: number): Sys<void> {
+  private *domapwrite(offset: number, size: number): Gen<void> {
     const o = this.opts;
     offset -= offset % o.writebdy;
     if (size === 0) {
@@ -625,7 +658,7 @@ export class FsxEngine {
     }
   }
 
-  private *dotruncate(size: number): Sys<void> {
+  private *dotruncate(size: number): Gen<void> {
     const oldsize = this.fileSize;
     size -= size % this.opts.truncbdy;
     if (size > this.biggest) {
@@ -649,7 +682,7 @@ export class FsxEngine {
     }
   }
 
-  private *fallocateCall(name: string, what: string, mode: number, offset: number, length: number, dest = -1): Sys<void> {
+  private *fallocateCall(name: string, what: string, mode: number, offset: number, length: number, dest = -1): Gen<void> {
     const rc = yield* this.file.fallocate(mode, offset, length);
     if (rc < 0) {
       this.prt(`${what}: ${hex(offset)} to ${hex(offset + length)}${dest >= 0 ? ` at ${hex(dest)}` : ''}\n`);
@@ -658,7 +691,7 @@ export class FsxEngine {
     }
   }
 
-  private *doPunchHole(offset: number, length: number): Sys<void> {
+  private *doPunchHole(offset: number, length: number): Gen<void> {
     if (length === 0) {
       if (this.talk) this.prt('skipping zero length punch hole\n');
       this.log4(OP.PUNCH_HOLE, offset, length, FL.SKIPPED);
@@ -681,7 +714,7 @@ export class FsxEngine {
     this.good.fill(0, maxOffset, maxOffset + maxLen);
   }
 
-  private *doZeroRange(offset: number, length: number, keepSize: boolean): Sys<void> {
+  private *doZeroRange(offset: number, length: number, keepSize: boolean): Gen<void> {
     const mode = FALLOC.ZERO_RANGE | (keepSize ? FALLOC.KEEP_SIZE : 0);
     if (length === 0) {
       if (this.talk) this.prt('skipping zero length zero range\n');
@@ -703,7 +736,7 @@ export class FsxEngine {
     this.good.fill(0, offset, offset + length);
   }
 
-  private *doCollapseRange(offset: number, length: number): Sys<void> {
+  private *doCollapseRange(offset: number, length: number): Gen<void> {
     if (length === 0) {
       if (this.talk) this.prt('skipping zero length collapse range\n');
       this.log4(OP.COLLAPSE_RANGE, offset, length, FL.SKIPPED);
@@ -726,7 +759,7 @@ export class FsxEngine {
     this.fileSize -= length;
   }
 
-  private *doInsertRange(offset: number, length: number): Sys<void> {
+  private *doInsertRange(offset: number, length: number): Gen<void> {
     if (length === 0) {
       if (this.talk) this.prt('skipping zero length insert range\n');
       this.log4(OP.INSERT_RANGE, offset, length, FL.SKIPPED);
@@ -750,7 +783,7 @@ export class FsxEngine {
     this.fileSize += length;
   }
 
-  private *doPreallocate(offset: number, length: number, keepSize: boolean, unshare: boolean): Sys<void> {
+  private *doPreallocate(offset: number, length: number, keepSize: boolean, unshare: boolean): Gen<void> {
     let flags = 0;
     let mode = 0;
     if (keepSize) {
@@ -784,7 +817,7 @@ export class FsxEngine {
   }
 
   /** clone, dedupe, copy and exchange share their checks; only the call and the good buffer differ. */
-  private *doRangeOp(op: number, offset: number, length: number, dest: number): Sys<void> {
+  private *doRangeOp(op: number, offset: number, length: number, dest: number): Gen<void> {
     const [verb, largest, what, errName] = RANGE_OP_WORDS[op];
     if (length === 0) {
       if (this.talk) this.prt(`skipping zero length ${what}\n`);
@@ -852,7 +885,7 @@ export class FsxEngine {
     }
   }
 
-  private *dofsync(): Sys<void> {
+  private *dofsync(): Gen<void> {
     if (this.simulating) return;
     if (this.debug) this.prt(`${this.testcalls} fsync\n`);
     this.log4(OP.FSYNC, 0, 0, 0);
@@ -863,7 +896,7 @@ export class FsxEngine {
     }
   }
 
-  private *docloseopen(): Sys<void> {
+  private *docloseopen(): Gen<void> {
     if (this.simulating) return;
     if (this.debug) this.prt(`${this.testcalls} close/open\n`);
     const c = yield* this.file.close();
@@ -883,7 +916,7 @@ export class FsxEngine {
     }
   }
 
-  private *writefileimage(): Sys<void> {
+  private *writefileimage(): Gen<void> {
     const rc = yield* this.file.pwrite(this.good, 0, this.fileSize, 0, 0);
     if (rc !== this.fileSize) {
       if (rc < 0) this.prterr('writefileimage: write', -rc);
@@ -948,12 +981,12 @@ export class FsxEngine {
   }
 
   /** One fsx operation. Returns false when a replay file has run out. */
-  *test(): Sys<boolean> {
+  *test(): Gen<boolean> {
     const o = this.opts;
     if (o.simulatedopcount > 0 && this.testcalls === o.simulatedopcount) yield* this.writefileimage();
     this.testcalls++;
     this.dataTc = this.testcalls;
-    if (this.onOpStart) this.onOpStart(this.testcalls);
+    this.ranOp = -1;
     if (o.debugstart > 0 && this.testcalls >= o.debugstart) this.debug = true;
     if (!o.quiet && this.testcalls < o.simulatedopcount && this.testcalls % 100000 === 0) this.prt(`${this.testcalls}...\n`);
 
@@ -1014,11 +1047,45 @@ export class FsxEngine {
     yield* this.runOp(op, offset, size, offset2, keepSize, unshare);
     if (this.closeopen) yield* this.docloseopen();
     if (o.sizechecks && this.testcalls > o.simulatedopcount) yield* this.checkSize();
+    if (this.kept) this.keepOp();
+    if (this.expect) this.checkExpected();
     if (this.onOp) this.onOp(this.testcalls);
     return true;
   }
 
-  private *runOp(op: number, offset: number, size: number, offset2: number, keepSize: boolean, unshare: boolean): Sys<void> {
+  /** The op just logged, as a script line, if it ran. */
+  private keepOp(): void {
+    const kept = this.kept!;
+    if (this.ranOp < 0 || kept.length >= this.keepLimit) return;
+    const e = this.log.last();
+    if (e.flags & FL.SKIPPED) return; // fsx skipped it (a zero-size read, a range past EOF): a replay would too
+    const real = this.ranOp !== e.op && this.ranOp !== OP.MAPREAD && this.ranOp !== OP.MAPWRITE ? this.ranOp : undefined;
+    kept.push({ ...e, args: [e.args[0], e.args[1], e.args[2], e.args[3]], line: kept.length + 1, tc: this.dataTc, real });
+  }
+
+  /** The op in flight when a run stopped inside it belongs to the script too. */
+  keepInFlight(): void {
+    if (!this.kept || !this.log.count) return;
+    const last = this.kept[this.kept.length - 1];
+    if (last?.tc === this.dataTc) return;
+    this.keepOp();
+  }
+
+  private checkExpected(): void {
+    const x = this.expect!;
+    if (this.testcalls < x.firstOp) return;
+    const want = x.ops[x.next];
+    const got = formatOpsLine(this.log.last(), false);
+    const wantText = formatOpsLine(want, false);
+    if (got !== wantText) {
+      throw new ReplayDiverged(
+        `${x.file}:${want.line}: the run diverged from its recording at op ${this.testcalls}: the file says '${wantText}', the recorded config gives '${got}' (to replay the op lines alone, as fsx would, delete the '# daxfsx' lines)`,
+      );
+    }
+    if (++x.next === x.ops.length) this.requestStop();
+  }
+
+  private *runOp(op: number, offset: number, size: number, offset2: number, keepSize: boolean, unshare: boolean): Gen<void> {
     const o = this.opts;
     // disabled operations: mapped ones fall back to read/write, the rest are skipped
     if (op === OP.MAPREAD && !o.mappedReads) op = OP.READ;
@@ -1029,7 +1096,7 @@ export class FsxEngine {
       return;
     }
 
-    if (this.onOpRun) this.onOpRun(op, offset, size, offset2, keepSize, unshare);
+    this.ranOp = op;
     const fs = this.fileSize;
     const mfl = this.maxfilelen;
     // TRIM_OFF_LEN(offset, size, limit): reads trim to the file, writes to -l

@@ -5,7 +5,7 @@
  * byte count or 0 on success and a negative errno on failure, like the
  * kernel's syscall entry points.
  */
-export type Sys<T> = Generator<unknown, T, unknown>;
+import type { Gen } from '../sched/task.js';
 
 /** A user mapping returned by mmap: an opaque handle plus its file range. */
 export interface Mapping {
@@ -20,28 +20,28 @@ export interface OpenFlags {
 }
 
 export interface FsxFile {
-  open(flags: OpenFlags): Sys<number>;
-  close(): Sys<number>;
+  open(flags: OpenFlags): Gen<number>;
+  close(): Gen<number>;
   /** `echo 3 > /proc/sys/vm/drop_caches` */
-  dropCaches(): Sys<number>;
+  dropCaches(): Gen<number>;
   /** fstat(2) st_size (and lseek SEEK_END, which reads the same i_size). */
-  size(): Sys<number>;
-  pread(dst: Uint8Array, dstOff: number, len: number, off: number, rwf: number): Sys<number>;
-  pwrite(src: Uint8Array, srcOff: number, len: number, off: number, rwf: number): Sys<number>;
-  ftruncate(size: number): Sys<number>;
-  fallocate(mode: number, off: number, len: number): Sys<number>;
-  copyFileRange(off: number, dest: number, len: number): Sys<number>;
-  cloneRange(off: number, len: number, dest: number): Sys<number>;
-  dedupeRange(off: number, len: number, dest: number): Sys<number>;
-  exchangeRange(off: number, len: number, dest: number): Sys<number>;
-  fsync(): Sys<number>;
-  mmap(off: number, len: number, writable: boolean): Sys<Mapping | number>;
+  size(): Gen<number>;
+  pread(dst: Uint8Array, dstOff: number, len: number, off: number, rwf: number): Gen<number>;
+  pwrite(src: Uint8Array, srcOff: number, len: number, off: number, rwf: number): Gen<number>;
+  ftruncate(size: number): Gen<number>;
+  fallocate(mode: number, off: number, len: number): Gen<number>;
+  copyFileRange(off: number, dest: number, len: number): Gen<number>;
+  cloneRange(off: number, len: number, dest: number): Gen<number>;
+  dedupeRange(off: number, len: number, dest: number): Gen<number>;
+  exchangeRange(off: number, len: number, dest: number): Gen<number>;
+  fsync(): Gen<number>;
+  mmap(off: number, len: number, writable: boolean): Gen<Mapping | number>;
   /** User-space memcpy out of a mapping; every page touched may fault. 0 or -EFAULT. */
-  mapRead(m: Mapping, at: number, dst: Uint8Array, dstOff: number, len: number): Sys<number>;
+  mapRead(m: Mapping, at: number, dst: Uint8Array, dstOff: number, len: number): Gen<number>;
   /** User-space memcpy into a mapping. */
-  mapWrite(m: Mapping, at: number, src: Uint8Array, srcOff: number, len: number): Sys<number>;
-  msync(m: Mapping, sync: boolean): Sys<number>;
-  munmap(m: Mapping): Sys<number>;
+  mapWrite(m: Mapping, at: number, src: Uint8Array, srcOff: number, len: number): Gen<number>;
+  msync(m: Mapping, sync: boolean): Gen<number>;
+  munmap(m: Mapping): Gen<number>;
   /** The file's contents as a reader would see them now (for the final file). */
   contents(): Uint8Array;
 }

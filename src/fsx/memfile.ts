@@ -1,4 +1,5 @@
-import { E, type FsxFile, type Mapping, type Sys } from './file.js';
+import type { Gen } from '../sched/task.js';
+import { E, type FsxFile, type Mapping } from './file.js';
 import { FALLOC } from './ops.js';
 
 /**
@@ -35,33 +36,33 @@ export class MemFile implements FsxFile {
     this.len = n;
   }
 
-  *open(): Sys<number> {
+  *open(): Gen<number> {
     return 0;
   }
-  *close(): Sys<number> {
+  *close(): Gen<number> {
     return 0;
   }
-  *dropCaches(): Sys<number> {
+  *dropCaches(): Gen<number> {
     return 0;
   }
-  *size(): Sys<number> {
+  *size(): Gen<number> {
     return this.len;
   }
-  *pread(dst: Uint8Array, dstOff: number, len: number, off: number): Sys<number> {
+  *pread(dst: Uint8Array, dstOff: number, len: number, off: number): Gen<number> {
     const n = Math.max(0, Math.min(len, this.len - off));
     dst.set(this.data.subarray(off, off + n), dstOff);
     return n;
   }
-  *pwrite(src: Uint8Array, srcOff: number, len: number, off: number): Sys<number> {
+  *pwrite(src: Uint8Array, srcOff: number, len: number, off: number): Gen<number> {
     if (off + len > this.len) this.resize(off + len);
     this.data.set(src.subarray(srcOff, srcOff + len), off);
     return len;
   }
-  *ftruncate(size: number): Sys<number> {
+  *ftruncate(size: number): Gen<number> {
     this.resize(size);
     return 0;
   }
-  *fallocate(mode: number, off: number, len: number): Sys<number> {
+  *fallocate(mode: number, off: number, len: number): Gen<number> {
     const end = off + len;
     if (mode & FALLOC.PUNCH_HOLE) {
       this.data.fill(0, off, Math.min(end, this.len));
@@ -84,47 +85,47 @@ export class MemFile implements FsxFile {
     }
     return 0;
   }
-  *copyFileRange(off: number, dest: number, len: number): Sys<number> {
+  *copyFileRange(off: number, dest: number, len: number): Gen<number> {
     const n = Math.max(0, Math.min(len, this.len - off));
     if (dest + n > this.len) this.resize(dest + n);
     this.data.copyWithin(dest, off, off + n);
     return n;
   }
-  *cloneRange(off: number, len: number, dest: number): Sys<number> {
+  *cloneRange(off: number, len: number, dest: number): Gen<number> {
     const r = yield* this.copyFileRange(off, dest, len);
     return r < 0 ? r : 0;
   }
-  *dedupeRange(): Sys<number> {
+  *dedupeRange(): Gen<number> {
     return 0;
   }
-  *exchangeRange(off: number, len: number, dest: number): Sys<number> {
+  *exchangeRange(off: number, len: number, dest: number): Gen<number> {
     const tmp = this.data.slice(off, off + len);
     this.data.copyWithin(off, dest, dest + len);
     this.data.set(tmp, dest);
     return 0;
   }
-  *fsync(): Sys<number> {
+  *fsync(): Gen<number> {
     return 0;
   }
-  *mmap(off: number, len: number): Sys<Mapping | number> {
+  *mmap(off: number, len: number): Gen<Mapping | number> {
     return { pgoff: off, length: len };
   }
-  *mapRead(m: Mapping, at: number, dst: Uint8Array, dstOff: number, len: number): Sys<number> {
+  *mapRead(m: Mapping, at: number, dst: Uint8Array, dstOff: number, len: number): Gen<number> {
     const off = m.pgoff + at;
     // bytes past EOF inside the last page read as zero, as the VM provides them
     for (let i = 0; i < len; i++) dst[dstOff + i] = off + i < this.len ? this.data[off + i] : 0;
     return 0;
   }
-  *mapWrite(m: Mapping, at: number, src: Uint8Array, srcOff: number, len: number): Sys<number> {
+  *mapWrite(m: Mapping, at: number, src: Uint8Array, srcOff: number, len: number): Gen<number> {
     const off = m.pgoff + at;
     const inFile = Math.max(0, Math.min(len, this.len - off));
     this.data.set(src.subarray(srcOff, srcOff + inFile), off);
     return 0;
   }
-  *msync(): Sys<number> {
+  *msync(): Gen<number> {
     return 0;
   }
-  *munmap(): Sys<number> {
+  *munmap(): Gen<number> {
     return 0;
   }
   contents(): Uint8Array {

@@ -47,8 +47,6 @@ export interface FsxOptions {
   integrity: boolean;
   /** -j */
   logid: string;
-  /** -P dir (without the trailing slash); '' for none. */
-  dirpath: string;
   mappedReads: boolean;
   mappedWrites: boolean;
   fallocateCalls: boolean;
@@ -104,7 +102,6 @@ export function defaultFsxOptions(): FsxOptions {
     oDirect: false,
     integrity: false,
     logid: '',
-    dirpath: '',
     mappedReads: true,
     mappedWrites: true,
     fallocateCalls: true,

@@ -1,3 +1,4 @@
+import type { Gen } from '../sched/task.js';
 import type { Task } from '../sched/task.js';
 import type { Design } from './designs.js';
 import type { Trace } from './trace.js';
@@ -76,9 +77,9 @@ export interface Pte {
 
 export interface VmOps {
   readonly name: string;
-  fault(k: Kernel, t: Task, vmf: Vmf): Generator<unknown, number, unknown>;
-  page_mkwrite?(k: Kernel, t: Task, vmf: Vmf): Generator<unknown, number, unknown>;
-  pfn_mkwrite?(k: Kernel, t: Task, vmf: Vmf): Generator<unknown, number, unknown>;
+  fault(k: Kernel, t: Task, vmf: Vmf): Gen<number>;
+  page_mkwrite?(k: Kernel, t: Task, vmf: Vmf): Gen<number>;
+  pfn_mkwrite?(k: Kernel, t: Task, vmf: Vmf): Gen<number>;
 }
 
 /** A shared file mapping: flags and vm_ops fixed when mmap ran. */
@@ -237,15 +238,15 @@ export interface Warning {
 export interface FsType {
   readonly name: 'xfs' | 'ext4';
   readonly lockNames: [string, string];
-  read_iter(k: Kernel, t: Task, dst: Uint8Array, dstOff: number, len: number, pos: number, direct: boolean): Generator<unknown, number, unknown>;
-  write_iter(k: Kernel, t: Task, src: Uint8Array, srcOff: number, len: number, pos: number, direct: boolean): Generator<unknown, number, unknown>;
-  mmap(k: Kernel, t: Task, vma: Vma): Generator<unknown, number, unknown>;
-  setattr_size(k: Kernel, t: Task, size: number): Generator<unknown, number, unknown>;
-  fallocate(k: Kernel, t: Task, mode: number, off: number, len: number): Generator<unknown, number, unknown>;
-  remap(k: Kernel, t: Task, kind: RemapKind, off: number, len: number, dest: number): Generator<unknown, number, unknown>;
-  fsync(k: Kernel, t: Task, start: number, end: number): Generator<unknown, number, unknown>;
+  read_iter(k: Kernel, t: Task, dst: Uint8Array, dstOff: number, len: number, pos: number, direct: boolean): Gen<number>;
+  write_iter(k: Kernel, t: Task, src: Uint8Array, srcOff: number, len: number, pos: number, direct: boolean): Gen<number>;
+  mmap(k: Kernel, t: Task, vma: Vma): Gen<number>;
+  setattr_size(k: Kernel, t: Task, size: number): Gen<number>;
+  fallocate(k: Kernel, t: Task, mode: number, off: number, len: number): Gen<number>;
+  remap(k: Kernel, t: Task, kind: RemapKind, off: number, len: number, dest: number): Gen<number>;
+  fsync(k: Kernel, t: Task, start: number, end: number): Gen<number>;
   /** FS_IOC_FSSETXATTR with the DAX flag set or cleared. */
-  setxattr_dax(k: Kernel, t: Task, dax: boolean): Generator<unknown, number, unknown>;
+  setxattr_dax(k: Kernel, t: Task, dax: boolean): Gen<number>;
 }
 
 export type RemapKind = 'copy' | 'clone' | 'dedupe' | 'exchange';

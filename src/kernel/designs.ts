@@ -7,7 +7,7 @@
 export type KernelVersion = '4.13' | '4.14' | '5.8' | '5.11';
 
 export interface Design {
-  readonly name: DesignName;
+  readonly name: string;
   /** The kernel the paths are taken from; a design is this kernel plus its own mechanics below. */
   readonly base: KernelVersion;
   /**
@@ -72,5 +72,6 @@ export const DESIGNS = {
   },
 } as const satisfies Record<string, Design>;
 
-export type DesignName = 'immediate' | 'locked' | 'refuse-mapped' | 'ignored' | 'deferred';
-export const DESIGN_NAMES: readonly DesignName[] = ['immediate', 'locked', 'refuse-mapped', 'ignored', 'deferred'];
+export type DesignName = keyof typeof DESIGNS;
+/** The designs' names, in the table's order. */
+export const DESIGN_NAMES = Object.keys(DESIGNS) as readonly DesignName[];

@@ -1,3 +1,4 @@
+import type { Gen } from '../sched/task.js';
 import type { Task, Waitable } from '../sched/task.js';
 import type { Trace } from './trace.js';
 
@@ -45,8 +46,19 @@ export class RwSem implements Waitable {
 
   describe(t: Task): string {
     const w = this.waiters.find((x) => x.t === t);
-    const holder = this.writer ? `held for write by ${this.writer}` : `held for read by ${this.readers.join(', ')}`;
-    return `${this.name} (${w?.write ? 'write' : 'read'}), ${holder}`;
+    return `${this.name} (${w?.write ? 'write' : 'read'}), ${this.holderText(t)}`;
+  }
+
+  /** Who keeps t from the lock: its holders, or, when nobody holds it, the waiters queued ahead of t (FIFO). */
+  holderText(t: Task): string {
+    if (this.writer) return `held for write by ${this.writer}`;
+    if (this.readers.length) return `held for read by ${this.readers.join(', ')}`;
+    const ahead: string[] = [];
+    for (const w of this.waiters) {
+      if (w.t === t) break;
+      ahead.push(`${w.t} (${w.write ? 'write' : 'read'})`);
+    }
+    return ahead.length ? `held by nobody, but ${ahead.join(', ')} queued first` : 'held by nobody';
   }
 
   heldBy(t: Task): boolean {
@@ -54,14 +66,14 @@ export class RwSem implements Waitable {
   }
 }
 
-function* acquire(k: LockCtx, t: Task, sem: RwSem, write: boolean, frame: string | undefined): Generator<unknown, void, unknown> {
+function* acquire(k: LockCtx, t: Task, sem: RwSem, write: boolean, frame: string | undefined): Gen<void> {
   const tr = k.trace;
   // the caller's frame (xfs_ilock, inode_lock, ...) for call traces, without a generator of its own
   if (frame) t.enter(frame);
   if (k.tick()) yield; // preemption point: taking a lock
   if (!(sem.waiters.length === 0 && (write ? !sem.writer && sem.readers.length === 0 : !sem.writer))) {
     sem.waiters.push({ t, write });
-    if (tr.enabled) tr.add(t, 'lock', F_WAIT, sem.name, write, sem.describe(t).split(', ').slice(1).join(', '));
+    if (tr.enabled) tr.add(t, 'lock', F_WAIT, sem.name, write, sem.holderText(t));
     t.enter(write ? 'down_write' : 'down_read');
     while (!sem.ready(t)) yield sem;
     t.leave();
@@ -77,15 +89,15 @@ function* acquire(k: LockCtx, t: Task, sem: RwSem, write: boolean, frame: string
 }
 
 /** down_read(); `frame` is the lock helper calling it, shown in call traces while it waits. */
-export function down_read(k: LockCtx, t: Task, sem: RwSem, frame?: string): Generator<unknown, void, unknown> {
+export function down_read(k: LockCtx, t: Task, sem: RwSem, frame?: string): Gen<void> {
   return acquire(k, t, sem, false, frame);
 }
 
-export function down_write(k: LockCtx, t: Task, sem: RwSem, frame?: string): Generator<unknown, void, unknown> {
+export function down_write(k: LockCtx, t: Task, sem: RwSem, frame?: string): Gen<void> {
   return acquire(k, t, sem, true, frame);
 }
 
-export function* up_read(k: LockCtx, t: Task, sem: RwSem): Generator<unknown, void, unknown> {
+export function* up_read(k: LockCtx, t: Task, sem: RwSem): Gen<void> {
   const tr = k.trace;
   const i = sem.readers.indexOf(t);
   if (i < 0) throw new Error(`${t} releases ${sem.name} (read) it does not hold`);
@@ -94,7 +106,7 @@ export function* up_read(k: LockCtx, t: Task, sem: RwSem): Generator<unknown, vo
   if (k.tick()) yield; // preemption point: after a release another task may take it
 }
 
-export function* up_write(k: LockCtx, t: Task, sem: RwSem): Generator<unknown, void, unknown> {
+export function* up_write(k: LockCtx, t: Task, sem: RwSem): Gen<void> {
   const tr = k.trace;
   if (sem.writer !== t) throw new Error(`${t} releases ${sem.name} (write) it does not hold`);
   sem.writer = null;
@@ -117,7 +129,7 @@ export class PageLockWait implements Waitable {
   }
 }
 
-export function* lock_page_raw(k: LockCtx, t: Task, page: PageLockable, name: string): Generator<unknown, void, unknown> {
+export function* lock_page_raw(k: LockCtx, t: Task, page: PageLockable, name: string): Gen<void> {
   if (k.tick()) yield;
   if (page.locker !== null) {
     const w = new PageLockWait(page, name);

@@ -1,4 +1,6 @@
-import { Scheduler, RandomStrategy, makePrng, type Strategy } from '../sched/scheduler.js';
+import { RandomStrategy } from '../sched/random.js';
+import { Scheduler } from '../sched/scheduler.js';
+import { makePrng, type Strategy } from '../sched/strategy.js';
 import { Task } from '../sched/task.js';
 import { DESIGNS, type DesignName } from './designs.js';
 import { Kernel } from './core.js';

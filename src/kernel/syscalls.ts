@@ -1,6 +1,6 @@
-import { Sleep, type Task } from '../sched/task.js';
-import type { Prng } from '../sched/scheduler.js';
-import type { FsxFile, Mapping, OpenFlags, Sys } from '../fsx/file.js';
+import { Sleep, type Gen, type Task } from '../sched/task.js';
+import type { Prng } from '../sched/strategy.js';
+import type { FsxFile, Mapping, OpenFlags } from '../fsx/file.js';
 import { RWF_DONTCACHE } from '../fsx/ops.js';
 import { Kernel, PAGE_SIZE, Page, type Vma } from './core.js';
 import { iget, iput, drop_caches } from './fs/inode.js';
@@ -33,7 +33,7 @@ export class ModelFile implements FsxFile {
     readonly t: Task,
   ) {}
 
-  private *syscall<T>(name: string, body: Sys<T>): Sys<T> {
+  private *syscall<T>(name: string, body: Gen<T>): Gen<T> {
     const t = this.t;
     t.enter('entry_SYSCALL_64_fastpath');
     t.enter(name);
@@ -45,32 +45,32 @@ export class ModelFile implements FsxFile {
     }
   }
 
-  *open(flags: OpenFlags): Sys<number> {
+  *open(flags: OpenFlags): Gen<number> {
     this.direct = flags.direct;
     yield* this.syscall('SyS_open', iget(this.k, this.t));
     this.open_ = true;
     return 0;
   }
 
-  *close(): Sys<number> {
+  *close(): Gen<number> {
     if (!this.open_) return -9;
     this.open_ = false;
     yield* this.syscall('SyS_close', iput(this.k, this.t));
     return 0;
   }
 
-  *dropCaches(): Sys<number> {
+  *dropCaches(): Gen<number> {
     yield* this.syscall('SyS_write', drop_caches(this.k, this.t));
     return 0;
   }
 
-  *size(): Sys<number> {
+  *size(): Gen<number> {
     if (this.k.tick()) yield;
     return this.k.inode.i_size;
   }
 
   /** RWF_DONTCACHE: once the I/O is done, write back and drop the cached pages of the range. */
-  private *dontcache(off: number, len: number): Sys<void> {
+  private *dontcache(off: number, len: number): Gen<void> {
     const k = this.k;
     yield* filemap_write_and_wait_range(k, this.t, off, off + len - 1);
     const first = Math.floor(off / PAGE_SIZE);
@@ -81,7 +81,7 @@ export class ModelFile implements FsxFile {
     }
   }
 
-  *pread(dst: Uint8Array, dstOff: number, len: number, off: number, rwf: number): Sys<number> {
+  *pread(dst: Uint8Array, dstOff: number, len: number, off: number, rwf: number): Gen<number> {
     const k = this.k;
     if (k.trace.enabled) k.trace.add(this.t, 'syscall', F_PREAD, len, off);
     const r = yield* this.syscall('SyS_pread64', k.fs.read_iter(k, this.t, dst, dstOff, len, off, this.direct));
@@ -89,7 +89,7 @@ export class ModelFile implements FsxFile {
     return r;
   }
 
-  *pwrite(src: Uint8Array, srcOff: number, len: number, off: number, rwf: number): Sys<number> {
+  *pwrite(src: Uint8Array, srcOff: number, len: number, off: number, rwf: number): Gen<number> {
     const k = this.k;
     if (k.trace.enabled) k.trace.add(this.t, 'syscall', F_PWRITE, len, off);
     const r = yield* this.syscall('SyS_pwrite64', k.fs.write_iter(k, this.t, src, srcOff, len, off, this.direct));
@@ -97,60 +97,60 @@ export class ModelFile implements FsxFile {
     return r;
   }
 
-  *ftruncate(size: number): Sys<number> {
+  *ftruncate(size: number): Gen<number> {
     if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', F_TRUNC, size);
     return yield* this.syscall('SyS_ftruncate', this.k.fs.setattr_size(this.k, this.t, size));
   }
 
-  *fallocate(mode: number, off: number, len: number): Sys<number> {
+  *fallocate(mode: number, off: number, len: number): Gen<number> {
     if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', F_FALLOC, mode, len, off);
     return yield* this.syscall('SyS_fallocate', this.k.fs.fallocate(this.k, this.t, mode, off, len));
   }
 
-  *copyFileRange(off: number, dest: number, len: number): Sys<number> {
+  *copyFileRange(off: number, dest: number, len: number): Gen<number> {
     if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', F_COPY, len, off, dest);
     return yield* this.syscall('SyS_copy_file_range', this.k.fs.remap(this.k, this.t, 'copy', off, len, dest));
   }
 
-  *cloneRange(off: number, len: number, dest: number): Sys<number> {
+  *cloneRange(off: number, len: number, dest: number): Gen<number> {
     return yield* this.syscall('SyS_ioctl', this.k.fs.remap(this.k, this.t, 'clone', off, len, dest));
   }
 
-  *dedupeRange(off: number, len: number, dest: number): Sys<number> {
+  *dedupeRange(off: number, len: number, dest: number): Gen<number> {
     return yield* this.syscall('SyS_ioctl', this.k.fs.remap(this.k, this.t, 'dedupe', off, len, dest));
   }
 
-  *exchangeRange(off: number, len: number, dest: number): Sys<number> {
+  *exchangeRange(off: number, len: number, dest: number): Gen<number> {
     return yield* this.syscall('SyS_ioctl', this.k.fs.remap(this.k, this.t, 'exchange', off, len, dest));
   }
 
-  *fsync(): Sys<number> {
+  *fsync(): Gen<number> {
     return yield* this.syscall('SyS_fsync', this.k.fs.fsync(this.k, this.t, 0, Number.MAX_SAFE_INTEGER));
   }
 
-  *mmap(off: number, len: number, writable: boolean): Sys<Mapping | number> {
+  *mmap(off: number, len: number, writable: boolean): Gen<Mapping | number> {
     if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', F_MMAP, len, off, writable);
     const vma = yield* this.syscall('SyS_mmap', do_mmap(this.k, this.t, off, len, writable));
     const m: ModelMapping = { pgoff: off, length: len, vma };
     return m;
   }
 
-  *mapRead(m: Mapping, at: number, dst: Uint8Array, dstOff: number, len: number): Sys<number> {
+  *mapRead(m: Mapping, at: number, dst: Uint8Array, dstOff: number, len: number): Gen<number> {
     return yield* user_copy(this.k, this.t, (m as ModelMapping).vma, at, dst, dstOff, len, false);
   }
 
-  *mapWrite(m: Mapping, at: number, src: Uint8Array, srcOff: number, len: number): Sys<number> {
+  *mapWrite(m: Mapping, at: number, src: Uint8Array, srcOff: number, len: number): Gen<number> {
     if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', F_MEMCPY, len);
     return yield* user_copy(this.k, this.t, (m as ModelMapping).vma, at, src, srcOff, len, true);
   }
 
-  *msync(m: Mapping, sync: boolean): Sys<number> {
+  *msync(m: Mapping, sync: boolean): Gen<number> {
     if (!sync) return 0; // MS_INVALIDATE alone does nothing for a shared file mapping
     const start = m.pgoff;
     return yield* this.syscall('SyS_msync', this.k.fs.fsync(this.k, this.t, start, start + m.length - 1));
   }
 
-  *munmap(m: Mapping): Sys<number> {
+  *munmap(m: Mapping): Gen<number> {
     yield* this.syscall('SyS_munmap', do_munmap(this.k, this.t, (m as ModelMapping).vma));
     return 0;
   }
@@ -165,7 +165,7 @@ export class ModelFile implements FsxFile {
  * FS_IOC_FSGETXATTR, toggle FS_XFLAG_DAX, FS_IOC_FSSETXATTR, close.
  * Returns the ioctl's result.
  */
-export function* flipOnce(k: Kernel, t: Task): Generator<unknown, number, unknown> {
+export function* flipOnce(k: Kernel, t: Task): Gen<number> {
   t.enter('entry_SYSCALL_64_fastpath');
   t.enter('SyS_open');
   yield* iget(k, t);
@@ -185,7 +185,7 @@ export function* flipOnce(k: Kernel, t: Task): Generator<unknown, number, unknow
 }
 
 /** The seed's shell loop: flips forever, with a spell in user space (starting xfs_io) between them. */
-export function* flipperTask(k: Kernel, t: Task, rnd: Prng, meanInterval: number, clock: { step: number }, results: { ok: number; busy: number }): Generator<unknown, void, unknown> {
+export function* flipperTask(k: Kernel, t: Task, rnd: Prng, meanInterval: number, clock: { step: number }, results: { ok: number; busy: number }): Gen<void> {
   for (;;) {
     if (meanInterval > 0) yield new Sleep(clock, clock.step + 1 + Math.floor(-Math.log(1 - rnd()) * meanInterval));
     const r = yield* flipOnce(k, t);

@@ -1,103 +1,138 @@
-import { readFileSync } from 'node:fs';
+import { ConfigError, checkConfig, type RunConfig } from '../core/config.js';
+import type { FlipSpec } from '../sched/schedule.js';
 
 /**
- * daxfsx's own data on the '#' lines of a .fsxops file. xfstests fsx skips
- * these lines (it reads lines of at most 255 characters, so long values are
- * split over continuation lines). They make a recorded run replay exactly:
+ * daxfsx's own data on the '#' lines of a .fsxops file (xfstests fsx skips
+ * them; it reads lines of at most 255 characters, so the data is split):
  *
- *   # daxfsx-args: ["-q","-S","4","-N","20000"]      the options that decide the run
- *   # daxfsx-origin: generated seed=4 first-op=1     how the op lines came to be
+ *   # daxfsx 0.2.0: xfs, kernel locked, 1 flipper; ...          a summary for people
+ *   # daxfsx-record: v1 1/2 3f2a91c0 {"origin":{"kind":"generated","firstOp":1},"config":{...
+ *   # daxfsx-record: v1 2/2 3f2a91c0 ...,"schedule":[]}
  *
- * A run whose ops came from the seed's stream ("generated") replays by
- * drawing the same stream again and checking every op line against it, so
- * the schedule, the data and the verdict are the original ones.
+ * The record holds what decides the run — its config (fsx's options and
+ * the model's) — how the op lines came to be, and for a script its
+ * schedule; never where outputs go. Each line names the format version,
+ * its part, and a checksum of the whole, so a damaged, truncated or
+ * foreign record is refused before anything runs.
  */
-
-const ARGS = '# daxfsx-args: ';
-const ARGS_MORE = '# daxfsx-args+ ';
-const ORIGIN = '# daxfsx-origin: ';
+export const RECORD_FORMAT = 1;
+const RECORD = '# daxfsx-record: ';
 const CHUNK = 200;
 
-/** Options that only say where outputs go, or what to replay: not part of what decides a run. */
-const OUTPUT_ONLY = new Set(['--replay-ops', '--record-ops', '--summary', '--log-json', '-P', '--dir']);
-const OUTPUT_FLAGS = new Set(['--no-color', '--color']);
-
-/** The command-line arguments that decide a run: argv less the file name and the output options. */
-export function decidingArgs(argv: string[], fname: string): string[] {
-  const out: string[] = [];
-  const fileAt = argv.lastIndexOf(fname);
-  for (let i = 0; i < argv.length; i++) {
-    const s = argv[i];
-    if (i === fileAt) continue;
-    if (OUTPUT_FLAGS.has(s)) continue;
-    const name = s.startsWith('--') ? s.split('=')[0] : s;
-    if (OUTPUT_ONLY.has(name)) {
-      // a separate value follows unless it was attached with '=' (or the option takes none)
-      if (!s.includes('=') && name !== '--record-ops' && i + 1 < argv.length && i + 1 !== fileAt) i++;
-      continue;
-    }
-    out.push(s);
-  }
-  return out;
-}
-
 export interface Origin {
+  /** generated: drawn from the seed's stream; replayed: fsx-semantics op lines; script: ops + schedule (shrink, explore). */
   kind: 'generated' | 'replayed' | 'script';
-  seed: number;
+  /** The op number of the first op line (a run longer than fsx's 10000-entry log keeps the last 10000). */
   firstOp: number;
 }
 
-export function headerLines(args: string[], origin: Origin, summary: string): string[] {
-  const json = JSON.stringify(args);
-  const lines: string[] = [`# daxfsx ${summary}`];
-  for (let i = 0; i < json.length || i === 0; i += CHUNK) lines.push((i === 0 ? ARGS : ARGS_MORE) + json.slice(i, i + CHUNK));
-  lines.push(`${ORIGIN}${origin.kind} seed=${origin.seed} first-op=${origin.firstOp}`);
-  return lines;
+export interface Recorded {
+  origin: Origin;
+  config: RunConfig;
+  /** A script's flips; empty otherwise. */
+  schedule: FlipSpec[];
 }
 
-export interface Recording {
-  args: string[];
-  origin: Origin | null;
+/** A recording daxfsx will not replay: `line` (1-based, 0 for the file as a whole) and why. */
+export class RecordError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly why: string,
+  ) {
+    super(`${file}${line ? `:${line}` : ''}: ${why}`);
+    this.name = 'RecordError';
+  }
 }
 
-/** Read daxfsx's '#' data from the text of a .fsxops file; null when it has none. */
-export function readRecording(text: string): Recording | null {
+/** FNV-1a over the text, as 8 hex digits. */
+function checksum(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/** The '#' lines that carry a record. */
+export function recordLines(r: Recorded, summary: string): string[] {
+  const json = JSON.stringify({ origin: r.origin, config: r.config, schedule: r.schedule });
+  const sum = checksum(json);
+  const parts: string[] = [];
+  for (let i = 0; i < json.length; i += CHUNK) parts.push(json.slice(i, i + CHUNK));
+  return [`# daxfsx ${summary}`, ...parts.map((p, i) => `${RECORD}v${RECORD_FORMAT} ${i + 1}/${parts.length} ${sum} ${p}`)];
+}
+
+const PART = /^v(\d+) (\d+)\/(\d+) ([0-9a-f]{8}) (.*)$/;
+
+function checkOrigin(v: unknown): Origin {
+  const o = v as { kind?: unknown; firstOp?: unknown };
+  if (typeof v !== 'object' || v === null) throw new ConfigError('origin', 'must be an object');
+  if (o.kind !== 'generated' && o.kind !== 'replayed' && o.kind !== 'script') throw new ConfigError('origin.kind', 'must be generated, replayed or script');
+  if (typeof o.firstOp !== 'number' || !Number.isInteger(o.firstOp) || o.firstOp < 1) throw new ConfigError('origin.firstOp', 'must be a whole number >= 1');
+  for (const k of Object.keys(v)) if (k !== 'kind' && k !== 'firstOp') throw new ConfigError(`origin.${k}`, 'unknown field');
+  return { kind: o.kind, firstOp: o.firstOp };
+}
+
+function checkSchedule(v: unknown): FlipSpec[] {
+  if (!Array.isArray(v)) throw new ConfigError('schedule', 'must be an array of flips');
+  return v.map((f: unknown, i) => {
+    const x = f as { op?: unknown; tick?: unknown; choices?: unknown };
+    const field = `schedule[${i}]`;
+    if (typeof f !== 'object' || f === null) throw new ConfigError(field, 'must be an object {op, tick, choices}');
+    for (const k of Object.keys(f)) if (!['op', 'tick', 'choices'].includes(k)) throw new ConfigError(`${field}.${k}`, 'unknown field');
+    if (typeof x.op !== 'number' || !Number.isInteger(x.op) || x.op < 0) throw new ConfigError(`${field}.op`, 'must be a whole number >= 0');
+    if (typeof x.tick !== 'number' || !Number.isInteger(x.tick) || x.tick < 0) throw new ConfigError(`${field}.tick`, 'must be a whole number >= 0');
+    if (typeof x.choices !== 'string' || !/^[f0-9]*$/.test(x.choices)) throw new ConfigError(`${field}.choices`, "must be a string of 'f' and flipper digits");
+    return { op: x.op, tick: x.tick, choices: x.choices };
+  });
+}
+
+/**
+ * Read the record of a .fsxops file. null: the file has no daxfsx lines at
+ * all (fsx's own recording). Throws RecordError for anything else that is
+ * not a whole, valid record of a format this version reads.
+ */
+export function readRecord(text: string, file: string): Recorded | null {
+  const lines = text.split('\n');
+  const parts: { line: number; text: string }[] = [];
+  let firstDaxfsx = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    if (!l.startsWith('# daxfsx')) continue;
+    firstDaxfsx ||= i + 1;
+    if (l.startsWith('# daxfsx-args')) throw new RecordError(file, i + 1, 'a recording of daxfsx 0.1 (record format v0), which this version does not replay: run it again with this version');
+    if (l.startsWith(RECORD)) parts.push({ line: i + 1, text: l.slice(RECORD.length) });
+  }
+  if (!firstDaxfsx) return null;
+  if (!parts.length) throw new RecordError(file, firstDaxfsx, "daxfsx lines but no '# daxfsx-record:' line: the run's config is missing, and a replay without it would run something else");
+  let n = 0;
+  let sum = '';
   let json = '';
-  let origin: Origin | null = null;
-  for (const line of text.split('\n')) {
-    if (line.startsWith(ARGS)) json = line.slice(ARGS.length);
-    else if (line.startsWith(ARGS_MORE)) json += line.slice(ARGS_MORE.length);
-    else if (line.startsWith(ORIGIN)) {
-      const m = /^(generated|replayed|script) seed=(\d+) first-op=(\d+)/.exec(line.slice(ORIGIN.length));
-      if (m) origin = { kind: m[1] as Origin['kind'], seed: Number(m[2]), firstOp: Number(m[3]) };
+  for (const [i, p] of parts.entries()) {
+    const m = PART.exec(p.text);
+    if (!m) throw new RecordError(file, p.line, "a '# daxfsx-record:' line that is damaged (expected 'vN K/N CHECKSUM DATA')");
+    if (Number(m[1]) !== RECORD_FORMAT) throw new RecordError(file, p.line, `record format v${m[1]}, which this version of daxfsx does not know (it reads v${RECORD_FORMAT})`);
+    if (i === 0) {
+      n = Number(m[3]);
+      sum = m[4];
     }
+    if (Number(m[2]) !== i + 1 || Number(m[3]) !== n || m[4] !== sum) throw new RecordError(file, p.line, `record part ${m[2]}/${m[3]} where part ${i + 1}/${n} was expected: the record is damaged or parts are missing`);
+    json += m[5];
   }
-  if (!json) return null;
-  let args: unknown;
+  if (parts.length !== n) throw new RecordError(file, parts[parts.length - 1].line, `the record is truncated: ${parts.length} of its ${n} parts are here`);
+  if (checksum(json) !== sum) throw new RecordError(file, parts[0].line, 'the record is damaged: its checksum does not match its data');
+  let v: unknown;
   try {
-    args = JSON.parse(json);
+    v = JSON.parse(json);
   } catch {
-    return null;
+    throw new RecordError(file, parts[0].line, 'the record is damaged: its data is not JSON');
   }
-  if (!Array.isArray(args) || !args.every((x) => typeof x === 'string')) return null;
-  return { args: args as string[], origin };
-}
-
-/** The --replay-ops file named on a command line, if any. */
-export function replayFileOf(argv: string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const s = argv[i];
-    if (s.startsWith('--replay-ops=')) return s.slice('--replay-ops='.length);
-    if (s === '--replay-ops' && i + 1 < argv.length) return argv[i + 1];
-  }
-  return undefined;
-}
-
-/** The recording in a replay file, or null (missing, unreadable, or fsx's own). */
-export function recordingOf(path: string): Recording | null {
   try {
-    return readRecording(readFileSync(path, 'utf8'));
-  } catch {
-    return null;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError('record', 'must be an object');
+    const o = v as { [k: string]: unknown };
+    for (const k of Object.keys(o)) if (!['origin', 'config', 'schedule'].includes(k)) throw new ConfigError(k, 'unknown field');
+    return { origin: checkOrigin(o.origin), config: checkConfig(o.config), schedule: checkSchedule(o.schedule) };
+  } catch (e) {
+    if (e instanceof ConfigError) throw new RecordError(file, parts[0].line, `the record's ${e.field} ${e.why}`);
+    throw e;
   }
 }

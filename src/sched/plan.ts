@@ -1,4 +1,4 @@
-import type { Strategy } from './scheduler.js';
+import type { Strategy } from './strategy.js';
 import type { Task } from './task.js';
 
 /** Run `task` until `until()` holds, then go on to the next step of the script. */
@@ -14,6 +14,7 @@ export interface PlanStep {
  */
 export class PlanStrategy implements Strategy {
   readonly name = 'plan';
+  readonly everyStep = false;
   private i = 0;
 
   constructor(
@@ -21,7 +22,7 @@ export class PlanStrategy implements Strategy {
     private readonly fallback: Task[],
   ) {}
 
-  pick(runnable: Task[], n: number): Task {
+  pick(runnable: readonly Task[], n: number): Task {
     while (this.i < this.steps.length && this.steps[this.i].until()) this.i++;
     const has = (t: Task): boolean => {
       for (let j = 0; j < n; j++) if (runnable[j] === t) return true;

@@ -1,75 +1,5 @@
-import seedrandom from 'seedrandom';
+import type { Strategy } from './strategy.js';
 import type { Task, TaskBody } from './task.js';
-
-/** Chooses which of two or more runnable tasks runs the next step. */
-export interface Strategy {
-  readonly name: string;
-  pick(runnable: Task[], n: number, step: number): Task;
-}
-
-export type Prng = () => number;
-
-/** The run's own generator for everything that is not fsx's stream. */
-export function makePrng(seed: number, purpose: string): Prng {
-  const r = seedrandom(`daxfsx:${seed}:${purpose}`);
-  return () => r.quick();
-}
-
-/** Seeded random choice, weighted by each task's weight. */
-export class RandomStrategy implements Strategy {
-  readonly name = 'random';
-  constructor(private readonly rnd: Prng) {}
-  pick(runnable: Task[], n: number): Task {
-    let total = 0;
-    for (let i = 0; i < n; i++) total += runnable[i].weight;
-    let x = this.rnd() * total;
-    for (let i = 0; i < n - 1; i++) {
-      x -= runnable[i].weight;
-      if (x < 0) return runnable[i];
-    }
-    return runnable[n - 1];
-  }
-}
-
-/**
- * PCT (Burckhardt et al., ASPLOS 2010): distinct random priorities, the
- * highest-priority runnable task runs, and at d-1 random steps in [1, k]
- * the running task drops below every initial priority.
- */
-export class PctStrategy implements Strategy {
-  readonly name = 'pct';
-  private readonly changeAt: number[];
-  private next = 0;
-
-  constructor(
-    rnd: Prng,
-    tasks: Task[],
-    depth: number,
-    estimatedSteps: number,
-  ) {
-    const prios = tasks.map((_, i) => depth + i);
-    for (let i = prios.length - 1; i > 0; i--) {
-      const j = Math.floor(rnd() * (i + 1));
-      [prios[i], prios[j]] = [prios[j], prios[i]];
-    }
-    tasks.forEach((t, i) => (t.priority = prios[i]));
-    const k = Math.max(1, estimatedSteps);
-    this.changeAt = Array.from({ length: depth - 1 }, () => 1 + Math.floor(rnd() * k)).sort((a, b) => a - b);
-  }
-
-  pick(runnable: Task[], n: number, step: number): Task {
-    let best = runnable[0];
-    for (let i = 1; i < n; i++) if (runnable[i].priority > best.priority) best = runnable[i];
-    while (this.next < this.changeAt.length && this.changeAt[this.next] <= step) {
-      // the i-th change point lowers the running task to priority d-i
-      best.priority = this.changeAt.length - this.next;
-      this.next++;
-      best = runnable[0];
-      for (let i = 1; i < n; i++) if (runnable[i].priority > best.priority) best = runnable[i];
-    }
-    return best;
-  }
-}
 
 /** Every task is blocked, or one has been blocked beyond the bound. */
 export class HungTask extends Error {
@@ -98,18 +28,8 @@ export class Scheduler {
    * but the run's speed.
    */
   private soloUntil = 0;
-  /** Yield at every preemption point (scripted runs need exact positions). */
-  noSolo = false;
-  /** The task whose position (op, ticks into it) anchors scripted events: fsx. */
-  posTask: Task | null = null;
-  posOp = 0;
-  posTick = 0;
-  /** Called when a sleeping task becomes runnable (for recording where flips begin). */
-  onWake: ((t: Task) => void) | undefined;
   readonly tasks: Task[] = [];
   private readonly runnable: Task[] = [];
-  /** Called with the task about to run whenever there was a choice (for schedule recording). */
-  onChoice: ((t: Task, n: number) => void) | undefined;
   current: Task | null = null;
 
   constructor(
@@ -119,14 +39,7 @@ export class Scheduler {
 
   /** A preemption point: count it, and say whether the running task must yield. */
   tick(): boolean {
-    if (this.current === this.posTask) this.posTick++;
     return ++this.step >= this.soloUntil;
-  }
-
-  /** The position task starts op number n. */
-  startOp(n: number): void {
-    this.posOp = n;
-    this.posTick = 0;
   }
 
   add(task: Task, body: TaskBody): Task {
@@ -140,6 +53,7 @@ export class Scheduler {
     const tasks = this.tasks;
     const runnable = this.runnable;
     const stop = this.step + budget;
+    const everyStep = this.strategy.everyStep;
     while (!main.done) {
       if (this.step >= stop) return false;
       let n = 0;
@@ -152,7 +66,6 @@ export class Scheduler {
         if (w !== null && w.isSleep && w.ready(t)) {
           // out of its sleep: runnable from now on
           t.waiting = null;
-          if (this.onWake) this.onWake(t);
         } else if (w !== null && !w.ready(t)) {
           if (w.isSleep) {
             const until = w.wakeStep ?? Infinity;
@@ -174,13 +87,12 @@ export class Scheduler {
         throw new HungTask(t, true, this.step - t.waitSince);
       }
       let t: Task;
-      if (n === 1) {
+      if (n === 1 && !everyStep) {
         t = runnable[0];
         // alone until the first sleeper wakes (or the budget ends), unless another task waits on a lock
-        this.soloUntil = blocked || this.noSolo ? this.step : Math.min(wakeAt, stop);
+        this.soloUntil = blocked ? this.step : Math.min(wakeAt, stop);
       } else {
         t = this.strategy.pick(runnable, n, this.step);
-        if (this.onChoice) this.onChoice(t, n);
         this.soloUntil = this.step;
       }
       this.current = t;

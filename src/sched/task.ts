@@ -15,7 +15,10 @@ export interface Waitable {
   readonly wakeStep?: number;
 }
 
-export type TaskBody = Generator<unknown, void, unknown>;
+/** A model path: a generator that yields at preemption points (a Waitable when it must wait) and returns T. */
+export type Gen<T> = Generator<unknown, T, unknown>;
+
+export type TaskBody = Gen<void>;
 
 export class Task {
   /** Kernel frames, outermost first: the call trace an oops prints. */
@@ -24,10 +27,6 @@ export class Task {
   /** Scheduler step at which the current wait began. */
   waitSince = 0;
   done = false;
-  /** Scheduling weight for the random strategy. */
-  weight = 1;
-  /** PCT priority (higher runs first). */
-  priority = 0;
   gen: TaskBody | null = null;
 
   constructor(

@@ -1,8 +1,11 @@
-import type { RunArgs } from '../cli/fsxargs.js';
+import type { RunConfig } from '../core/config.js';
+import { signature as signatureOf } from '../core/outcome.js';
+import { runScript, type Ran } from '../core/scripted.js';
 import type { ParsedOp } from '../fsx/fsxops.js';
 import { opArgsCount } from '../fsx/ops.js';
-import { executeScript, type Exec } from '../replay/execute.js';
-import type { FlipSpec, Script } from '../replay/script.js';
+import type { Script } from '../replay/script.js';
+import type { FlipSpec } from '../sched/schedule.js';
+import { ddmin } from './ddmin.js';
 
 /**
  * Delta debugging of a failing scripted run (fast-check's idea, Zeller's
@@ -18,7 +21,8 @@ export interface ShrinkStats {
 
 export interface ShrinkResult {
   script: Script;
-  exec: Exec;
+  /** The minimal run, traced (for the explanation and the timeline). */
+  ran: Ran;
   before: ShrinkStats;
   after: ShrinkStats;
   candidates: number;
@@ -50,19 +54,20 @@ function keepOps(s: Script, keep: boolean[]): Script {
   return { ...s, ops, flips };
 }
 
-export function shrink(ra: RunArgs, start: Script, signature: string, budgetMs = 60_000): ShrinkResult {
+export function shrink(config: RunConfig, start: Script, signature: string, budgetMs = 60_000): ShrinkResult {
   const t0 = performance.now();
   let candidates = 0;
-  const run = (s: Script): Exec => {
+  const run = (s: Script): { sig: string; ops: number; steps: number } => {
     candidates++;
-    return executeScript(ra, s);
+    const r = runScript(config, s);
+    return { sig: signatureOf(r.outcome), ops: r.ops, steps: r.steps };
   };
-  const fails = (s: Script): boolean => run(s).signature === signature;
+  const fails = (s: Script): boolean => run(s).sig === signature;
   const timeUp = (): boolean => performance.now() - t0 > budgetMs;
 
   const first = run(start);
-  if (first.signature !== signature) {
-    throw new Error(`the script does not reproduce '${signature}' (it gives '${first.signature || 'no failure'}')`);
+  if (first.sig !== signature) {
+    throw new Error(`the script does not reproduce '${signature}' (it gives '${first.sig || 'no failure'}')`);
   }
   const before: ShrinkStats = { ops: start.ops.length, flips: start.flips.length, steps: first.steps };
   let cur = start;
@@ -77,35 +82,16 @@ export function shrink(ra: RunArgs, start: Script, signature: string, budgetMs =
   while (changed && !timeUp()) {
     changed = false;
 
-    // 2. fewer flips, ddmin again
-    let fchunk = Math.max(1, Math.floor(cur.flips.length / 2));
-    while (fchunk >= 1 && cur.flips.length && !timeUp()) {
-      let removed = false;
-      for (let at = 0; at < cur.flips.length && !timeUp(); ) {
-        const cand = { ...cur, flips: cur.flips.filter((_, j) => j < at || j >= at + fchunk) };
-        if (fails(cand)) {
-          cur = cand;
-          removed = true;
-          changed = true;
-        } else at += fchunk;
-      }
-      if (!removed) fchunk = Math.floor(fchunk / 2);
+    // fewer flips, then fewer ops: the one delta-debugging routine for both
+    const flips = ddmin(cur.flips, (keep) => fails({ ...cur, flips: cur.flips.filter((_, j) => keep[j]) }), timeUp);
+    if (flips.removed) {
+      cur = { ...cur, flips: cur.flips.filter((_, j) => flips.keep[j]) };
+      changed = true;
     }
-
-    // 1. ddmin over the ops
-    let chunk = Math.max(1, Math.floor(cur.ops.length / 2));
-    while (chunk >= 1 && !timeUp()) {
-      let removed = false;
-      for (let at = 0; at < cur.ops.length && !timeUp(); ) {
-        const keep = cur.ops.map((_, i) => i < at || i >= at + chunk);
-        const cand = keepOps(cur, keep);
-        if (cand.ops.length < cur.ops.length && fails(cand)) {
-          cur = cand;
-          removed = true;
-          changed = true;
-        } else at += chunk;
-      }
-      if (!removed) chunk = Math.floor(chunk / 2);
+    const ops = ddmin(cur.ops, (keep) => fails(keepOps(cur, keep)), timeUp);
+    if (ops.removed) {
+      cur = keepOps(cur, ops.keep);
+      changed = true;
     }
 
     // 3. fewer scheduling choices: the flipper runs whenever it can
@@ -150,12 +136,12 @@ export function shrink(ra: RunArgs, start: Script, signature: string, budgetMs =
     }
   }
 
-  const exec = executeScript(ra, cur, true);
+  const final = runScript(config, cur, true);
   return {
     script: cur,
-    exec,
+    ran: final,
     before,
-    after: { ops: cur.ops.length, flips: cur.flips.length, steps: exec.steps },
+    after: { ops: cur.ops.length, flips: cur.flips.length, steps: final.steps },
     candidates,
     seconds: (performance.now() - t0) / 1000,
   };

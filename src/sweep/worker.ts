@@ -1,10 +1,12 @@
+import type { RunConfig } from '../core/config.js';
+import type { RunRecord } from '../core/outcome.js';
 import { GenArena } from '../fsx/gendata.js';
-import { runSeed, type SeedResult } from './seedrun.js';
+import { runSeed } from './seedrun.js';
 
 /** This worker thread's memory for the good buffer, handed from seed to seed (they run one at a time). */
 const arena = new GenArena();
 
-/** A worker thread's job: one seed. */
-export default function (task: { argv: string[]; seed: number }): SeedResult {
-  return runSeed(task.argv, task.seed, arena);
+/** A worker thread's job: one seed of a config. */
+export default function (task: { config: RunConfig; seed: number }): RunRecord {
+  return runSeed(task.config, task.seed, arena);
 }

@@ -8,3 +8,25 @@ export function errText(e: unknown): string {
   const n = err.code ? known[err.code] : undefined;
   return n ? names[n] ?? strerror(n) : err.message;
 }
+
+/** A bad command line or input: one line saying what is wrong, and the exit code for it (fsx's usage exit by default). */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 90,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** A file daxfsx must create, read or write and cannot: one line, and the exit code for it. */
+export class OutputError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+    this.name = 'OutputError';
+  }
+}

@@ -1,3 +1,4 @@
+import type { Gen } from '../../sched/task.js';
 import type { Task } from '../../sched/task.js';
 import { Kernel, PAGE_SIZE, VM, VM_FAULT, type FsType, type Vma, type VmOps, type Vmf } from '../core.js';
 import { dax_iomap_fault, dax_pfn_mkwrite } from '../fs/dax.js';
@@ -6,7 +7,6 @@ import { setattr_dax, type FlipNames } from '../fs/ioctl.js';
 import { filemap_fault, lock_page, unlock_page } from '../mm/filemap.js';
 import type { Page } from '../core.js';
 
-type Gen<T> = Generator<unknown, T, unknown>;
 
 const N: FsNames = {
   read_iter: 'ext4_file_read_iter',

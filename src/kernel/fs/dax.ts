@@ -1,3 +1,4 @@
+import type { Gen } from '../../sched/task.js';
 import type { Task } from '../../sched/task.js';
 import { DaxEntry, HOLE, Kernel, PAGE_SIZE, Page, VM_FAULT, type Vmf } from '../core.js';
 import { vm_insert_mixed } from '../mm/memory.js';
@@ -5,7 +6,6 @@ import { bmapAllocWrite, mediaRead, mediaWrite } from './bmap.js';
 
 const F_DAXMAP = (pgoff: number, pfn: number, w: boolean): string => `DAX maps page ${pgoff} to ${pfn === -2 ? 'the zero page' : `pfn ${pfn}`}${w ? ' writable' : ''}`;
 
-type Gen<T> = Generator<unknown, T, unknown>;
 
 /** The shared zero page's pfn: what a DAX read fault on a hole maps. */
 export const ZERO_PFN = -2;

@@ -1,3 +1,4 @@
+import type { Gen } from '../../sched/task.js';
 import type { Task } from '../../sched/task.js';
 import { FALLOC } from '../../fsx/ops.js';
 import { Kernel, PAGE_SIZE, type RemapKind } from '../core.js';
@@ -13,7 +14,6 @@ import { bmapCollapse, bmapInsert, bmapPrealloc, bmapPunch, bmapZeroUnwritten, m
 import { dax_iomap_read, dax_iomap_write } from './dax.js';
 import { zero_file_range } from './iomap.js';
 
-type Gen<T> = Generator<unknown, T, unknown>;
 
 /**
  * The read/write/size paths XFS and ext4 share in shape (KERNEL.md §4-5):

@@ -1,3 +1,4 @@
+import type { Gen } from '../../sched/task.js';
 import type { Task, Waitable } from '../../sched/task.js';
 import { DaxEntry, Kernel, Page } from '../core.js';
 import { delete_from_page_cache, filemap_write_and_wait } from '../mm/filemap.js';
@@ -6,7 +7,6 @@ const F_LOAD = (dax: boolean): string => `inode loaded from disk: S_DAX=${dax ? 
 const F_EVICT = (): string => 'inode evicted (last reference gone)';
 const F_DROP = (): string => 'drop_caches evicted the inode';
 
-type Gen<T> = Generator<unknown, T, unknown>;
 
 /**
  * iget(): find the inode, loading it from disk if it was evicted. Loading

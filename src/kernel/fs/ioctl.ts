@@ -1,3 +1,4 @@
+import type { Gen } from '../../sched/task.js';
 import type { Task } from '../../sched/task.js';
 import type { Kernel } from '../core.js';
 import { filemap_write_and_wait, invalidate_inode_pages2 } from '../mm/filemap.js';
@@ -9,7 +10,6 @@ const F_INVAL = (err: number): string => `invalidate failed (${err}): the flag s
 const F_DONE = (dax: boolean, how: string, changed: boolean): string =>
   `on-disk DAX flag ${dax ? 'set' : 'cleared'}${how === 'now' ? `, S_DAX=${dax ? 1 : 0} at once` : how === 'on-reload' && changed ? ', I_DONTCACHE set: S_DAX follows on the next inode load' : ', S_DAX unchanged'}`;
 
-type Gen<T> = Generator<unknown, T, unknown>;
 
 export interface FlipNames {
   ioctl: string;

@@ -1,9 +1,9 @@
+import type { Gen } from '../../sched/task.js';
 import type { Task } from '../../sched/task.js';
 import { HOLE, Kernel, PAGE_SIZE, Page, VM_FAULT, type Vmf } from '../core.js';
 import { find_get_page, find_or_read_page, lock_page, unlock_page } from '../mm/filemap.js';
 import { mediaZero } from './bmap.js';
 
-type Gen<T> = Generator<unknown, T, unknown>;
 
 /**
  * iomap_page_mkwrite(): make vmf->page writable. It locks the page first

@@ -1,10 +1,10 @@
+import type { Gen } from '../../sched/task.js';
 import type { Task } from '../../sched/task.js';
 import { DaxEntry, HOLE, Kernel, PAGE_SIZE, Page, VM_FAULT, type Vmf } from '../core.js';
 import { lock_page_raw, unlock_page_raw } from '../locks.js';
 import { bmapAllocWrite, mediaRead } from '../fs/bmap.js';
 import { page_mkclean, unmap_mapping_range } from './memory.js';
 
-type Gen<T> = Generator<unknown, T, unknown>;
 
 /** find_get_page(): a page-cache lookup (a preemption point). DAX entries are not pages. */
 export function* find_get_page(k: Kernel, index: number): Gen<Page | null> {

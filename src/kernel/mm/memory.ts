@@ -1,10 +1,10 @@
+import type { Gen } from '../../sched/task.js';
 import type { Task } from '../../sched/task.js';
 import { Kernel, PAGE_SIZE, Page, VM, VM_FAULT, type Pte, type Vma, type Vmf } from '../core.js';
 import { unlock_page } from './filemap.js';
 
 const F_FAULT = (write: boolean, pgoff: number, what: string): string => `${write ? 'write' : 'read'} fault on page ${pgoff} (${what})`;
 
-type Gen<T> = Generator<unknown, T, unknown>;
 
 /** A fault that keeps coming back without progress: the model calls it a hang. */
 export class FaultLoop extends Error {

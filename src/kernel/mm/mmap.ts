@@ -1,3 +1,4 @@
+import type { Gen } from '../../sched/task.js';
 import type { Task } from '../../sched/task.js';
 import { Kernel, PAGE_SIZE, VM, Vma } from '../core.js';
 import { iget, iput } from '../fs/inode.js';
@@ -8,7 +9,6 @@ const F_SETUP = (pgoff: number, n: number, ops: string): string =>
 const F_LINK = (): string => 'vma_link(): the VMA is now in the file mapping (mapping_mapped() is true)';
 const F_UNMAP = (): string => 'munmap: VMA unlinked';
 
-type Gen<T> = Generator<unknown, T, unknown>;
 
 /**
  * mmap_region(): the file system's ->mmap sets vm_ops and flags (from

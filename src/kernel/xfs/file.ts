@@ -1,3 +1,4 @@
+import type { Gen } from '../../sched/task.js';
 import type { Task } from '../../sched/task.js';
 import { Kernel, PAGE_SIZE, VM, VM_FAULT, type FsType, type Vma, type VmOps, type Vmf } from '../core.js';
 import { dax_iomap_fault, dax_pfn_mkwrite } from '../fs/dax.js';
@@ -6,7 +7,6 @@ import { iomap_page_mkwrite } from '../fs/iomap.js';
 import { setattr_dax, type FlipNames } from '../fs/ioctl.js';
 import { filemap_fault } from '../mm/filemap.js';
 
-type Gen<T> = Generator<unknown, T, unknown>;
 
 const N: FsNames = {
   read_iter: 'xfs_file_read_iter',

@@ -1,86 +1,22 @@
 import { Command, Option } from 'commander';
+import { MAX_FILE_LEN, MAX_FLIPPERS, MAX_OP_LEN, FS_NAMES, SCHED_NAMES, defaultOutputs, type ModelOptions, type Outputs, type RunConfig } from '../core/config.js';
 import { getnum } from '../fsx/getnum.js';
-import { defaultFsxOptions, type FsxOptions } from '../fsx/options.js';
 import { DESIGN_NAMES, type DesignName } from '../kernel/designs.js';
-import type { Origin } from '../replay/recording.js';
+import { UsageError } from '../util/errors.js';
 
-/** A bad command line: fsx's usage exit, with one line saying what is wrong. */
-export class UsageError extends Error {
-  readonly exitCode: number;
-  constructor(message: string, exitCode = 90) {
-    super(message);
-    this.name = 'UsageError';
-    this.exitCode = exitCode;
-  }
-}
-
-/** The largest -l and -o the model holds (its buffers are this many bytes each). */
-export const MAX_FILE_LEN = 256 * 1024 * 1024;
-export const MAX_OP_LEN = MAX_FILE_LEN;
-
-export type SchedName = 'random' | 'pct';
-
-/** What daxfsx adds to fsx's options. */
-export interface ModelOptions {
-  fs: 'xfs' | 'ext4';
-  kernel: DesignName;
-  flip: boolean;
-  flippers: number;
-  /** Relative chance a runnable flipper is picked over fsx at a step. */
-  flipWeight: number;
-  /** Mean scheduler steps a flipper spends in user space between flips. */
-  flipInterval: number;
-  initialDax: boolean;
-  sched: SchedName;
-  pctDepth: number;
-  panicOnWarn: boolean;
-  /** Steps a task may stay blocked before the hung-task detector fires. */
-  hungSteps: number;
-}
-
-export interface RunArgs {
-  fsx: FsxOptions;
-  model: ModelOptions;
-  fname: string;
-  replayOps?: string;
-  /** --record-ops: true for the default path, or a path. */
-  recordOps?: string | true;
-  summary?: string;
-  logJson?: string;
-  color: boolean;
-  /** -S 0: the seed was picked, print it. */
-  seedPicked: boolean;
+/** What the command line says: the config it applies to a base, where outputs go, and what fsx prints while parsing. */
+export interface ParsedRun {
+  /** The given options applied to a base config (the defaults, or a recording's). */
+  apply: (base: RunConfig) => RunConfig;
+  outputs: Outputs;
   /** Lines fsx prints while parsing options (they depend on -q's position). */
   parseMessages: string[];
   /** Options the model cannot honour, with what daxfsx does instead. */
   notes: string[];
-  /** The argv this run came from (for replay commands). */
-  argv: string[];
-  explain: boolean;
-  /** Shrink a failing run afterwards. */
-  shrink: boolean;
-  /** Show the timeline even when the run passes. */
-  timeline: boolean;
-  /** Write the HTML report here. */
-  report?: string;
-  /** Replaying a generated run exactly: draw its stream again and check each op line. */
-  exact?: Origin;
-}
-
-export function defaultModelOptions(): ModelOptions {
-  return {
-    fs: 'xfs',
-    kernel: 'immediate',
-    flip: true,
-    flippers: 1,
-    flipWeight: 1,
-    flipInterval: 200,
-    initialDax: true,
-    sched: 'random',
-    pctDepth: 3,
-    panicOnWarn: false,
-    hungSteps: 200000,
-  };
+  /** -S 0: the seed is picked; print it. */
+  seedPicked: boolean;
+  replayOps?: string;
+  color: boolean;
 }
 
 interface Num {
@@ -165,14 +101,14 @@ export function addRunOptions(cmd: Command): Command {
     new Option('-h, --hugepages', 'hugepage-backed buffers'),
   ]);
   g('daxfsx: the kernel model', [
-    new Option('--fs <fs>', 'file system to model').choices(['xfs', 'ext4']).default('xfs'),
+    new Option('--fs <fs>', 'file system to model').choices([...FS_NAMES]).default('xfs'),
     new Option('--kernel <design>', 'how a DAX flag change takes effect').choices([...DESIGN_NAMES]).default('immediate'),
     new Option('--initial-dax <on|off>', 'whether the file starts in DAX mode').choices(['on', 'off']).default('on'),
     new Option('--no-flip', 'no flag flips (fsx alone)'),
     new Option('--flippers <n>', 'chattr +x/-x tasks').default(1),
     new Option('--flip-weight <w>', 'chance a runnable flipper is scheduled, relative to fsx (0 < w)').default(1),
     new Option('--flip-interval <steps>', 'mean scheduler steps a flipper spends between flips').default(200),
-    new Option('--sched <strategy>', 'scheduler').choices(['random', 'pct']).default('random'),
+    new Option('--sched <strategy>', 'scheduler').choices([...SCHED_NAMES]).default('random'),
     new Option('--pct-depth <d>', 'PCT bug depth (d-1 priority change points)').default(3),
     new Option('--panic-on-warn', 'a kernel WARNING stops the run (exit 52)'),
     new Option('--hung-steps <n>', 'scheduler steps a task may stay blocked before the hung-task report').default(200000),
@@ -193,19 +129,23 @@ type Raw = Record<string, unknown>;
 
 const LETTER_ORDER_SENSITIVE = new Set(['quiet', 'startOp', 'closeProb', 'mappedWrites', 'atomicWrites']);
 
+/** Options that say where outputs go or what is shown: never part of a config. */
+const OUTPUT_KEYS = new Set(['replayOps', 'recordOps', 'summary', 'logJson', 'color', 'explain', 'shrink', 'timeline', 'report', 'dir']);
+
 /**
- * Turn commander's parse into fsx and model options. `order` is the order
- * options appeared in (fsx prints some messages only if -q came earlier).
+ * Turn commander's parse into what the command line says. `order` lists
+ * the options given, in the order given (fsx prints some messages only if
+ * -q came earlier); options not given leave the base config alone, so a
+ * recording's config and the command line can be held against each other.
  */
-export function buildRunArgs(raw: Raw, fileArgs: string[], order: string[], argv: string[]): RunArgs {
+export function parseRunOptions(raw: Raw, fileArgs: string[], order: string[], now: () => number = () => Math.floor(Date.now() / 1000) % 10000 + process.pid): { run: ParsedRun; fname: string } {
   if (fileArgs.length !== 1) {
     throw new UsageError(fileArgs.length === 0 ? 'the test file name is required (daxfsx [options] FILE)' : `one test file only, got ${fileArgs.length}: ${fileArgs.join(' ')}`);
   }
-  const f = defaultFsxOptions();
-  const model = defaultModelOptions();
+  const given = new Set(order);
   const notes: string[] = [];
   const parseMessages: string[] = [];
-  const has = (k: string): boolean => raw[k] !== undefined;
+  const has = (k: string): boolean => given.has(k) && raw[k] !== undefined;
   const str = (k: string): string => String(raw[k]);
   const n = (k: string, opt: string, check: (n: number) => string | null): number => num(opt, check)(str(k));
 
@@ -220,112 +160,181 @@ export function buildRunArgs(raw: Raw, fileArgs: string[], order: string[], argv
     else if (k === 'atomicWrites' && !quiet) parseMessages.push('main(): Atomic writes disabled');
   }
 
-  f.quiet = raw.quiet === true;
-  f.seed = n('seed', '-S', nonNeg);
-  if (f.seed > 2147483647) throw new UsageError(`option -S: the seed is a C int, at most 2147483647 (got ${str('seed')})`);
-  const seedPicked = f.seed === 0;
-  if (seedPicked) f.seed = (Math.floor(Date.now() / 1000) % 10000) + process.pid;
-  if (has('numops')) f.numops = n('numops', '-N', nonNeg);
+  // check every given value now, so a bad one fails before anything runs
+  const sets: ((c: RunConfig) => void)[] = [];
+  const fsx = (fn: (f: RunConfig['fsx']) => void): void => void sets.push((c) => fn(c.fsx));
+  const model = (fn: (m: ModelOptions) => void): void => void sets.push((c) => fn(c.model));
+  let seedPicked = false;
+  if (has('quiet')) fsx((f) => (f.quiet = true));
+  if (has('seed')) {
+    let seed = n('seed', '-S', nonNeg);
+    if (seed > 2147483647) throw new UsageError(`option -S: the seed is a C int, at most 2147483647 (got ${str('seed')})`);
+    if (seed === 0) {
+      seedPicked = true;
+      seed = now();
+    }
+    fsx((f) => (f.seed = seed));
+  }
+  if (has('numops')) {
+    const v = n('numops', '-N', nonNeg);
+    fsx((f) => (f.numops = v));
+  }
   if (has('duration')) {
     const d = getnum(str('duration'));
     if (d === undefined || d < 1) throw new UsageError(`option --duration: '${str('duration')}' is not a number of seconds >= 1`, 88);
-    f.durationSec = d;
+    fsx((f) => (f.durationSec = d));
   }
-  f.maxfilelen = n('maxFileLen', '-l', bounded(MAX_FILE_LEN));
-  f.maxoplen = n('maxOpLen', '-o', bounded(MAX_OP_LEN));
-  f.randomoplen = raw.fixedOpLen !== true;
-  f.readbdy = n('readBdy', '-r', bounded(MAX_FILE_LEN));
-  f.writebdy = n('writeBdy', '-w', bounded(MAX_FILE_LEN));
-  f.truncbdy = n('truncBdy', '-t', bounded(MAX_FILE_LEN));
-  f.style = n('style', '-s', (v) => (v < 0 || v > 1 ? 'must be 0 or 1' : null));
-  if (has('closeProb')) f.closeprob = n('closeProb', '-c', positive);
-  if (has('startOp')) f.simulatedopcount = n('startOp', '-b', positive) - 1;
-  f.lite = raw.lite === true;
+  const numeric: [string, string, (n: number) => string | null, (f: RunConfig['fsx'], v: number) => void][] = [
+    ['maxFileLen', '-l', bounded(MAX_FILE_LEN), (f, v) => (f.maxfilelen = v)],
+    ['maxOpLen', '-o', bounded(MAX_OP_LEN), (f, v) => (f.maxoplen = v)],
+    ['readBdy', '-r', bounded(MAX_FILE_LEN), (f, v) => (f.readbdy = v)],
+    ['writeBdy', '-w', bounded(MAX_FILE_LEN), (f, v) => (f.writebdy = v)],
+    ['truncBdy', '-t', bounded(MAX_FILE_LEN), (f, v) => (f.truncbdy = v)],
+    ['style', '-s', (v) => (v < 0 || v > 1 ? 'must be 0 or 1' : null), (f, v) => (f.style = v)],
+    ['closeProb', '-c', positive, (f, v) => (f.closeprob = v)],
+    ['startOp', '-b', positive, (f, v) => (f.simulatedopcount = v - 1)],
+    ['debugStart', '-D', (v) => (v < 1 ? 'must be at least 1' : null), (f, v) => (f.debugstart = v)],
+    ['progress', '-p', (v) => (v === 0 ? 'must not be 0' : v < 0 ? 'must not be negative' : null), (f, v) => (f.progressinterval = v)],
+    ['polluteEof', '-e', (v) => (v < 0 || v > 1 ? 'must be 0 or 1' : null), (f, v) => (f.polluteEof = v === 1)],
+  ];
+  for (const [key, opt, check, set] of numeric) {
+    if (!has(key)) continue;
+    const v = n(key, opt, check);
+    fsx((f) => set(f, v));
+  }
+  const flags: [string, (f: RunConfig['fsx'], on: boolean) => void][] = [
+    ['fixedOpLen', (f, on) => (f.randomoplen = !on)],
+    ['lite', (f, on) => (f.lite = on)],
+    ['keepFile', (f, on) => (f.keepExisting = on)],
+    ['debug', (f, on) => (f.debug = on)],
+    ['checkFile', (f, on) => (f.checkFile = on)],
+    ['flush', (f, on) => (f.flush = on)],
+    ['fsyncWrites', (f, on) => (f.doFsync = on)],
+    ['prealloc', (f, on) => (f.prealloc = on)],
+  ];
+  for (const [key, set] of flags) if (has(key)) fsx((f) => set(f, raw[key] === true));
+  // the disabling flags: --no-X gives false
+  const off: [string, keyof RunConfig['fsx']][] = [
+    ['mappedReads', 'mappedReads'],
+    ['mappedWrites', 'mappedWrites'],
+    ['fallocate', 'fallocateCalls'],
+    ['keepSize', 'keepSizeCalls'],
+    ['unshare', 'unshareRangeCalls'],
+    ['punchHole', 'punchHoleCalls'],
+    ['zeroRange', 'zeroRangeCalls'],
+    ['collapseRange', 'collapseRangeCalls'],
+    ['insertRange', 'insertRangeCalls'],
+    ['cloneRange', 'cloneRangeCalls'],
+    ['dedupeRange', 'dedupeRangeCalls'],
+    ['copyRange', 'copyRangeCalls'],
+    ['exchangeRange', 'exchangeRangeCalls'],
+    ['dontcache', 'dontcacheIo'],
+    ['atomicWrites', 'atomicWrites'],
+    ['sizeChecks', 'sizechecks'],
+  ];
+  for (const [key, field] of off) if (has(key) && raw[key] === false) fsx((f) => ((f as unknown as Record<string, boolean>)[field] = false));
   if (has('fill')) {
     const s = str('fill');
     if (!s.length) throw new UsageError('option -g: needs a character');
-    f.filldata = s.charCodeAt(0) & 255;
+    fsx((f) => (f.filldata = s.charCodeAt(0) & 255));
   }
-  f.keepExisting = raw.keepFile === true;
   if (has('integrity')) {
-    f.integrity = true;
+    fsx((f) => (f.integrity = true));
     notes.push(`-i ${str('integrity')}: the model has no dm-log-writes device; fsync operations run, no marks are written`);
   }
-  f.mappedReads = raw.mappedReads !== false;
-  f.mappedWrites = raw.mappedWrites !== false;
-  f.fallocateCalls = raw.fallocate !== false;
-  f.keepSizeCalls = raw.keepSize !== false;
-  f.unshareRangeCalls = raw.unshare !== false;
-  f.punchHoleCalls = raw.punchHole !== false;
-  f.zeroRangeCalls = raw.zeroRange !== false;
-  f.collapseRangeCalls = raw.collapseRange !== false;
-  f.insertRangeCalls = raw.insertRange !== false;
-  f.cloneRangeCalls = raw.cloneRange !== false;
-  f.dedupeRangeCalls = raw.dedupeRange !== false;
-  f.copyRangeCalls = raw.copyRange !== false;
-  f.exchangeRangeCalls = raw.exchangeRange !== false;
-  f.dontcacheIo = raw.dontcache !== false;
-  f.atomicWrites = raw.atomicWrites !== false;
-  f.debug = raw.debug === true;
-  if (has('debugStart')) f.debugstart = n('debugStart', '-D', (v) => (v < 1 ? 'must be at least 1' : null));
-  if (has('progress')) f.progressinterval = n('progress', '-p', (v) => (v === 0 ? 'must not be 0' : v < 0 ? 'must not be negative' : null));
   if (has('monitor')) {
     const m = /^([^:]+):(.*)$/.exec(str('monitor'));
     if (!m) throw new UsageError(`option -m: expected start:end, got '${str('monitor')}'`);
-    f.monitorstart = num('-m start', nonNeg)(m[1]);
+    const start = num('-m start', nonNeg)(m[1]);
     const end = num('-m end', nonNeg)(m[2]);
-    f.monitorend = end === 0 ? -1 : end;
-    f.debug = true;
-    f.sizechecks = false; // fsx's -m falls through into -n
+    fsx((f) => {
+      f.monitorstart = start;
+      f.monitorend = end === 0 ? -1 : end;
+      f.debug = true;
+      f.sizechecks = false; // fsx's -m falls through into -n
+    });
   }
-  if (raw.sizeChecks === false) f.sizechecks = false;
-  f.checkFile = raw.checkFile === true;
-  if (has('polluteEof')) f.polluteEof = n('polluteEof', '-e', (v) => (v < 0 || v > 1 ? 'must be 0 or 1' : null)) === 1;
-  f.flush = raw.flush === true;
-  f.doFsync = raw.fsyncWrites === true;
-  f.prealloc = raw.prealloc === true;
-  if (has('dir')) f.dirpath = str('dir');
-  if (has('logId')) f.logid = str('logId');
-  if (raw.aio === true && raw.ioUring === true) throw new UsageError('-A and -U shouldn\'t be used together');
+  if (has('logId')) {
+    const id = str('logId');
+    fsx((f) => (f.logid = id));
+  }
+  if (raw.aio === true && raw.ioUring === true) throw new UsageError("-A and -U shouldn't be used together");
   if (raw.aio === true) notes.push('-A: the model has one I/O path; AIO reads and writes take the read_iter/write_iter paths');
   if (raw.ioUring === true) notes.push('-U: the model has one I/O path; io_uring reads and writes take the read_iter/write_iter paths');
   if (raw.hugepages === true) notes.push('-h: user buffers are not modelled; hugepage-backed buffers change nothing');
-  if (raw.direct === true) {
+  if (raw.direct === true) fsx((f) => {
     f.oDirect = true;
     f.dontcacheIo = false;
+  });
+  if (has('integrity') && !has('dir')) throw new UsageError('option -i <logdev> requires -P <dirpath>');
+
+  if (has('fs')) {
+    const v = str('fs') as ModelOptions['fs'];
+    model((m) => (m.fs = v));
   }
-  if (f.integrity && !f.dirpath) throw new UsageError('option -i <logdev> requires -P <dirpath>');
+  if (has('kernel')) {
+    const v = str('kernel') as DesignName;
+    model((m) => (m.kernel = v));
+  }
+  if (has('initialDax')) {
+    const v = str('initialDax') === 'on';
+    model((m) => (m.initialDax = v));
+  }
+  if (has('flip')) {
+    const v = raw.flip !== false;
+    model((m) => (m.flip = v));
+  }
+  if (has('flippers')) {
+    const v = n('flippers', '--flippers', (x) => (x < 1 ? 'must be at least 1 (use --no-flip for none)' : x > MAX_FLIPPERS ? `at most ${MAX_FLIPPERS}` : null));
+    model((m) => (m.flippers = v));
+  }
+  if (has('flipWeight')) {
+    const w = Number(str('flipWeight'));
+    if (!Number.isFinite(w) || w <= 0) throw new UsageError(`option --flip-weight: must be a number greater than 0 (got ${str('flipWeight')})`);
+    model((m) => (m.flipWeight = w));
+  }
+  if (has('flipInterval')) {
+    const v = n('flipInterval', '--flip-interval', nonNeg);
+    model((m) => (m.flipInterval = v));
+  }
+  if (has('sched')) {
+    const v = str('sched') as ModelOptions['sched'];
+    model((m) => (m.sched = v));
+  }
+  if (has('pctDepth')) {
+    const v = n('pctDepth', '--pct-depth', (x) => (x < 1 || x > 64 ? 'must be between 1 and 64' : null));
+    model((m) => (m.pctDepth = v));
+  }
+  if (has('panicOnWarn')) model((m) => (m.panicOnWarn = true));
+  if (has('hungSteps')) {
+    const v = n('hungSteps', '--hung-steps', positive);
+    model((m) => (m.hungSteps = v));
+  }
 
-  model.fs = str('fs') as ModelOptions['fs'];
-  model.kernel = str('kernel') as DesignName;
-  model.initialDax = str('initialDax') === 'on';
-  model.flip = raw.flip !== false;
-  model.flippers = n('flippers', '--flippers', (v) => (v < 1 ? 'must be at least 1 (use --no-flip for none)' : v > 64 ? 'at most 64' : null));
-  const w = Number(str('flipWeight'));
-  if (!Number.isFinite(w) || w <= 0) throw new UsageError(`option --flip-weight: must be a number greater than 0 (got ${str('flipWeight')})`);
-  model.flipWeight = w;
-  model.flipInterval = n('flipInterval', '--flip-interval', nonNeg);
-  model.sched = str('sched') as SchedName;
-  model.pctDepth = n('pctDepth', '--pct-depth', (v) => (v < 1 || v > 64 ? 'must be between 1 and 64' : null));
-  model.panicOnWarn = raw.panicOnWarn === true;
-  model.hungSteps = n('hungSteps', '--hung-steps', positive);
-
-  return {
-    fsx: f,
-    model,
-    fname: fileArgs[0],
-    replayOps: has('replayOps') ? str('replayOps') : undefined,
+  const fname = fileArgs[0];
+  const outputs: Outputs = {
+    ...defaultOutputs(fname),
+    dir: has('dir') ? str('dir') : undefined,
     recordOps: raw.recordOps === true || raw.recordOps === '' ? true : has('recordOps') ? str('recordOps') : undefined,
     summary: has('summary') ? str('summary') : undefined,
     logJson: has('logJson') ? str('logJson') : undefined,
-    color: raw.color !== false,
-    seedPicked,
-    parseMessages,
-    notes,
-    argv,
+    report: has('report') ? str('report') : undefined,
     explain: raw.explain !== false,
     shrink: raw.shrink === true,
     timeline: raw.timeline === true,
-    report: has('report') ? str('report') : undefined,
   };
+  const apply = (base: RunConfig): RunConfig => {
+    const c: RunConfig = { fsx: { ...base.fsx }, model: { ...base.model } };
+    for (const set of sets) set(c);
+    return c;
+  };
+  return {
+    fname,
+    run: { apply, outputs, parseMessages, notes, seedPicked, replayOps: has('replayOps') ? str('replayOps') : undefined, color: raw.color !== false },
+  };
+}
+
+/** The options given that decide a run (not where its outputs go): for commands that refuse some. */
+export function decidingGiven(order: string[]): string[] {
+  return order.filter((k) => !OUTPUT_KEYS.has(k));
 }

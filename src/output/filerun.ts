@@ -1,0 +1,397 @@
+import { readFileSync, unlinkSync, existsSync, writeFileSync } from 'node:fs';
+import pino from 'pino';
+import { EXIT, headline, isFailure, runRecord, signature, verdict, type Outcome, type RunRecord } from '../core/outcome.js';
+import { VERSION, type Outputs, type RunConfig } from '../core/config.js';
+import { Run, type FlipperPlan, type OpSource } from '../core/run.js';
+import { FsxEngine, type FsxOutput } from '../fsx/engine.js';
+import { formatOpsLine } from '../fsx/oplog.js';
+import { OP_NAMES } from '../fsx/ops.js';
+import { KernelPanic } from '../kernel/core.js';
+import { FaultLoop } from '../kernel/mm/memory.js';
+import { Dmesg, hungText, panicText, softLockupText, warningText, type Machine } from '../kernel/oops.js';
+import type { TraceEvent } from '../kernel/trace.js';
+import { explain } from '../report/explain.js';
+import { renderHtml } from '../report/html.js';
+import { renderTimeline, timelineRows, type Paint } from '../report/timeline.js';
+import { recordLines, type Origin } from '../replay/recording.js';
+import { HungTask } from '../sched/scheduler.js';
+import { OutputError, errText } from '../util/errors.js';
+import { Sink } from '../util/sink.js';
+import { outputPaths, replayCommand } from './paths.js';
+
+/** Where a run's words go, and how it looks on a terminal. */
+export interface RunIo {
+  stdout: Sink;
+  stderr: Sink;
+  /** Show progress on the terminal. */
+  progress: boolean;
+  paint: Paint;
+  /** Width of the terminal (for the timeline). */
+  columns: number;
+  /** A signal that arrived (2, 15), or 0. */
+  interrupted?: () => number;
+}
+
+/** A run with its files: what `daxfsx FILE` and a replay do. */
+export interface FileRunRequest {
+  config: RunConfig;
+  outputs: Outputs;
+  /** What fsx prints while parsing its options (they depend on where -q and -j stand). */
+  parseMessages: readonly string[];
+  /** Options the model cannot honour, with what daxfsx does instead. */
+  notes: readonly string[];
+  /** -S 0: the seed was picked; say which. */
+  seedPicked: boolean;
+  /** The command as typed (for the HTML report). */
+  command: string;
+  /** A replay: the file, its ops and flippers, and how it was recorded (null: fsx's own). */
+  replay?: { file: string; ops: OpSource; flippers: FlipperPlan; origin: Origin | null };
+}
+
+export interface FileRunResult extends RunRecord {
+  elapsedMs: number;
+  /** Where this run's .fsxops went, when it was written. */
+  opsPath?: string;
+  outcome: Outcome;
+}
+
+function prefixed(logid: string, s: string): string {
+  return logid ? `${logid}: ${s}` : s;
+}
+
+/**
+ * One daxfsx run with fsx's files (F, F.fsxlog, F.fsxgood, F.fsxops) and
+ * daxfsx's (F.dmesg, and the reports asked for): the run core, with fsx's
+ * printing wired to standard output and the .fsxlog, then the reporters.
+ */
+export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<FileRunResult> {
+  const started = performance.now();
+  const { config, outputs: out } = req;
+  const f = config.fsx;
+  const m = config.model;
+  const { paths, moved } = outputPaths(out, req.replay?.file);
+  const fname = paths.file;
+
+  // fsx prints these while parsing options, before its log file exists
+  for (const line of req.parseMessages) io.stdout.write(line + '\n');
+  if (f.seed && !f.quiet) io.stdout.write(prefixed(f.logid, `Seed set to ${f.seed}\n`));
+  else if (req.seedPicked) io.stderr.write(`daxfsx: seed ${f.seed}\n`);
+  for (const n of req.notes) io.stderr.write(`daxfsx: note: ${n}\n`);
+  if (moved) io.stderr.write(`daxfsx: ${out.fname} holds the replayed run's own outputs: this replay writes ${fname} and its files instead\n`);
+
+  let existing: Uint8Array | undefined;
+  if (f.keepExisting || f.lite) {
+    try {
+      existing = new Uint8Array(readFileSync(out.fname));
+    } catch (e) {
+      throw new OutputError(`${out.fname}: ${errText(e)}`, EXIT.CREATE);
+    }
+    if (existing.length === 0) throw new OutputError(`${out.fname}: -k and -L need an existing, non-empty file (its size bounds the file)`, EXIT.CREATE);
+    if (existing.length > 256 * 1024 * 1024) throw new OutputError(`${out.fname}: ${existing.length} bytes is more than the model holds (256 MiB)`, EXIT.CREATE);
+  }
+  try {
+    writeFileSync(fname, existing ?? new Uint8Array(0));
+  } catch (e) {
+    throw new OutputError(`${fname}: ${errText(e)}`, EXIT.CREATE);
+  }
+  try {
+    writeFileSync(paths.good, ''); // fsx creates (and truncates) its .fsxgood at start
+  } catch (e) {
+    throw new OutputError(`${paths.good}: ${errText(e)}`, EXIT.GOOD_FILE);
+  }
+  let logSink: Sink;
+  try {
+    logSink = Sink.create(paths.log);
+  } catch (e) {
+    throw new OutputError(`${paths.log}: ${errText(e)}`, EXIT.FILE);
+  }
+  if (existsSync(paths.ops)) {
+    try {
+      unlinkSync(paths.ops);
+    } catch {
+      /* fsx ignores this too */
+    }
+  }
+
+  let opsError: string | null = null;
+  let opsWritten = false;
+  /** Outputs that could not be written: reported at the end, and exit 94 if the run was otherwise fine. */
+  const lostOutputs: string[] = [];
+  const fsxOut: FsxOutput = {
+    prt: (s) => {
+      io.stdout.write(prefixed(f.logid, s));
+      logSink.write(s);
+    },
+    warn: (s) => io.stderr.write(`${f.logid ? f.logid + ': ' : ''}fsx: ${s}\n`),
+    writeOps: (lines) => {
+      try {
+        writeFileSync(paths.ops, lines.join('\n') + (lines.length ? '\n' : ''));
+        opsWritten = true;
+        return null;
+      } catch (e) {
+        opsError = `${paths.ops}: ${errText(e)}`;
+        return opsError;
+      }
+    },
+    writeGood: (buf) => {
+      try {
+        writeFileSync(paths.good, buf);
+      } catch (e) {
+        lostOutputs.push(`${paths.good}: ${errText(e)}`);
+      }
+    },
+  };
+  const origin = req.replay?.origin;
+  const exactKind: Origin['kind'] = !req.replay ? 'generated' : origin?.kind === 'generated' ? 'generated' : origin?.kind === 'script' ? 'script' : 'replayed';
+  let run: Run;
+  const header = (): string[] => {
+    const e = run.engine;
+    // a recording holds the ops a run made, not the time it took
+    const recorded: RunConfig = { fsx: { ...f, durationSec: 0, numops: f.durationSec > 0 ? e.testcalls : f.numops }, model: m };
+    return recordLines(
+      { origin: { kind: exactKind, firstOp: e.log.count > 10000 ? e.log.count - 9999 : 1 }, config: recorded, schedule: req.replay?.flippers.kind === 'script' ? [...req.replay.flippers.flips] : [] },
+      `${VERSION}: ${m.fs}, kernel ${m.kernel}, ${m.flip ? `${m.flippers} flipper(s)` : 'no flips'}; ${run.sched.step} steps, ${run.k.flips} flag changes; replay: daxfsx --replay-ops=THIS_FILE FILE`,
+    );
+  };
+  run = new Run({
+    config,
+    ops: req.replay?.ops,
+    flippers: req.replay?.flippers,
+    output: fsxOut,
+    fname,
+    goodfile: paths.good,
+    opsPath: paths.ops,
+    opsHeader: header,
+    existing,
+    trace: m.flip,
+  });
+  const { k, sched, engine, fsx: fsxTask } = run;
+  const trace = k.trace;
+  const dmesg = new Dmesg(sched);
+  const machine: Machine = { version: '4.13.0+', hardware: `daxfsx model of ${m.fs} on pmem, design ${m.kernel}`, seed: f.seed };
+  if (m.fs === 'xfs') {
+    dmesg.log('XFS (pmem0): DAX enabled. Warning: EXPERIMENTAL, use at your own risk', 0);
+    dmesg.log('XFS (pmem0): Mounting V5 Filesystem', 0);
+    dmesg.log('XFS (pmem0): Ending clean mount', 0);
+  } else {
+    dmesg.log('EXT4-fs (pmem0): DAX enabled. Warning: EXPERIMENTAL, use at your own risk', 0);
+    dmesg.log('EXT4-fs (pmem0): mounted filesystem with ordered data mode. Opts: dax', 0);
+  }
+
+  // structured log
+  let jlog: pino.Logger | undefined;
+  if (out.logJson) {
+    try {
+      jlog = pino({ base: null, timestamp: false }, pino.destination({ dest: out.logJson, sync: true, append: false, mkdir: false }));
+    } catch (e) {
+      throw new OutputError(`${out.logJson}: ${errText(e)}`, EXIT.FILE);
+    }
+    jlog.info({ event: 'start', seed: f.seed, fs: m.fs, kernel: m.kernel, flip: m.flip, flippers: m.flip ? m.flippers : 0 });
+  }
+  let logged = 0;
+  let lastFlips = 0;
+  let opStartStep = 0;
+  let flipsAtOpStart = 0;
+  /** fsx operations during which the flag changed, with what fsx's IS_DAX() tests read: where lost data comes from. */
+  const flipOps: string[][] = [];
+  /** The events of the last operation during which the flag changed (for the timeline). */
+  let lastFlipWindow: TraceEvent[] = [];
+  const logOps = (): void => {
+    const log = engine.log;
+    for (; logged < log.count; logged++) {
+      const e = log.entry(logged % 10000);
+      jlog!.info({ event: 'op', testcall: logged + 1, op: OP_NAMES[e.op], args: e.args.slice(0, e.nrArgs), flags: e.flags, step: sched.step });
+    }
+    if (k.flips !== lastFlips) {
+      jlog!.info({ event: 'flips', total: k.flips, step: sched.step });
+      lastFlips = k.flips;
+    }
+  };
+  engine.onOp = () => {
+    if (jlog) logOps();
+    if (trace.enabled && k.flips !== flipsAtOpStart) {
+      const ev = trace.since(opStartStep);
+      flipOps.push(flipWindow(ev, fsxTask.pid, describeCurrentOp(engine)));
+      lastFlipWindow = ev;
+      if (flipOps.length > 8) flipOps.shift();
+    }
+    flipsAtOpStart = k.flips;
+    opStartStep = sched.step;
+  };
+
+  let outcome: Outcome | null = null;
+  let lastProgress = performance.now();
+  while (!(outcome = run.advance(20000))) {
+    const sig = io.interrupted?.() ?? 0;
+    if (sig) {
+      outcome = run.interrupt(sig);
+      break;
+    }
+    const now = performance.now();
+    if (io.progress && now - lastProgress > 500) {
+      lastProgress = now;
+      io.stderr.write(`\rdaxfsx: ${engine.testcalls} ops, ${k.flips} flips, ${sched.step} steps  `);
+      io.stderr.flush();
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  if (outcome.kind === 'interrupted') {
+    fsxOut.prt(`signal ${outcome.signal}\n`);
+    fsxOut.prt(`testcalls = ${engine.testcalls}\n`);
+    engine.logdump();
+  } else if (outcome.kind === 'clean') {
+    engine.finish(out.recordOps !== undefined);
+  } else if (outcome.kind === 'diverged') {
+    io.stderr.write(`daxfsx: ${outcome.message}\n`);
+  }
+  if (io.progress) io.stderr.write('\r\x1b[K');
+
+  // the kernel log: warnings as they happened, then the failure
+  for (const w of k.warnings) {
+    dmesg.log(warningText(w, machine), w.step);
+    dmesg.tainted = 'G        W';
+  }
+  const cause = run.cause;
+  let kernelReport: string | null = null;
+  if (cause instanceof KernelPanic) kernelReport = panicText(cause, machine, dmesg.tainted);
+  else if (cause instanceof HungTask && outcome.kind === 'hung') {
+    const holders = outcome.locks.map((l) => l);
+    kernelReport = hungText(cause.task, machine, dmesg.tainted, holders);
+  } else if (cause instanceof FaultLoop) kernelReport = softLockupText(cause.task, machine, dmesg.tainted, cause.task.stack.slice());
+
+  const failing = outcome.kind === 'kernel' || outcome.kind === 'hung' ? outcome.task : { comm: fsxTask.comm, pid: fsxTask.pid };
+  let explanation: string[] = [];
+  const opLabel = describeCurrentOp(engine);
+  let windowEvents: TraceEvent[] = lastFlipWindow;
+  let failureRow: { step: number; task: string; text: string; stack: string } | undefined;
+  if (kernelReport) {
+    dmesg.log(kernelReport);
+    engine.dumpFailure();
+    windowEvents = trace.since(opStartStep);
+    if (out.explain) explanation = explain(windowEvents, failing.pid, opLabel);
+    const frames = outcome.kind === 'kernel' || outcome.kind === 'hung' ? outcome.frames.join(' > ') : '';
+    failureRow = { step: sched.step, task: `${failing.comm}:${failing.pid}`, text: headline(outcome), stack: frames };
+  } else if (isFailure(outcome)) {
+    failureRow = { step: sched.step, task: `${fsxTask.comm}:${fsxTask.pid}`, text: verdict(outcome), stack: '' };
+    if (out.explain && flipOps.length) {
+      explanation = [
+        `fsx's check failed (${verdict(outcome)}). The flag changed while these fsx operations were in flight (the last ${flipOps.length});`,
+        'an operation that acted on an IS_DAX() value the flip then changed is where data can be lost:',
+        ...flipOps.flat(),
+      ];
+    }
+  }
+  logSink.close();
+
+  // the test file keeps what the model holds, as fsx leaves its file behind
+  try {
+    writeFileSync(fname, run.file.contents());
+  } catch (e) {
+    lostOutputs.push(`${fname}: ${errText(e)}`);
+  }
+  const replayCmd = opsWritten ? replayCommand(paths.ops, fname) : '';
+  let dmesgText = dmesg.text();
+  if (explanation.length) dmesgText += `\n--- daxfsx: the interleaving ---\n${explanation.join('\n')}\n${replayCmd ? `Replay: ${replayCmd}\n` : ''}`;
+  try {
+    writeFileSync(paths.dmesg, dmesgText);
+  } catch (e) {
+    lostOutputs.push(`${paths.dmesg}: ${errText(e)}`);
+  }
+
+  const elapsedMs = Math.round(performance.now() - started);
+  const record = runRecord(config, outcome, run.counts);
+
+  // daxfsx's own words go to standard error
+  if (kernelReport) io.stderr.write(io.paint('bad', kernelReport) + '\n');
+  else if (k.warnings.length) io.stderr.write(io.paint('bad', `daxfsx: ${k.warnings.length} kernel WARNING(s), see ${paths.dmesg}`) + '\n');
+  if (explanation.length) io.stderr.write((kernelReport ? '\n' : '') + explanation.join('\n') + '\n');
+  // the picture: on a failure with flips, or when asked for
+  const rows = timelineRows(windowEvents, failureRow && windowEvents.length ? failureRow : undefined);
+  if (trace.enabled && rows.length && (failureRow || out.timeline)) {
+    io.stderr.write(`\n${io.paint('head', 'Timeline')} (${failureRow ? 'the failing operation' : 'the last operation during which the flag changed'}):\n`);
+    io.stderr.write(renderTimeline(rows, io.columns, io.paint).join('\n') + '\n');
+  }
+  if (out.report) {
+    const head = headline(outcome);
+    const html = renderHtml({
+      title: `daxfsx: ${head} (${m.fs}, ${m.kernel}, seed ${f.seed})`,
+      verdict: head,
+      command: req.command,
+      replay: replayCmd,
+      rows,
+      ops: lastOps(engine, 60),
+      kernelText: dmesg.text(),
+      explanation,
+    });
+    try {
+      writeFileSync(out.report, html);
+      io.stderr.write(`daxfsx: report: ${out.report}\n`);
+    } catch (e) {
+      lostOutputs.push(`${out.report}: ${errText(e)}`);
+    }
+  }
+  if (isFailure(outcome)) io.stderr.write(`\n${replayCmd ? `Replay: ${replayCmd}\n` : ''}Kernel log: ${paths.dmesg}\n`);
+  const flipNote = m.flip ? `${k.flips} flag changes${run.flipResults.busy ? `, ${run.flipResults.busy} refused` : ''}` : 'no flips';
+  const sig = signature(outcome);
+  const v = verdict(outcome);
+  const line = `daxfsx: ${v === 'ok' ? io.paint('good', 'ok') : io.paint('bad', v)}${sig && sig !== v ? ` in ${sig}` : ''}: ${engine.testcalls} ops, ${flipNote}, ${sched.step} steps, ${(elapsedMs / 1000).toFixed(2)} s (${m.fs}, ${m.kernel}${m.flip ? `, ${run.script ? 'script' : m.sched}` : ''})`;
+  io.stderr.write(line + '\n');
+  if (jlog) {
+    logOps();
+    jlog.info({ event: 'end', ...record });
+    jlog.flush();
+  }
+  // an output that could not be written (a full disk, a vanished directory) is a failure of its own
+  for (const sk of [io.stdout, logSink]) if (sk.error) lostOutputs.push(sk.error);
+  if (opsError) lostOutputs.push(opsError);
+  for (const l of lostOutputs) io.stderr.write(`daxfsx: ${l}\n`);
+  const result: FileRunResult = { ...record, elapsedMs, outcome, opsPath: opsWritten ? paths.ops : undefined };
+  if (lostOutputs.length && result.exitCode === EXIT.OK) {
+    io.stderr.write(`daxfsx: ${lostOutputs.length} output file(s) could not be written in full; exit ${EXIT.OUTPUT}\n`);
+    result.exitCode = EXIT.OUTPUT;
+  }
+  if (out.summary) {
+    try {
+      const { outcome: _o, opsPath: _p, ...summary } = result;
+      writeFileSync(out.summary, JSON.stringify(summary, null, 2) + '\n');
+    } catch (e) {
+      io.stderr.write(`daxfsx: ${out.summary}: ${errText(e)}\n`);
+      if (result.exitCode === EXIT.OK) result.exitCode = EXIT.OUTPUT;
+    }
+  }
+  return result;
+}
+
+/** The IS_DAX() reads and flag changes of one fsx operation, in order. */
+function flipWindow(events: TraceEvent[], fsxPid: number, label: string): string[] {
+  const out = [`  ${label}:`];
+  let last: string | undefined;
+  for (const e of events) {
+    if (e.kind === 'isdax' && e.pid === fsxPid) {
+      const v = /read (true|false)/.exec(e.text)?.[1];
+      out.push(`    step ${e.step}  ${e.comm}:${e.pid}  ${e.text}`);
+      last = v;
+    } else if (e.kind === 'flip' && /on-disk DAX flag/.test(e.text)) {
+      out.push(`    step ${e.step}  ${e.comm}:${e.pid}  ${e.text}${last !== undefined ? ` (fsx had last read IS_DAX() ${last})` : ''}`);
+    }
+  }
+  return out;
+}
+
+/** The last n operations as .fsxops lines. */
+function lastOps(e: FsxEngine, n: number): string[] {
+  const out: string[] = [];
+  for (const { slot } of e.log.dumpOrder()) out.push(formatOpsLine(e.log.entry(slot), false));
+  return out.slice(-n);
+}
+
+export function describeCurrentOp(e: FsxEngine): string {
+  const log = e.log;
+  if (!log.count) return 'start-up';
+  const entry = log.last();
+  return `fsx op ${e.testcalls} (${OP_NAMES[entry.op]} ${entry.args
+    .slice(0, entry.nrArgs - 1)
+    .map((v) => '0x' + (v >>> 0).toString(16))
+    .join(' ')})`;
+}
+

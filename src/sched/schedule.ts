@@ -1,0 +1,39 @@
+/**
+ * A run's schedule as data (loom's `Path`, Shuttle's `Schedule`): for each
+ * flip, where fsx was when the flipper became runnable, and the choices the
+ * scheduler made while both could run. Replay follows one, shrink edits one,
+ * explore finds one; `.fsxops` files carry one on '#' lines.
+ */
+export interface FlipSpec {
+  /** fsx's op number (0: before the first op) and its steps into that op. */
+  op: number;
+  tick: number;
+  /** Choices while two tasks could run: 'f' fsx, '0'.. a flipper. Empty: the flipper runs. */
+  choices: string;
+}
+
+export type Schedule = FlipSpec[];
+
+/**
+ * Where fsx is: the op it is in and how many of its steps into that op.
+ * The anchor of a scripted flip. Advanced by the strategy wrapper that sees
+ * every step (`Positioned`), read by anchors and recorders.
+ */
+export class FsxPosition {
+  op = 0;
+  tick = 0;
+  constructor(private readonly opNow: () => number) {}
+
+  /** fsx is about to run a step. */
+  advance(): void {
+    const op = this.opNow();
+    if (op !== this.op) {
+      this.op = op;
+      this.tick = 0;
+    } else this.tick++;
+  }
+
+  reached(op: number, tick: number): boolean {
+    return this.op > op || (this.op === op && this.tick >= tick);
+  }
+}
