@@ -2,8 +2,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../src/cli/fsxargs.js';
-import { parseRunArgv } from '../src/cli/main.js';
+import { configFromArgv } from '../src/cli/program.js';
+import { signature } from '../src/core/outcome.js';
+import { recordRun, runScript } from '../src/core/scripted.js';
+import { UsageError } from '../src/util/errors.js';
 import { loadScenario } from '../src/cli/scenario.js';
 import { parseSeeds, parseShard } from '../src/cli/sweep.js';
 import { parseOps } from '../src/fsx/fsxops.js';
@@ -11,9 +13,8 @@ import { getnum } from '../src/fsx/getnum.js';
 import { formatOpsLine, type LogEntry } from '../src/fsx/oplog.js';
 import { FL, opArgsCount } from '../src/fsx/ops.js';
 import { buildMachine } from '../src/kernel/machine.js';
-import { executeScript, recordGenerated } from '../src/replay/execute.js';
-import { readRecording } from '../src/replay/recording.js';
-import { readScript } from '../src/replay/script.js';
+import { RecordError, readRecord } from '../src/replay/recording.js';
+import { annotateOps } from '../src/replay/script.js';
 import { runEngine, tmp } from './helpers.js';
 
 describe('properties', () => {
@@ -84,10 +85,10 @@ describe('properties', () => {
     fc.assert(
       fc.property(world, (w) => {
         const args = ['-S', String(w.seed), '-l', '65536', '-o', '16384', '--fs', w.fs, '--kernel', w.kernel, '--initial-dax', w.dax, ...(w.close ? ['-c', '2'] : [])];
-        const ra = parseRunArgv(args, 'prop');
-        const program = recordGenerated({ ...ra, fsx: { ...ra.fsx, numops: 8 }, model: { ...ra.model, flip: false } }).script.ops.slice(0, 4);
-        const r = executeScript(ra, { args, ops: program, flips: w.flips });
-        expect(r.signature, JSON.stringify(w)).toBe('');
+        const config = configFromArgv(args);
+        const program = recordRun({ fsx: { ...config.fsx, numops: 8 }, model: { ...config.model, flip: false } }).script.ops.slice(0, 4);
+        const r = runScript(config, { ops: program, flips: w.flips });
+        expect(signature(r.outcome), JSON.stringify(w)).toBe('');
       }),
       { numRuns: 150 },
     );
@@ -95,12 +96,16 @@ describe('properties', () => {
 
   it("the parsers throw nothing but their own errors on arbitrary text", () => {
     const d = tmp();
-    const text = fc.oneof(fc.string({ maxLength: 300 }), fc.array(fc.constantFrom('skip', 'write', 'copy_range', '0x10', '# daxfsx-args: ', '["-q"]', '# daxfsx-flip: 1 2 f0', '# daxfsx-op: 3 read_dontcache', '\n', ' ', '*', 'keep_size', '{', '"name"'), { maxLength: 40 }).map((xs) => xs.join('')));
+    const text = fc.oneof(fc.string({ maxLength: 300 }), fc.array(fc.constantFrom('skip', 'write', 'copy_range', '0x10', '# daxfsx-args: ', '["-q"]', '# daxfsx-record: v1 1/1 00000000 ', '{"origin":', '# daxfsx-flip: 1 2 f0', '# daxfsx-op: 3 read_dontcache', '\n', ' ', '*', 'keep_size', '{', '"name"'), { maxLength: 40 }).map((xs) => xs.join('')));
     fc.assert(
       fc.property(text, (t) => {
         const p = parseOps(t, 'x');
-        expect(() => readScript(t, p.ops, [])).not.toThrow();
-        expect(() => readRecording(t)).not.toThrow();
+        expect(() => annotateOps(t, p.ops)).not.toThrow();
+        try {
+          readRecord(t, 'x');
+        } catch (e) {
+          expect(e).toBeInstanceOf(RecordError);
+        }
         expect(() => getnum(t)).not.toThrow();
         for (const f of [() => parseSeeds(t), () => parseShard(t, {})]) {
           try {

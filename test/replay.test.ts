@@ -2,7 +2,8 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseOps } from '../src/fsx/fsxops.js';
-import { decidingArgs, headerLines, readRecording } from '../src/replay/recording.js';
+import { defaultConfig } from '../src/core/config.js';
+import { readRecord, recordLines } from '../src/replay/recording.js';
 import { cli, tmp } from './helpers.js';
 
 describe('exact replay from a recorded .fsxops', () => {
@@ -53,15 +54,18 @@ describe('exact replay from a recorded .fsxops', () => {
   });
 });
 
-describe('the recording lines', () => {
-  it('keep only the options that decide a run', () => {
-    expect(decidingArgs(['-q', '-S', '3', '--record-ops', '--summary', 's.json', '--log-json=l', '-P', 'dir', '--kernel', 'locked', 'f'], 'f')).toEqual(['-q', '-S', '3', '--kernel', 'locked']);
+describe('the record', () => {
+  it('round-trips, split into fsx-sized lines, with the version, the part and a checksum on each', () => {
+    const config = defaultConfig();
+    config.fsx.logid = 'x'.repeat(200);
+    const lines = recordLines({ origin: { kind: 'generated', firstOp: 10001 }, config, schedule: [{ op: 3, tick: 4, choices: 'f0f' }] }, 'v');
+    expect(lines.length).toBeGreaterThan(3);
+    expect(lines.every((l) => l.length < 255)).toBe(true);
+    expect(lines.slice(1).every((l) => /^# daxfsx-record: v1 \d+\/\d+ [0-9a-f]{8} /.test(l))).toBe(true);
+    expect(readRecord(lines.join('\n'), 'f')).toEqual({ origin: { kind: 'generated', firstOp: 10001 }, config, schedule: [{ op: 3, tick: 4, choices: 'f0f' }] });
   });
 
-  it('round-trip, split into fsx-sized lines', () => {
-    const args = Array.from({ length: 60 }, (_, i) => `--opt-${i}=${'x'.repeat(i % 7)}`);
-    const lines = headerLines(args, { kind: 'generated', seed: 9, firstOp: 10001 }, 'v');
-    expect(lines.every((l) => l.length < 255)).toBe(true);
-    expect(readRecording(lines.join('\n'))).toEqual({ args, origin: { kind: 'generated', seed: 9, firstOp: 10001 } });
+  it('a file without daxfsx lines is fsx\'s own: no record', () => {
+    expect(readRecord('write 0x0 0x10 0x0 *\n', 'f')).toBeNull();
   });
 });

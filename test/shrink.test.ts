@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseOps } from '../src/fsx/fsxops.js';
+import { readRecord } from '../src/replay/recording.js';
 import { cli, tmp } from './helpers.js';
 
 describe('daxfsx shrink', () => {
@@ -36,7 +37,10 @@ describe('daxfsx shrink', () => {
     const r = await cli(['-q', '-S', '2', '--kernel', 'locked', '--shrink', f]);
     expect(r.code).toBe(50);
     expect(r.stdout).toMatch(/Shrunk bug in vm_insert_mixed: \d+ -> \d+ ops/);
-    expect(readFileSync(`${f}.min.fsxops`, 'utf8')).toMatch(/^# daxfsx-flip: /m);
+    const rec = readRecord(readFileSync(`${f}.min.fsxops`, 'utf8'), 'min');
+    expect(rec?.origin.kind).toBe('script');
+    expect(rec?.schedule.length).toBeGreaterThan(0);
+    expect(rec?.config.model.kernel).toBe('locked');
   });
 
   it('refuses what it cannot shrink, with one line', async () => {

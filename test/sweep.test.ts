@@ -16,7 +16,7 @@ describe('daxfsx sweep', () => {
     expect(readFileSync(join(d, 'b.ndjson'), 'utf8')).toBe(text);
     const lines = text.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.seed)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-    expect(Object.keys(lines[0]).sort()).toEqual(['exitCode', 'flips', 'ops', 'seed', 'signature', 'steps', 'verdict']);
+    expect(Object.keys(lines[0]).sort()).toEqual(['exitCode', 'flips', 'fs', 'kernel', 'ops', 'seed', 'signature', 'steps', 'verdict']);
     expect(a.stdout).toMatch(/signature\s+seeds\s+first seed\s+median ops/);
     expect(a.stdout).toMatch(/iomap_page_mkwrite\s+\d+\s+1\s+\d+/);
   });
