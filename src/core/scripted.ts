@@ -1,7 +1,18 @@
-import type { Script } from '../replay/script.js';
+import type { ParsedOp } from '../fsx/fsxops.js';
+import type { FlipSpec } from '../sched/schedule.js';
 import type { RunConfig } from './config.js';
 import type { Outcome } from './outcome.js';
 import { Run } from './run.js';
+
+/**
+ * A scripted run: fsx's operations (as replay lines, with the op number
+ * whose data each writes) and a schedule of flips. Shrinking edits
+ * scripts, explore finds them, replay follows them.
+ */
+export interface Script {
+  ops: ParsedOp[];
+  flips: FlipSpec[];
+}
 
 /** A run in memory: how it ended, its counts, and the run itself (for its trace). */
 export interface Ran {

@@ -1,7 +1,7 @@
 import type { RunConfig } from '../core/config.js';
 import { exitCode, signature, verdict } from '../core/outcome.js';
 import { Run } from '../core/run.js';
-import type { Script } from '../replay/script.js';
+import type { Script } from '../core/scripted.js';
 import { StateHashing } from './hashing.js';
 import { ExploreStrategy, type ChoicePoint } from './strategy.js';
 

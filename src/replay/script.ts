@@ -1,18 +1,11 @@
 import type { ParsedOp } from '../fsx/fsxops.js';
 import { formatOpsLine } from '../fsx/oplog.js';
 import { OP_NAMES, opCode } from '../fsx/ops.js';
-import type { FlipSpec } from '../sched/schedule.js';
 
 /**
- * A scripted run: fsx's operations (as replay lines, with the op number
- * whose data each writes) and a schedule of flips. Shrinking edits
- * scripts, explore finds them; a `.min.fsxops` file holds one (its
+ * A script's op lines in a file: a `.min.fsxops` holds a script (its
  * schedule in the record, each op's data number on a '# daxfsx-op' line).
  */
-export interface Script {
-  ops: ParsedOp[];
-  flips: FlipSpec[];
-}
 
 const OPLINE = '# daxfsx-op: ';
 

@@ -22,6 +22,24 @@ export function explain(events: TraceEvent[], failingPid: number, opLabel: strin
   const reads = events.filter((e) => e.kind === 'isdax' && e.pid === failingPid);
   const flips = events.filter((e) => e.kind === 'flip' && e.pid !== failingPid && /S_DAX=/.test(e.text));
   const changes: string[] = [];
+  const value = (e: TraceEvent): string | undefined => /read (true|false)/.exec(e.text)?.[1];
+  const where = (e: TraceEvent): string => e.text.replace(/^.* in /, '');
+  const between = (a: TraceEvent, b: TraceEvent): string => {
+    const fs = flips.filter((f) => f.step > a.step && f.step < b.step);
+    return fs.length ? `; in between, ${fs.map((f) => `${f.comm}:${f.pid} changed it at step ${f.step}`).join(', ')}` : '';
+  };
+  // a decision made at mmap() time lives on in the VMA (its flags and vm_ops): when the last read
+  // disagrees with it, that pair is the cause, whatever the reads in between said
+  const setup = reads.find((e) => /_file_mmap$/.test(where(e)));
+  const last = reads[reads.length - 1];
+  const lastFault = [...events].reverse().find((e) => e.kind === 'fault' && e.pid === failingPid);
+  const inFault = lastFault ? reads.filter((e) => e.step >= lastFault.step) : [];
+  const faultAgrees = inFault.every((e) => value(e) === value(last));
+  if (setup && last && setup !== last && value(setup) !== value(last) && faultAgrees) {
+    out.push('In short: the VMA was set up for one mode and faulted in the other:');
+    out.push(`  IS_DAX() read ${value(setup)} at step ${setup.step} (${where(setup)}), which fixed the VMA's flags and vm_ops for good, and ${value(last)} at step ${last.step} (${where(last)})${between(setup, last)}.`);
+    return out;
+  }
   for (let i = 1; i < reads.length; i++) {
     const a = reads[i - 1];
     const b = reads[i];

@@ -1,9 +1,8 @@
 import type { RunConfig } from '../core/config.js';
 import { signature as signatureOf } from '../core/outcome.js';
-import { runScript, type Ran } from '../core/scripted.js';
 import type { ParsedOp } from '../fsx/fsxops.js';
 import { opArgsCount } from '../fsx/ops.js';
-import type { Script } from '../replay/script.js';
+import { runScript, type Ran, type Script } from '../core/scripted.js';
 import type { FlipSpec } from '../sched/schedule.js';
 import { ddmin } from './ddmin.js';
 
