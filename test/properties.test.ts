@@ -7,7 +7,7 @@ import { signature } from '../src/core/outcome.js';
 import { recordRun, runScript } from '../src/core/scripted.js';
 import { UsageError } from '../src/util/errors.js';
 import { loadScenario } from '../src/cli/scenario.js';
-import { parseSeeds, parseShard } from '../src/cli/sweep.js';
+import { parseSeeds, parseShard } from '../src/sweep/seeds.js';
 import { parseOps } from '../src/fsx/fsxops.js';
 import { getnum } from '../src/fsx/getnum.js';
 import { formatOpsLine, type LogEntry } from '../src/fsx/oplog.js';

@@ -2,7 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadScenario } from '../src/cli/scenario.js';
-import { parseShard, shardSeeds, summarize } from '../src/cli/sweep.js';
+import { parseShard, shardSeeds } from '../src/sweep/seeds.js';
+import { summarize } from '../src/sweep/summary.js';
 import { cli, tmp } from './helpers.js';
 
 describe('daxfsx sweep', () => {

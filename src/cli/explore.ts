@@ -34,10 +34,11 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
     .addOption(new Option('--max-steps <n>', 'steps per interleaving before it is cut off').default('200000'))
     .addOption(new Option('--budget <seconds>', 'stop exploring after this long').default('120'))
     .addOption(new Option('--out-dir <dir>', 'where the failing runs go').default('.'))
+    .addOption(new Option('--summary <file>', 'JSON: interleavings, states, exhausted, failures by signature, seconds'))
     .helpOption('--help', 'show this help')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} });
-  addRunOptions(cmd);
+  addRunOptions(cmd, false);
   for (const o of cmd.options) cmd.on(`option:${o.name()}`, () => order.push(o.attributeName()));
   let program: string | undefined;
   cmd.action((p?: string) => {

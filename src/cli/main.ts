@@ -14,8 +14,26 @@ import { runSweepCli } from './sweep.js';
 
 export type { CliIo };
 
+const COMMANDS = ['shrink', 'explore', 'sweep', 'scenario', 'matrix'];
+
+/** Colour on the terminal: --no-color and NO_COLOR turn it off, FORCE_COLOR (chalk's convention) on even off a terminal. */
+export function useColor(flag: boolean, io: Pick<CliIo, 'isTTY' | 'env'>): boolean {
+  if (!flag) return false;
+  const force = io.env.FORCE_COLOR;
+  if (force !== undefined && force !== '') return force !== '0' && force !== 'false';
+  return io.isTTY && !io.env.NO_COLOR;
+}
+
 /** Run the CLI; returns the exit code. */
 export async function runCli(argv: string[], io: CliIo, signals?: { interrupted: () => number }): Promise<number> {
+  if (argv[0] === 'help') {
+    // `daxfsx help` and `daxfsx help COMMAND`: never a test on a file named help
+    if (argv[1] && !COMMANDS.includes(argv[1])) {
+      io.stderr.write(`daxfsx help: no command '${argv[1]}' (commands: ${COMMANDS.join(', ')})\n`);
+      return EXIT.USAGE;
+    }
+    return runCli(argv[1] ? [argv[1], ...(argv[1] === 'scenario' ? ['run'] : []), '--help'] : ['--help'], io, signals);
+  }
   if (argv[0] === 'shrink') return runShrinkCli(argv.slice(1), io);
   if (argv[0] === 'explore') return runExploreCli(argv.slice(1), io);
   if (argv[0] === 'sweep') return runSweepCli(argv.slice(1), io, signals?.interrupted);
@@ -38,7 +56,7 @@ export async function runCli(argv: string[], io: CliIo, signals?: { interrupted:
       if (replay.note) io.stderr.write(`daxfsx: ${replay.note}\n`);
     }
     const config = replay?.config ?? commandLine;
-    const color = p.color && io.isTTY && !io.env.NO_COLOR;
+    const color = useColor(p.color, io);
     const result = await runWithFiles(
       {
         config,

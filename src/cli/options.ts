@@ -38,9 +38,17 @@ const nonNeg = (n: number): string | null => (n < 0 ? 'must not be negative' : n
 const bounded = (max: number) => (n: number) => (n <= 0 ? 'must be greater than 0' : n > max ? `the model holds at most ${max}` : null);
 
 /** The run command's options: fsx's letters with long names, and daxfsx's own. */
-export function addRunOptions(cmd: Command): Command {
+/** Options about one run's files. */
+const PER_RUN = new Set(['dir', 'replayOps', 'recordOps']);
+
+/**
+ * The options of one run on a command. `perRun: false` leaves out what only
+ * a run with files has (the reports, -P, --replay-ops, --record-ops): for
+ * commands whose runs are in memory (sweep, explore).
+ */
+export function addRunOptions(cmd: Command, perRun = true): Command {
   const g = (title: string, opts: Option[]): void => {
-    for (const o of opts) cmd.addOption(o.helpGroup(title));
+    for (const o of opts) if (perRun || !PER_RUN.has(o.attributeName())) cmd.addOption(o.helpGroup(title));
   };
   g('fsx: the operation stream', [
     new Option('-S, --seed <n>', 'seed for the random generator (0 picks one and prints it)').default(1),
@@ -113,7 +121,8 @@ export function addRunOptions(cmd: Command): Command {
     new Option('--panic-on-warn', 'a kernel WARNING stops the run (exit 52)'),
     new Option('--hung-steps <n>', 'scheduler steps a task may stay blocked before the hung-task report').default(200000),
   ]);
-  g('daxfsx: reports', [
+  if (perRun)
+    g('daxfsx: reports', [
     new Option('--summary <file>', 'write a JSON summary of the run'),
     new Option('--log-json <file>', 'structured log: one JSON line per operation and per notable event'),
     new Option('--no-explain', 'leave the plain-words explanation out of a failure report'),
@@ -129,8 +138,6 @@ type Raw = Record<string, unknown>;
 
 const LETTER_ORDER_SENSITIVE = new Set(['quiet', 'startOp', 'closeProb', 'mappedWrites', 'atomicWrites']);
 
-/** Options that say where outputs go or what is shown: never part of a config. */
-const OUTPUT_KEYS = new Set(['replayOps', 'recordOps', 'summary', 'logJson', 'color', 'explain', 'shrink', 'timeline', 'report', 'dir']);
 
 /**
  * Turn commander's parse into what the command line says. `order` lists
@@ -139,9 +146,6 @@ const OUTPUT_KEYS = new Set(['replayOps', 'recordOps', 'summary', 'logJson', 'co
  * recording's config and the command line can be held against each other.
  */
 export function parseRunOptions(raw: Raw, fileArgs: string[], order: string[], now: () => number = () => Math.floor(Date.now() / 1000) % 10000 + process.pid): { run: ParsedRun; fname: string } {
-  if (fileArgs.length !== 1) {
-    throw new UsageError(fileArgs.length === 0 ? 'the test file name is required (daxfsx [options] FILE)' : `one test file only, got ${fileArgs.length}: ${fileArgs.join(' ')}`);
-  }
   const given = new Set(order);
   const notes: string[] = [];
   const parseMessages: string[] = [];
@@ -311,6 +315,10 @@ export function parseRunOptions(raw: Raw, fileArgs: string[], order: string[], n
     model((m) => (m.hungSteps = v));
   }
 
+  // after the options' values, so that '-N ./f' says -N's value is wrong, not that the file is missing
+  if (fileArgs.length !== 1) {
+    throw new UsageError(fileArgs.length === 0 ? 'the test file name is required (daxfsx [options] FILE)' : `one test file only, got ${fileArgs.length}: ${fileArgs.join(' ')}`);
+  }
   const fname = fileArgs[0];
   const outputs: Outputs = {
     ...defaultOutputs(fname),
@@ -332,9 +340,4 @@ export function parseRunOptions(raw: Raw, fileArgs: string[], order: string[], n
     fname,
     run: { apply, outputs, parseMessages, notes, seedPicked, replayOps: has('replayOps') ? str('replayOps') : undefined, color: raw.color !== false },
   };
-}
-
-/** The options given that decide a run (not where its outputs go): for commands that refuse some. */
-export function decidingGiven(order: string[]): string[] {
-  return order.filter((k) => !OUTPUT_KEYS.has(k));
 }

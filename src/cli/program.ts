@@ -37,11 +37,13 @@ export function makeRunProgram(io: Pick<CliIo, 'stdout' | 'stderr'>, order: stri
   const program = new Command('daxfsx');
   program
     .description(
-      'fsx-style stress test of a file whose DAX mode is switched while it is read, written and mmapped,\n' +
-        'run against a model of the Linux kernel (XFS or ext4) under a deterministic scheduler.\n' +
-        'Other commands: daxfsx shrink F.fsxops (cut a failing run down to a minimal reproducer),\n' +
-        '                daxfsx explore [PROGRAM] (every interleaving of a small program, within bounds),\n' +
-        '                daxfsx sweep --seeds A..B (many seeds in worker threads), daxfsx scenario run, daxfsx matrix.',
+      'fsx-style stress test of a file whose DAX mode is switched while it is read, written and mmapped, run against a model of the Linux kernel (XFS or ext4) under a deterministic scheduler.\n\n' +
+        'Other commands (each with --help):\n' +
+        '  daxfsx shrink F.fsxops       cut a failing run down to a minimal reproducer\n' +
+        '  daxfsx explore [PROGRAM]     every interleaving of a small program, in bounds\n' +
+        '  daxfsx sweep --seeds A..B    many seeds in worker threads\n' +
+        '  daxfsx scenario run          the shipped scenarios, with expected verdicts\n' +
+        '  daxfsx matrix                designs x file systems, what each reaches',
     )
     .usage('[options] FILE')
     .helpOption('--help', 'show this help')

@@ -5,10 +5,12 @@ import { defaultConfig, type RunConfig } from '../core/config.js';
 import type { RunRecord } from '../core/outcome.js';
 import { DESIGN_NAMES } from '../kernel/designs.js';
 import { runSeeds } from '../sweep/pool.js';
-import { UsageError } from '../util/errors.js';
+import { EXIT } from '../core/outcome.js';
+import { UsageError, errText } from '../util/errors.js';
 import type { Sink } from '../util/sink.js';
 import { configFromArgv } from './program.js';
-import { parseSeeds, summarize } from './sweep.js';
+import { parseSeeds } from '../sweep/seeds.js';
+import { summarize } from '../sweep/summary.js';
 
 type SeedResult = RunRecord;
 
@@ -50,7 +52,8 @@ export function loadScenario(file: string): Scenario {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new UsageError(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not valid JSON (${(e as Error).message})`}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw code ? new UsageError(`${file}: ${errText(e)}`, EXIT.FILE) : new UsageError(`${file}: not valid JSON (${(e as Error).message})`);
   }
   const bad = (field: string, why: string): never => {
     throw new UsageError(`${file}: field '${field}': ${why}`);
@@ -157,7 +160,7 @@ function scenarioFiles(paths: string[]): string[] {
     try {
       st = statSync(p);
     } catch {
-      throw new UsageError(`${p}: no such file or directory`);
+      throw new UsageError(`${p}: No such file or directory`, EXIT.FILE);
     }
     if (st.isDirectory()) for (const f of readdirSync(p).sort()) if (f.endsWith('.json')) out.push(join(p, f));
     if (st.isFile()) out.push(p);

@@ -1,200 +1,211 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { defaultConfig } from '../core/config.js';
-import type { RunRecord } from '../core/outcome.js';
+import { Command, CommanderError, Option } from 'commander';
+import { defaultConfig, withSeed, type RunConfig } from '../core/config.js';
+import { EXIT, type RunRecord } from '../core/outcome.js';
+import { runWithFiles } from '../output/filerun.js';
+import { shellWord } from '../output/paths.js';
 import { runSeeds } from '../sweep/pool.js';
-import { UsageError } from '../util/errors.js';
-import type { Sink } from '../util/sink.js';
-import { parseRunArgv } from './program.js';
+import { parseSeeds, parseShard, shardSeeds } from '../sweep/seeds.js';
+import { expectationText, parseExpectation, summarize, summaryTable, unexpected } from '../sweep/summary.js';
+import { UsageError, errText } from '../util/errors.js';
+import { Sink } from '../util/sink.js';
+import { argvOf } from './argv.js';
+import { addRunOptions, parseRunOptions } from './options.js';
+import { painter, type CliIo } from './program.js';
+import { runShrinkCli } from './shrink.js';
 
-type SeedResult = RunRecord;
+const ndjson = (rs: RunRecord[]): string => rs.map((r) => JSON.stringify(r)).join('\n') + (rs.length ? '\n' : '');
 
-interface Io {
-  stdout: Sink;
-  stderr: Sink;
-  isTTY: boolean;
-  env: NodeJS.ProcessEnv;
+/** A signature as a file name. */
+const slug = (sig: string): string => sig.replace(/[^\w.-]+/g, '_');
+
+/** The command that runs one seed of the sweep on its own, runnable as printed. */
+export function reproduceCommand(config: RunConfig, seed: number, file: string): string {
+  return ['daxfsx', ...argvOf(withSeed(config, seed)), file].map(shellWord).join(' ');
 }
 
-/** A..B, or a single seed. */
-export function parseSeeds(s: string): [number, number] {
-  const m = /^(\d+)(?:\.\.(\d+))?$/.exec(s.trim());
-  if (!m) throw new UsageError(`option --seeds: expected A..B (e.g. 1..100), got '${s}'`);
-  const a = Number(m[1]);
-  const b = m[2] === undefined ? a : Number(m[2]);
-  if (a < 1 || b < a || b > 2147483647) throw new UsageError(`option --seeds: need 1 <= A <= B <= 2147483647, got '${s}'`);
-  return [a, b];
+/** ETA in words that never say 2m60s. */
+function eta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
-/** --shard K/N (K from 1), or index/N to take K from a Kubernetes Indexed Job's JOB_COMPLETION_INDEX (from 0). */
-export function parseShard(s: string, env: NodeJS.ProcessEnv): [number, number] {
-  const m = /^(\d+|index)\/(\d+)$/.exec(s.trim());
-  if (!m) throw new UsageError(`option --shard: expected K/N (e.g. 2/8) or index/N, got '${s}'`);
-  const n = Number(m[2]);
-  let k: number;
-  if (m[1] === 'index') {
-    const idx = env.JOB_COMPLETION_INDEX;
-    if (idx === undefined || !/^\d+$/.test(idx)) throw new UsageError('option --shard index/N: JOB_COMPLETION_INDEX is not set to a number');
-    k = Number(idx) + 1;
-  } else k = Number(m[1]);
-  if (n < 1 || k < 1 || k > n) throw new UsageError(`option --shard: need 1 <= K <= N, got '${s}'`);
-  return [k, n];
+function program(name: string, io: Pick<CliIo, 'stdout' | 'stderr'>): Command {
+  return new Command(name)
+    .helpOption('--help', 'show this help')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} });
 }
 
-/** The seeds of shard K of N: every N-th seed of the range, so slices take about as long. */
-export function shardSeeds([a, b]: [number, number], [k, n]: [number, number]): number[] {
-  const out: number[] = [];
-  for (let s = a; s <= b; s++) if ((s - a) % n === k - 1) out.push(s);
-  return out;
-}
-
-export interface SigSummary {
-  signature: string;
-  count: number;
-  firstSeed: number;
-  medianOps: number;
-}
-
-/** By signature: how many seeds, the first, the median ops to the failure. */
-export function summarize(results: SeedResult[]): SigSummary[] {
-  const by = new Map<string, SeedResult[]>();
-  for (const r of results) {
-    const k = r.signature || 'clean';
-    if (!by.has(k)) by.set(k, []);
-    by.get(k)!.push(r);
+/** `daxfsx sweep merge [--out FILE] FILES...` */
+async function merge(argv: string[], io: CliIo): Promise<number> {
+  const cmd = program('daxfsx sweep merge', io)
+    .description("combine the --out files of a sweep's shards into one summary (a seed found twice must agree)")
+    .argument('<files...>', 'the NDJSON files the shards wrote with --out')
+    .addOption(new Option('--out <file>', 'write the merged NDJSON here'));
+  let files: string[] = [];
+  cmd.action((f: string[]) => {
+    files = f;
+  });
+  cmd.parse(argv, { from: 'user' });
+  if (!files.length) return 0; // --help
+  const { out } = cmd.opts<{ out?: string }>();
+  const bySeed = new Map<number, RunRecord>();
+  for (const f of files) {
+    let text: string;
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch (e) {
+      throw new UsageError(`${f}: ${errText(e)}`, EXIT.FILE);
+    }
+    text.split('\n').forEach((line, i) => {
+      if (!line.trim()) return;
+      let r: RunRecord;
+      try {
+        r = JSON.parse(line) as RunRecord;
+      } catch {
+        throw new UsageError(`${f}:${i + 1}: not a JSON line`, EXIT.FILE);
+      }
+      if (typeof r.seed !== 'number' || typeof r.signature !== 'string') throw new UsageError(`${f}:${i + 1}: not a sweep result (needs seed and signature)`, EXIT.FILE);
+      const prev = bySeed.get(r.seed);
+      if (prev && JSON.stringify(prev) !== JSON.stringify(r)) throw new UsageError(`${f}:${i + 1}: seed ${r.seed} appears twice with different results`, EXIT.FILE);
+      bySeed.set(r.seed, r);
+    });
   }
-  return [...by.entries()]
-    .map(([signature, rs]) => {
-      const ops = rs.map((r) => r.ops).sort((x, y) => x - y);
-      return { signature, count: rs.length, firstSeed: Math.min(...rs.map((r) => r.seed)), medianOps: ops[Math.floor((ops.length - 1) / 2)] };
-    })
-    .sort((x, y) => y.count - x.count || x.firstSeed - y.firstSeed);
+  const results = [...bySeed.values()].sort((x, y) => x.seed - y.seed);
+  if (out) writeFileSync(out, ndjson(results));
+  io.stdout.write(`${results.length} seeds from ${files.length} file(s)\n${summaryTable(results).join('\n')}\n`);
+  return 0;
 }
-
-export function summaryTable(results: SeedResult[]): string[] {
-  const rows = summarize(results);
-  const w = Math.max(9, ...rows.map((r) => r.signature.length));
-  return [
-    `${'signature'.padEnd(w)}  seeds  first seed  median ops`,
-    ...rows.map((r) => `${r.signature.padEnd(w)}  ${String(r.count).padStart(5)}  ${String(r.firstSeed).padStart(10)}  ${String(r.medianOps).padStart(10)}`),
-  ];
-}
-
-const ndjson = (rs: SeedResult[]): string => rs.map((r) => JSON.stringify(r)).join('\n') + (rs.length ? '\n' : '');
 
 /** `daxfsx sweep --seeds A..B [run options]` and `daxfsx sweep merge FILES...`. */
-export async function runSweepCli(argv: string[], io: Io, interrupted?: () => number): Promise<number> {
-  const fail = (msg: string, code = 90): number => {
+export async function runSweepCli(argv: string[], io: CliIo, interrupted?: () => number): Promise<number> {
+  const fail = (msg: string, code: number = EXIT.USAGE): number => {
     io.stderr.write(`daxfsx sweep: ${msg}\n`);
     return code;
   };
-  if (argv[0] === '--help' || argv.length === 0) {
-    io.stdout.write(
-      [
-        'Usage: daxfsx sweep --seeds A..B [--jobs N] [--out FILE] [--shard K/N] [run options]',
-        '       daxfsx sweep merge [--out FILE] FILES...',
-        '',
-        'Runs every seed of A..B (with the run options, e.g. -N 20000 --kernel locked) in worker threads',
-        'and prints a summary by signature: seeds, first seed, median ops to the failure.',
-        '  --seeds A..B    the seed range',
-        '  --jobs N        worker threads (default: the number of cores)',
-        '  --out FILE      one JSON line per seed, in seed order (the same whatever --jobs is)',
-        '  --shard K/N     only the K-th of N slices of the range (every N-th seed); index/N takes K from',
-        "                  JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's index, from 0)",
-        '  merge FILES...  combine the --out files of the shards into one summary',
-        '',
-      ].join('\n'),
-    );
-    return 0;
-  }
   try {
-    if (argv[0] === 'merge') {
-      const rest = argv.slice(1);
-      let out: string | undefined;
-      const files: string[] = [];
-      for (let i = 0; i < rest.length; i++) {
-        if (rest[i] === '--out') out = rest[++i];
-        else if (rest[i].startsWith('--out=')) out = rest[i].slice(6);
-        else files.push(rest[i]);
+    if (argv[0] === 'merge') return await merge(argv.slice(1), io);
+    const order: string[] = [];
+    const cmd = program('daxfsx sweep', io)
+      .usage('--seeds A..B [options] [run options]')
+      .description(
+        'Run every seed of A..B with the run options in worker threads (in memory, no files per seed) and print a summary by signature: seeds, first seed, median ops to the failure, and a command that reproduces each.\n\n' +
+          'Exit 0 when every seed came out as --expect says, 1 when any did not (they are listed), the signal number (2, 15) when interrupted. A CI job sweeping a design known to be unsafe says which failures it expects: --expect iomap_page_mkwrite,vm_insert_mixed.\n\n' +
+          'daxfsx sweep merge FILES... combines the --out files of shards.',
+      )
+      .addOption(new Option('--seeds <A..B>', 'the seed range (required)').helpGroup('sweep'))
+      .addOption(new Option('--jobs <n>', 'worker threads').default(String(availableParallelism()), 'the number of cores').helpGroup('sweep'))
+      .addOption(new Option('--out <file>', 'one JSON line per seed, in seed order (the same whatever --jobs is)').helpGroup('sweep'))
+      .addOption(new Option('--shard <K/N>', "only the K-th of N slices of the range (every N-th seed); index/N takes K from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's, from 0)").helpGroup('sweep'))
+      .addOption(
+        new Option('--expect <what>', "what the seeds must come out as: 'clean' (every seed), 'any', or signatures separated by commas (each seed clean or failing with one of them, e.g. iomap_page_mkwrite,vm_insert_mixed)")
+          .default('clean')
+          .helpGroup('sweep'),
+      )
+      .addOption(new Option('--save-failures <dir>', "run the first seed of each failing signature again with its files (F, .fsxops, .fsxlog, .fsxgood, .dmesg, .html report) in DIR, named SIGNATURE-seedN").helpGroup('sweep'))
+      .addOption(new Option('--shrink', 'with --save-failures: shrink each saved failure to SIGNATURE-seedN.min.fsxops').helpGroup('sweep'))
+      .addOption(new Option('--no-color', 'no colour on the terminal').helpGroup('sweep'))
+      .allowExcessArguments(true);
+    addRunOptions(cmd, false);
+    for (const o of cmd.options) cmd.on(`option:${o.name()}`, () => order.push(o.attributeName()));
+    let files: string[] = [];
+    cmd.action((...a: unknown[]) => {
+      files = (a[a.length - 1] as Command).args;
+    });
+    try {
+      cmd.parse(argv, { from: 'user' });
+    } catch (e) {
+      if (e instanceof CommanderError) {
+        if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return 0;
+        return fail(`${e.message.replace(/^error: /, '')} (daxfsx sweep --help lists the options)`);
       }
-      if (!files.length) return fail('merge: name the result files to merge');
-      const bySeed = new Map<number, SeedResult>();
-      for (const f of files) {
-        let text: string;
-        try {
-          text = readFileSync(f, 'utf8');
-        } catch {
-          return fail(`${f}: cannot be read`, 93);
-        }
-        text.split('\n').forEach((line, i) => {
-          if (!line.trim()) return;
-          let r: SeedResult;
-          try {
-            r = JSON.parse(line) as SeedResult;
-          } catch {
-            throw new UsageError(`${f}:${i + 1}: not a JSON line`);
-          }
-          if (typeof r.seed !== 'number' || typeof r.signature !== 'string') throw new UsageError(`${f}:${i + 1}: not a sweep result (needs seed and signature)`);
-          const prev = bySeed.get(r.seed);
-          if (prev && JSON.stringify(prev) !== JSON.stringify(r)) throw new UsageError(`${f}:${i + 1}: seed ${r.seed} appears twice with different results`);
-          bySeed.set(r.seed, r);
-        });
-      }
-      const results = [...bySeed.values()].sort((x, y) => x.seed - y.seed);
-      if (out) writeFileSync(out, ndjson(results));
-      io.stdout.write(`${results.length} seeds from ${files.length} file(s)\n${summaryTable(results).join('\n')}\n`);
-      return 0;
+      throw e;
     }
-    // the sweep's own options; everything else is a run option
-    let seedsArg: string | undefined;
-    let jobs = availableParallelism();
-    let out: string | undefined;
-    let shard: [number, number] = [1, 1];
-    const runArgv: string[] = [];
-    for (let i = 0; i < argv.length; i++) {
-      const a = argv[i];
-      const [name, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-      const val = (): string => {
-        const v = inline ?? argv[++i];
-        if (v === undefined) throw new UsageError(`option ${name}: needs a value`);
-        return v;
-      };
-      if (name === '--seeds') seedsArg = val();
-      else if (name === '--jobs') {
-        const v = val();
-        jobs = Number(v);
-        if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new UsageError(`option --jobs: must be a whole number from 1 to 256 (got ${v})`);
-      } else if (name === '--out') out = val();
-      else if (name === '--shard') shard = parseShard(val(), io.env);
-      else runArgv.push(a);
-    }
-    if (!seedsArg) return fail('--seeds A..B is required');
-    const range = parseSeeds(seedsArg);
-    const parsed = parseRunArgv(runArgv, undefined, 'a sweep'); // bad run options fail here, once, with one line
-    if (!parsed) return 0;
-    const out1 = parsed.run.outputs;
-    const perRun = [out1.report && '--report', out1.logJson && '--log-json', out1.summary && '--summary', out1.shrink && '--shrink', out1.recordOps && '--record-ops', out1.dir && '-P', parsed.run.replayOps && '--replay-ops'].filter(Boolean);
-    if (perRun.length) throw new UsageError(`${perRun.join(', ')}: a sweep runs its seeds in memory and writes no per-run files (--out FILE keeps one JSON line per seed)`);
-    const config = parsed.run.apply(defaultConfig());
+    const o = cmd.opts<{ seeds?: string; jobs: string; out?: string; shard?: string; expect: string; saveFailures?: string; shrink?: boolean; color?: boolean }>();
+    if (files.length) throw new UsageError(`a sweep takes no test file (got ${files.join(' ')}): its seeds run in memory; --save-failures DIR keeps the files of failing seeds`);
+    if (!o.seeds) throw new UsageError('--seeds A..B is required (daxfsx sweep --help lists the options)');
+    if (o.shrink && !o.saveFailures) throw new UsageError('--shrink shrinks saved failures: give --save-failures DIR too');
+    const jobs = Number(o.jobs);
+    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new UsageError(`option --jobs: must be a whole number from 1 to 256 (got ${o.jobs})`);
+    const range = parseSeeds(o.seeds);
+    const shard = o.shard ? parseShard(o.shard, io.env) : ([1, 1] as [number, number]);
+    const expectation = parseExpectation(o.expect);
+    const runOrder = order.filter((k) => !['seeds', 'jobs', 'out', 'shard', 'expect', 'saveFailures', 'shrink', 'color'].includes(k));
+    const { run } = parseRunOptions(cmd.opts(), ['(sweep)'], runOrder);
+    const config = run.apply(defaultConfig());
     if (config.fsx.keepExisting || config.fsx.lite) throw new UsageError('-k and -L need an existing file: run them with daxfsx FILE, not in a sweep');
+    if (config.fsx.durationSec) throw new UsageError('--duration: a sweep runs -N ops per seed (a timed seed would not be the same seed twice)');
+
     const seeds = shardSeeds(range, shard);
     let bar: cliProgress.SingleBar | undefined;
-    if (io.isTTY) {
-      bar = new cliProgress.SingleBar({ format: 'daxfsx sweep [{bar}] {value}/{total} seeds  {eta_formatted} left', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
-      bar.start(seeds.length, 0);
-    }
     const t0 = performance.now();
-    const { results, stopped } = await runSeeds(config, seeds, Math.min(jobs, Math.max(1, seeds.length)), (n) => bar?.update(n), () => (interrupted?.() ?? 0) !== 0);
+    if (io.isTTY) {
+      bar = new cliProgress.SingleBar({ format: 'daxfsx sweep [{bar}] {value}/{total} seeds  {left} left', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+      bar.start(seeds.length, 0, { left: '?' });
+    }
+    const { results, stopped } = await runSeeds(
+      config,
+      seeds,
+      Math.min(jobs, Math.max(1, seeds.length)),
+      (n) => bar?.update(n, { left: eta((((performance.now() - t0) / 1000) * (seeds.length - n)) / n) }),
+      () => (interrupted?.() ?? 0) !== 0,
+    );
     bar?.stop();
     const secs = (performance.now() - t0) / 1000;
-    if (out) writeFileSync(out, ndjson(results));
+    if (o.out) {
+      try {
+        writeFileSync(o.out, ndjson(results));
+      } catch (e) {
+        io.stderr.write(`daxfsx sweep: ${o.out}: ${errText(e)}\n`);
+      }
+    }
     const w = (s: string): void => io.stdout.write(s + '\n');
     w(`${results.length} seeds${shard[1] > 1 ? ` (shard ${shard[0]}/${shard[1]} of ${range[0]}..${range[1]})` : ` (${range[0]}..${range[1]})`}${stopped ? ', stopped by a signal' : ''}, ${jobs} job(s), ${secs.toFixed(1)} s`);
     for (const l of summaryTable(results)) w(l);
-    return stopped ? (interrupted?.() ?? 2) : 0;
+    const failing = summarize(results).filter((s) => s.signature !== 'clean');
+    if (failing.length) w('To run the first seed of each on its own:');
+    for (const s of failing) w(`  ${s.signature}: ${reproduceCommand(config, s.firstSeed, `./${slug(s.signature)}-seed${s.firstSeed}`)}`);
+    if (stopped) return interrupted?.() || 2;
+
+    if (o.saveFailures && failing.length) {
+      try {
+        mkdirSync(o.saveFailures, { recursive: true });
+      } catch (e) {
+        throw new UsageError(`${o.saveFailures}: ${errText(e)}`, EXIT.FILE);
+      }
+      w(`Saved in ${o.saveFailures}:`);
+      const quiet = { stdout: Sink.memory(), stderr: Sink.memory(), isTTY: false, env: io.env };
+      for (const s of failing) {
+        const base = join(o.saveFailures, `${slug(s.signature)}-seed${s.firstSeed}`);
+        const res = await runWithFiles(
+          { config: withSeed(config, s.firstSeed), outputs: { fname: base, report: `${base}.html`, explain: true, timeline: false, shrink: false, recordOps: true }, parseMessages: [], notes: [], seedPicked: false, command: reproduceCommand(config, s.firstSeed, base) },
+          { stdout: quiet.stdout, stderr: quiet.stderr, progress: false, paint: painter(false), columns: 100 },
+        );
+        w(`  ${s.signature}: ${base} (.fsxops .fsxlog .fsxgood .dmesg .html), exit ${res.exitCode}`);
+        if (o.shrink && res.opsPath) {
+          await runShrinkCli([res.opsPath], quiet);
+          w(`    shrunk: ${base}.min.fsxops`);
+        }
+      }
+    }
+    const bad = unexpected(results, expectation);
+    if (bad.length) {
+      const by = summarize(bad).map((s) => `${s.signature} (${s.count} seed(s), first ${s.firstSeed})`);
+      w(`Unexpected: ${bad.length} of ${results.length} seeds (expected ${expectationText(expectation)}): ${by.join(', ')}`);
+      return 1;
+    }
+    return 0;
   } catch (e) {
     if (e instanceof UsageError) return fail(e.message, e.exitCode);
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return 0;
+      return fail(e.message.replace(/^error: /, ''));
+    }
     throw e;
   }
 }

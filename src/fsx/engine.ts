@@ -152,7 +152,8 @@ export class FsxEngine {
     on[OP.COPY_RANGE] = opts.copyRangeCalls;
     for (let op = 0; op <= OP.FSYNC; op++) on[op] ??= true;
     this.enabled = on;
-    if (opts.durationSec > 0) this.deadline = Math.floor(performance.now() / 1000) + opts.durationSec;
+    // --duration: milliseconds, so that a run of N seconds takes N seconds (not up to N+1, as whole seconds would)
+    if (opts.durationSec > 0) this.deadline = performance.now() + opts.durationSec * 1000;
   }
 
   get maxFileLen(): number {
@@ -257,7 +258,7 @@ export class FsxEngine {
   }
 
   private keepRunning(): boolean {
-    if (this.deadline) return Math.floor(performance.now() / 1000) <= this.deadline;
+    if (this.deadline) return performance.now() < this.deadline;
     if (this.numopsLeft === -1) return true;
     return this.numopsLeft-- !== 0;
   }

@@ -55,6 +55,8 @@ export interface FileRunResult extends RunRecord {
   outcome: Outcome;
 }
 
+const SIGPIPE = 13;
+
 function prefixed(logid: string, s: string): string {
   return logid ? `${logid}: ${s}` : s;
 }
@@ -222,7 +224,9 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
   let outcome: Outcome | null = null;
   let lastProgress = performance.now();
   while (!(outcome = run.advance(20000))) {
-    const sig = io.interrupted?.() ?? 0;
+    io.stdout.flush(); // fsx's stdout is line-buffered: a reader that went away is noticed here
+    // a closed pipe is fsx's SIGPIPE: its handler ends the run as a signal does
+    const sig = io.stdout.broken ? SIGPIPE : io.interrupted?.() ?? 0;
     if (sig) {
       outcome = run.interrupt(sig);
       break;
@@ -335,7 +339,8 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
   const sig = signature(outcome);
   const v = verdict(outcome);
   const line = `daxfsx: ${v === 'ok' ? io.paint('good', 'ok') : io.paint('bad', v)}${sig && sig !== v ? ` in ${sig}` : ''}: ${engine.testcalls} ops, ${flipNote}, ${sched.step} steps, ${(elapsedMs / 1000).toFixed(2)} s (${m.fs}, ${m.kernel}${m.flip ? `, ${run.script ? 'script' : m.sched}` : ''})`;
-  io.stderr.write(line + '\n');
+  // a reader that went away gets no more words (fsx, killed by its SIGPIPE handler, says nothing either)
+  if (!(outcome.kind === 'interrupted' && outcome.signal === SIGPIPE)) io.stderr.write(line + '\n');
   if (jlog) {
     logOps();
     jlog.info({ event: 'end', ...record });

@@ -8,7 +8,12 @@ function workerUrl(): string {
   return new URL(built ? './worker.js' : '../../dist/src/sweep/worker.js', import.meta.url).href;
 }
 
-/** Run seeds of a config in worker threads; results in seed order whatever the order workers finish. */
+/**
+ * Run seeds of a config in worker threads; results in seed order whatever
+ * the order workers finish. When `interrupted()` turns true the seeds in
+ * flight are abandoned at once (their threads are ended: a seed of millions
+ * of ops does not hold a Ctrl-C up) and the seeds that finished are returned.
+ */
 export async function runSeeds(
   config: RunConfig,
   seeds: readonly number[],
@@ -16,26 +21,37 @@ export async function runSeeds(
   onDone?: (n: number) => void,
   interrupted?: () => boolean,
 ): Promise<{ results: RunRecord[]; stopped: boolean }> {
-  const pool = new Piscina({ filename: workerUrl(), minThreads: jobs, maxThreads: jobs });
+  const pool = new Piscina({ filename: workerUrl(), minThreads: jobs, maxThreads: jobs, idleTimeout: 60_000 });
   const results: RunRecord[] = [];
+  const abort = new AbortController();
   let done = 0;
   let stopped = false;
+  const watch = interrupted
+    ? setInterval(() => {
+        if (interrupted() && !stopped) {
+          stopped = true;
+          abort.abort();
+        }
+      }, 50)
+    : undefined;
   const queue = [...seeds];
   const runOne = async (): Promise<void> => {
-    for (;;) {
-      if (interrupted?.()) {
-        stopped = true;
-        return;
-      }
+    while (!stopped) {
       const seed = queue.shift();
       if (seed === undefined) return;
-      results.push((await pool.run({ config, seed })) as RunRecord);
+      try {
+        results.push((await pool.run({ config, seed }, { signal: abort.signal })) as RunRecord);
+      } catch (e) {
+        if (stopped) return; // abandoned by the interrupt
+        throw e;
+      }
       onDone?.(++done);
     }
   };
   try {
     await Promise.all(Array.from({ length: jobs }, runOne));
   } finally {
+    if (watch) clearInterval(watch);
     await pool.destroy();
   }
   results.sort((x, y) => x.seed - y.seed);

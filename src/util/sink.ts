@@ -7,6 +7,8 @@ export class Sink {
   private closed = false;
   /** The first write error, as a message; later writes are dropped. */
   error: string | null = null;
+  /** The reader went away (EPIPE: `daxfsx ... | head -1`): not an error to report, a reason to stop. */
+  broken = false;
 
   private constructor(
     private fd: number,
@@ -38,14 +40,14 @@ export class Sink {
   }
 
   write(s: string): void {
-    if (this.closed || this.error) return;
+    if (this.closed || this.error || this.broken) return;
     this.chunks.push(s);
     this.size += s.length;
     if (this.size >= 1 << 16) this.flush();
   }
 
   flush(): void {
-    if (!this.chunks.length || this.error) return;
+    if (!this.chunks.length || this.error || this.broken) return;
     if (this.kept) {
       this.kept.push(this.chunks.join(''));
       this.chunks = [];
@@ -62,6 +64,11 @@ export class Sink {
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         if (err.code === 'EAGAIN') continue;
+        if (err.code === 'EPIPE') {
+          this.broken = true;
+          this.closed = true;
+          return;
+        }
         this.error = `${this.path}: ${err.code === 'ENOSPC' ? 'No space left on device' : err.message}`;
         return;
       }
