@@ -88,7 +88,7 @@ export async function runCli(argv: string[], io: CliIo, signals?: { interrupted:
     }
     if (e instanceof UsageError || e instanceof OutputError) {
       io.stderr.write(`daxfsx: ${e.message}\n`);
-      if (e instanceof UsageError && e.exitCode === EXIT.USAGE) io.stderr.write(`Try 'daxfsx --help' for the options.\n`);
+      if (e instanceof UsageError && /^unknown option/.test(e.message)) io.stderr.write(`Try 'daxfsx --help' for the options.\n`);
       return e.exitCode;
     }
     throw e;
@@ -106,6 +106,18 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // npx does not pass SIGINT/SIGTERM on to the command it started: when the npx that started this
+  // process is killed, this one is left to init. Notice that, and stop as SIGTERM stops a run.
+  const launcher = process.ppid;
+  const orphaned = process.env.npm_command === 'exec'
+    ? setInterval(() => {
+        if (process.ppid !== launcher && !signal) {
+          stderr.write('daxfsx: the npx that started daxfsx is gone: stopping as on SIGTERM\n');
+          signal = 15;
+        }
+      }, 200)
+    : undefined;
+  orphaned?.unref();
   let code: number;
   try {
     code = await runCli(argv, { stdout, stderr, isTTY: Boolean(process.stderr.isTTY), env: process.env }, { interrupted: () => signal });
@@ -113,6 +125,7 @@ export async function main(argv: string[]): Promise<void> {
     stderr.write(`daxfsx: internal error: ${(e as Error).stack ?? e}\n`);
     code = 70;
   }
+  if (orphaned) clearInterval(orphaned);
   stdout.close();
   stderr.close();
   process.exitCode = code;

@@ -26,7 +26,15 @@ interface Num {
 function num(opt: string, check: (n: number) => string | null): Num {
   return (v: string): number => {
     const n = getnum(v);
-    if (n === undefined) throw new UsageError(`option ${opt}: '${v}' is not a number`);
+    if (n === undefined) {
+      // a size with a suffix fsx's getnum does not know (1g, 2G, 1t): say what it would be, and the limit
+      const big = /^\s*(\d+)([gGtT])$/.exec(v);
+      const would = big ? Number(big[1]) * 2 ** (big[2].toLowerCase() === 'g' ? 30 : 40) : undefined;
+      const why = would !== undefined ? check(would) : null;
+      throw new UsageError(
+        `option ${opt}: '${v}' is not a number (fsx's suffixes are b (512), k, m and w (4))${why ? `; as ${would} it ${why.replace(/^the model holds/, 'would be more than the model holds:')}` : ''}`,
+      );
+    }
     const why = check(n);
     if (why) throw new UsageError(`option ${opt}: ${why} (got ${v})`);
     return n;
