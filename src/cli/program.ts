@@ -61,14 +61,15 @@ export function makeRunProgram(io: Pick<CliIo, 'stdout' | 'stderr'>, order: stri
   program.addHelpText(
     'after',
     `
-Exit codes: 0 ok; fsx's own (90 usage, 100 replay parse error, 110 READ BAD DATA,
-120 size error, 141/151 short read/write, 160/161 truncate/fallocate failed,
-205 non-zero data past EOF); 50 kernel oops or BUG, 51 hung task, 52 WARNING
-with --panic-on-warn; 91-93 a file daxfsx cannot create or read; 94 an output
-could not be written; 100 also a recording that is damaged or contradicted.
+Exit codes: 0 ok; fsx's own (90 usage, 100 replay parse error, 110 READ BAD
+DATA, 120 size error, 141/151 short read/write, 160/161 truncate/fallocate
+failed, 205 non-zero data past EOF); 50 kernel oops or BUG, 51 hung task, 52
+WARNING with --panic-on-warn; 91-93 a file daxfsx cannot create or read; 94 an
+output could not be written; 100 also a recording that is damaged or
+contradicted; 2, 15 a signal; 13 a closed pipe.
 
 Examples:
-  daxfsx ./demo                       the seed's run: fsx next to a chattr +x/-x loop
+  daxfsx ./demo                       the seed's run: fsx and a chattr loop
   daxfsx -S 7 -N 20000 --kernel locked ./f
   daxfsx --no-flip -S 1 -N 1000 --record-ops ./f
   daxfsx --replay-ops=f.fsxops ./f2    replay a recorded run exactly

@@ -86,7 +86,7 @@ describe('the daxfsx on the PATH, and under npx', () => {
   }
 
   for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15]] as const) {
-    for (const ms of [400, 1500]) {
+    for (const ms of [900, 2000]) {
       it(`the README's daxfsx (bin/ on the PATH), ${sig} after ${ms} ms: exit ${n}, files written`, async () => {
         const d = tmp();
         const f = join(d, 'f');
