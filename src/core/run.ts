@@ -180,11 +180,6 @@ export class Run {
     return new RandomStrategy(makePrng(f.seed, 'sched'), new Map(this.flippers.map((t) => [t, m.flipWeight])));
   }
 
-  /** The ending, once there is one. */
-  get ended(): Outcome | null {
-    return this.outcome;
-  }
-
   /**
    * Run up to `budget` steps; the outcome when the run ended (fsx finished
    * or something stopped it), null when it goes on.
@@ -212,10 +207,11 @@ export class Run {
 
   /** Run to the end, or to `maxSteps` (a run cut off there counts as clean). */
   finish(maxSteps = Infinity): Outcome {
-    const o = this.advance(maxSteps) ?? { kind: 'clean' };
-    this.outcome = o;
+    const o = this.advance(maxSteps);
+    if (o) return o;
+    this.outcome = { kind: 'clean' };
     if (this.plan.record) this.engine.keepInFlight();
-    return o;
+    return this.outcome;
   }
 
   /** The counts every record of a run carries. */
