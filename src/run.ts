@@ -108,7 +108,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   const paths = outputPaths(a);
 
   // fsx prints these while parsing options, before its log file exists
-  for (const line of a.parseMessages) io.stdout.write(prefixed(f.logid, line + '\n'));
+  for (const l of a.parseMessages) (l.stream === 'stdout' ? io.stdout : io.stderr).write(l.text + '\n');
   if (f.seed && !f.quiet) io.stdout.write(prefixed(f.logid, `Seed set to ${f.seed}\n`));
   else if (a.seedPicked) io.stderr.write(`daxfsx: seed ${f.seed}\n`);
   for (const n of a.notes) io.stderr.write(`daxfsx: note: ${n}\n`);
@@ -131,7 +131,9 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
     try {
       existing = new Uint8Array(readFileSync(a.fname));
     } catch (e) {
-      throw new OutputError(`${a.fname}: ${errText(e)}`, 91);
+      // fsx's open() fails (with -k alone it creates the file: an empty one, refused below)
+      if (f.lite || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw prterr(io, f.logid, a.fname, e, 91);
+      existing = new Uint8Array(0);
     }
     if (existing.length === 0) throw new OutputError(`${a.fname}: -k and -L need an existing, non-empty file (its size bounds the file)`, 91);
     if (existing.length > 256 * 1024 * 1024) throw new OutputError(`${a.fname}: ${existing.length} bytes is more than the model holds (256 MiB)`, 91);
@@ -141,18 +143,18 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
     try {
       return Sink.create(path);
     } catch (e) {
-      throw new OutputError(`${path}: ${errText(e)}`, code);
+      throw prterr(io, f.logid, path, e, code);
     }
   };
   try {
     writeFileSync(a.fname, existing ?? new Uint8Array(0));
   } catch (e) {
-    throw new OutputError(`${a.fname}: ${errText(e)}`, 91);
+    throw prterr(io, f.logid, a.fname, e, 91);
   }
   try {
     writeFileSync(paths.good, ''); // fsx creates (and truncates) its .fsxgood at start
   } catch (e) {
-    throw new OutputError(`${paths.good}: ${errText(e)}`, 92);
+    throw prterr(io, f.logid, paths.good, e, 92);
   }
   const logSink = open(paths.log, 93);
   if (existsSync(paths.ops) && paths.ops !== a.replayOps) {
@@ -200,7 +202,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
       io.stdout.write(prefixed(f.logid, s));
       logSink.write(s);
     },
-    warn: (s) => io.stderr.write(`${f.logid ? f.logid + ': ' : ''}fsx: ${s}\n`),
+    warn: (s) => io.stderr.write(prefixed(f.logid, `fsx: ${s}\n`)),
     writeOps: (lines) => {
       try {
         writeFileSync(paths.ops, lines.join('\n') + (lines.length ? '\n' : ''));
@@ -505,8 +507,18 @@ export class ReplayDiverged extends Error {
   }
 }
 
-function prefixed(logid: string, s: string): string {
-  return logid ? `${logid}: ${s}` : s;
+/**
+ * fsx's prterr() for a file it cannot open at start-up: "NAME: strerror" through
+ * prt(), so on standard output with the -j prefix (its .fsxlog is not open yet),
+ * then its exit code. The error carries no message of daxfsx's own.
+ */
+function prterr(io: RunIo, logid: string | undefined, name: string, e: unknown, code: number): OutputError {
+  io.stdout.write(prefixed(logid, `${name}: ${errText(e)}\n`));
+  return new OutputError('', code);
+}
+
+function prefixed(logid: string | undefined, s: string): string {
+  return logid !== undefined ? `${logid}: ${s}` : s;
 }
 
 /** The IS_DAX() reads and flag changes of one fsx operation, in order. */

@@ -9,7 +9,8 @@ import { readScript, scriptLines, type Script } from '../replay/script.js';
 import { VERSION } from '../run.js';
 import type { Sink } from '../util/sink.js';
 import { errText } from '../util/errors.js';
-import { UsageError, addRunOptions, buildRunArgs } from './fsxargs.js';
+import { UsageError, addRunOptions, buildRunArgs, recordOptionUses } from './fsxargs.js';
+import type { OptionUse } from '../fsx/parsemessages.js';
 
 /** The command line less explore's own options and the program: what a replay of a found run needs. */
 function runOnlyArgs(argv: string[], program: string | undefined): string[] {
@@ -35,7 +36,7 @@ interface Io {
 
 /** `daxfsx explore`: every interleaving of a small program and the flipper, within bounds. */
 export async function runExploreCli(argv: string[], io: Io): Promise<number> {
-  const order: string[] = [];
+  const order: OptionUse[] = [];
   const cmd = new Command('daxfsx explore')
     .description(
       'run a small program (a .fsxops file, or --ops N from the seed) under every interleaving with the flipper,\n' +
@@ -52,7 +53,7 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} });
   addRunOptions(cmd);
-  for (const o of cmd.options) cmd.on(`option:${o.name()}`, () => order.push(o.attributeName()));
+  recordOptionUses(cmd, order);
   let program: string | undefined;
   cmd.action((p?: string) => {
     program = p;

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
-import { getnum } from '../fsx/getnum.js';
+import { cInt, fsxGetnum, getnum, strtoll } from '../fsx/getnum.js';
+import { fsxParseMessages, type OptionUse, type ParseLine } from '../fsx/parsemessages.js';
 import { defaultFsxOptions, type FsxOptions } from '../fsx/options.js';
 import { DESIGN_NAMES, type DesignName } from '../kernel/designs.js';
 import type { Origin } from '../replay/recording.js';
@@ -7,10 +8,13 @@ import type { Origin } from '../replay/recording.js';
 /** A bad command line: fsx's usage exit, with one line saying what is wrong. */
 export class UsageError extends Error {
   readonly exitCode: number;
-  constructor(message: string, exitCode = 90) {
+  /** What fsx would have printed while parsing before it stopped (print these first). */
+  before: ParseLine[];
+  constructor(message: string, exitCode = 90, before: ParseLine[] = []) {
     super(message);
     this.name = 'UsageError';
     this.exitCode = exitCode;
+    this.before = before;
   }
 }
 
@@ -50,8 +54,8 @@ export interface RunArgs {
   color: boolean;
   /** -S 0: the seed was picked, print it. */
   seedPicked: boolean;
-  /** Lines fsx prints while parsing options (they depend on -q's position). */
-  parseMessages: string[];
+  /** Lines fsx prints while parsing options, each with its prefix and stream (src/fsx/parsemessages.ts). */
+  parseMessages: ParseLine[];
   /** Options the model cannot honour, with what daxfsx does instead. */
   notes: string[];
   /** The argv this run came from (for replay commands). */
@@ -191,60 +195,64 @@ export function addRunOptions(cmd: Command): Command {
 
 type Raw = Record<string, unknown>;
 
-const LETTER_ORDER_SENSITIVE = new Set(['quiet', 'startOp', 'closeProb', 'mappedWrites', 'atomicWrites']);
+/** Collect a command's options as they are parsed, in order, with their values (fsx's letter where it has one). */
+export function recordOptionUses(cmd: Command, into: OptionUse[]): void {
+  for (const o of cmd.options) {
+    const opt = o.short ? o.short.slice(1) : (o.long ?? o.name()).replace(/^--/, '');
+    cmd.on(`option:${o.name()}`, (v: unknown) => into.push({ opt, value: typeof v === 'string' ? v : undefined }));
+  }
+}
 
 /**
- * Turn commander's parse into fsx and model options. `order` is the order
- * options appeared in (fsx prints some messages only if -q came earlier).
+ * Turn commander's parse into fsx and model options. `order` is the options
+ * as they appeared, with their values: fsx prints some lines while it parses,
+ * and stops at the first bad value (src/fsx/parsemessages.ts).
  */
-export function buildRunArgs(raw: Raw, fileArgs: string[], order: string[], argv: string[]): RunArgs {
-  if (fileArgs.length !== 1) {
-    throw new UsageError(fileArgs.length === 0 ? 'the test file name is required (daxfsx [options] FILE)' : `one test file only, got ${fileArgs.length}: ${fileArgs.join(' ')}`);
+export function buildRunArgs(raw: Raw, fileArgs: string[], order: OptionUse[], argv: string[]): RunArgs {
+  const parsed = fsxParseMessages(order, fileArgs);
+  if (parsed.stop) throw new UsageError(parsed.stop.why, parsed.stop.code, parsed.lines);
+  try {
+    return { ...fromRaw(raw, fileArgs, argv), parseMessages: parsed.lines };
+  } catch (e) {
+    if (e instanceof UsageError) e.before = parsed.lines;
+    throw e;
   }
+}
+
+/** The options commander parsed, once fsx's own parse found nothing to stop at. */
+function fromRaw(raw: Raw, fileArgs: string[], argv: string[]): Omit<RunArgs, 'parseMessages'> {
   const f = defaultFsxOptions();
   const model = defaultModelOptions();
   const notes: string[] = [];
-  const parseMessages: string[] = [];
   const has = (k: string): boolean => raw[k] !== undefined;
   const str = (k: string): string => String(raw[k]);
   const n = (k: string, opt: string, check: (n: number) => string | null): number => num(opt, check)(str(k));
-
-  // fsx prints these while parsing, unless -q came before them
-  let quiet = false;
-  for (const k of order) {
-    if (!LETTER_ORDER_SENSITIVE.has(k)) continue;
-    if (k === 'quiet') quiet = true;
-    else if (k === 'startOp' && !quiet) parseMessages.push(`Will begin at operation ${n('startOp', '-b', positive)}`);
-    else if (k === 'closeProb' && !quiet) parseMessages.push(`Chance of close/open is 1 in ${n('closeProb', '-c', positive)}`);
-    else if (k === 'mappedWrites' && !quiet) parseMessages.push('mapped writes DISABLED');
-    else if (k === 'atomicWrites' && !quiet) parseMessages.push('main(): Atomic writes disabled');
-  }
+  /** fsx's int options: the value as the C int it is stored in. */
+  const int = (k: string, opt: string, check: (n: number) => string | null): number => n(k, opt, (v) => check(cInt(BigInt(v))));
 
   f.quiet = raw.quiet === true;
-  f.seed = n('seed', '-S', nonNeg);
-  if (f.seed > 2147483647) throw new UsageError(`option -S: the seed is a C int, at most 2147483647 (got ${str('seed')})`);
+  f.seed = cInt(BigInt(n('seed', '-S', () => null)));
   const seedPicked = f.seed === 0;
   if (seedPicked) f.seed = (Math.floor(Date.now() / 1000) % 10000) + process.pid;
   if (has('numops')) f.numops = n('numops', '-N', nonNeg);
   if (has('duration')) {
-    const d = getnum(str('duration'));
-    if (d === undefined || d < 1) throw new UsageError(`option --duration: '${str('duration')}' is not a number of seconds >= 1`, 88);
-    f.durationSec = d;
+    // fsx reads it with strtoll (text after the number ignored); 0 and negatives stopped the parse
+    f.durationSec = Number(strtoll(str('duration')).value);
   }
   f.maxfilelen = n('maxFileLen', '-l', bounded(MAX_FILE_LEN));
-  f.maxoplen = n('maxOpLen', '-o', bounded(MAX_OP_LEN));
+  f.maxoplen = cInt(BigInt(int('maxOpLen', '-o', bounded(MAX_OP_LEN))));
   f.randomoplen = raw.fixedOpLen !== true;
-  f.readbdy = n('readBdy', '-r', bounded(MAX_FILE_LEN));
-  f.writebdy = n('writeBdy', '-w', bounded(MAX_FILE_LEN));
-  f.truncbdy = n('truncBdy', '-t', bounded(MAX_FILE_LEN));
-  f.style = n('style', '-s', (v) => (v < 0 || v > 1 ? 'must be 0 or 1' : null));
-  if (has('closeProb')) f.closeprob = n('closeProb', '-c', positive);
-  if (has('startOp')) f.simulatedopcount = n('startOp', '-b', positive) - 1;
+  f.readbdy = cInt(BigInt(int('readBdy', '-r', bounded(MAX_FILE_LEN))));
+  f.writebdy = cInt(BigInt(int('writeBdy', '-w', bounded(MAX_FILE_LEN))));
+  f.truncbdy = cInt(BigInt(int('truncBdy', '-t', bounded(MAX_FILE_LEN))));
+  f.style = cInt(BigInt(int('style', '-s', (v) => (v < 0 || v > 1 ? 'must be 0 or 1' : null))));
+  if (has('closeProb')) f.closeprob = cInt(BigInt(int('closeProb', '-c', positive)));
+  // a long long in fsx: any value but 0, negative ones meaning no simulated ops
+  if (has('startOp')) f.simulatedopcount = n('startOp', '-b', (v) => (v === 0 ? 'must not be 0' : null)) - 1;
   f.lite = raw.lite === true;
   if (has('fill')) {
-    const s = str('fill');
-    if (!s.length) throw new UsageError('option -g: needs a character');
-    f.filldata = s.charCodeAt(0) & 255;
+    // fsx keeps the first byte of the argument (an empty one gives 0: no fill)
+    f.filldata = Buffer.from(str('fill'))[0] ?? 0;
   }
   f.keepExisting = raw.keepFile === true;
   if (has('integrity')) {
@@ -268,25 +276,24 @@ export function buildRunArgs(raw: Raw, fileArgs: string[], order: string[], argv
   f.atomicWrites = raw.atomicWrites !== false;
   f.debug = raw.debug === true;
   if (has('debugStart')) f.debugstart = n('debugStart', '-D', (v) => (v < 1 ? 'must be at least 1' : null));
-  if (has('progress')) f.progressinterval = n('progress', '-p', (v) => (v === 0 ? 'must not be 0' : v < 0 ? 'must not be negative' : null));
+  if (has('progress')) f.progressinterval = n('progress', '-p', (v) => (v === 0 ? 'must not be 0' : null));
   if (has('monitor')) {
-    const m = /^([^:]+):(.*)$/.exec(str('monitor'));
-    if (!m) throw new UsageError(`option -m: expected start:end, got '${str('monitor')}'`);
-    f.monitorstart = num('-m start', nonNeg)(m[1]);
-    const end = num('-m end', nonNeg)(m[2]);
+    // read as fsx reads it (fsx's parse has already checked start >= 0, the ':', end >= 0)
+    const start = fsxGetnum(str('monitor'));
+    f.monitorstart = Number(start.value);
+    const end = Number(fsxGetnum(start.rest.slice(1)).value);
     f.monitorend = end === 0 ? -1 : end;
     f.debug = true;
     f.sizechecks = false; // fsx's -m falls through into -n
   }
   if (raw.sizeChecks === false) f.sizechecks = false;
   f.checkFile = raw.checkFile === true;
-  if (has('polluteEof')) f.polluteEof = n('polluteEof', '-e', (v) => (v < 0 || v > 1 ? 'must be 0 or 1' : null)) === 1;
+  if (has('polluteEof')) f.polluteEof = cInt(BigInt(int('polluteEof', '-e', (v) => (v < 0 || v > 1 ? 'must be 0 or 1' : null)))) === 1;
   f.flush = raw.flush === true;
   f.doFsync = raw.fsyncWrites === true;
   f.prealloc = raw.prealloc === true;
   if (has('dir')) f.dirpath = str('dir');
   if (has('logId')) f.logid = str('logId');
-  if (raw.aio === true && raw.ioUring === true) throw new UsageError('-A and -U shouldn\'t be used together');
   if (raw.aio === true) notes.push('-A: the model has one I/O path; AIO reads and writes take the read_iter/write_iter paths');
   if (raw.ioUring === true) notes.push('-U: the model has one I/O path; io_uring reads and writes take the read_iter/write_iter paths');
   if (raw.hugepages === true) notes.push('-h: user buffers are not modelled; hugepage-backed buffers change nothing');
@@ -294,7 +301,6 @@ export function buildRunArgs(raw: Raw, fileArgs: string[], order: string[], argv
     f.oDirect = true;
     f.dontcacheIo = false;
   }
-  if (f.integrity && !f.dirpath) throw new UsageError('option -i <logdev> requires -P <dirpath>');
 
   model.fs = str('fs') as ModelOptions['fs'];
   model.kernel = str('kernel') as DesignName;
@@ -320,7 +326,6 @@ export function buildRunArgs(raw: Raw, fileArgs: string[], order: string[], argv
     logJson: has('logJson') ? str('logJson') : undefined,
     color: raw.color !== false,
     seedPicked,
-    parseMessages,
     notes,
     argv,
     explain: raw.explain !== false,

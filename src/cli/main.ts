@@ -3,7 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { OutputError, VERSION, runFsx } from '../run.js';
 import { Sink } from '../util/sink.js';
 import type { Paint } from '../report/timeline.js';
-import { UsageError, addRunOptions, buildRunArgs } from './fsxargs.js';
+import { UsageError, addRunOptions, buildRunArgs, recordOptionUses } from './fsxargs.js';
+import type { OptionUse } from '../fsx/parsemessages.js';
 import { recordingOf, replayFileOf } from '../replay/recording.js';
 import type { RunArgs } from './fsxargs.js';
 import { runShrinkCli } from './shrink.js';
@@ -38,7 +39,7 @@ function normalizeArgv(argv: string[]): string[] {
 }
 
 /** The run command's commander program, writing to io; `order` collects options in the order given. */
-function makeRunProgram(io: Pick<CliIo, 'stdout' | 'stderr'>, order: string[]): Command {
+function makeRunProgram(io: Pick<CliIo, 'stdout' | 'stderr'>, order: OptionUse[]): Command {
   const program = new Command('daxfsx');
   program
     .description(
@@ -76,15 +77,13 @@ Examples:
   daxfsx --replay-ops=f.fsxops ./f     replay a recorded run exactly
   daxfsx shrink f.fsxops              the smallest run that fails the same way`,
   );
-  for (const o of program.options) {
-    program.on(`option:${o.name()}`, () => order.push(o.attributeName()));
-  }
+  recordOptionUses(program, order);
   return program;
 }
 
 /** Parse run options alone (a script's recorded options); throws UsageError. */
 export function parseRunArgv(argv: string[], fname: string): RunArgs {
-  const order: string[] = [];
+  const order: OptionUse[] = [];
   const sink = Sink.memory();
   const program = makeRunProgram({ stdout: sink, stderr: sink }, order);
   let files: string[] = [];
@@ -113,7 +112,7 @@ export async function runCli(argv: string[], io: CliIo, signals?: { interrupted:
   const exact = recording?.origin ?? undefined;
   if (recording) argv = [...recording.args, ...argv];
   const args = normalizeArgv(argv);
-  const order: string[] = [];
+  const order: OptionUse[] = [];
   const program = makeRunProgram(io, order);
   let fileArgs: string[] = [];
   program.action((files: string[]) => {
@@ -153,7 +152,8 @@ export async function runCli(argv: string[], io: CliIo, signals?: { interrupted:
     return outcome.exitCode;
   } catch (e) {
     if (e instanceof UsageError || e instanceof OutputError) {
-      io.stderr.write(`daxfsx: ${e.message}\n`);
+      if (e instanceof UsageError) for (const l of e.before) (l.stream === 'stdout' ? io.stdout : io.stderr).write(l.text + '\n');
+      if (e.message) io.stderr.write(`daxfsx: ${e.message}\n`);
       return e.exitCode;
     }
     throw e;

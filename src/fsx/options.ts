@@ -12,7 +12,10 @@ export interface FsxOptions {
   readbdy: number;
   writebdy: number;
   truncbdy: number;
-  /** -s: 1 gives smaller truncates (no extra draw). */
+  /**
+   * -s: accepted and range-checked (0 or 1), and changes nothing, as in fsx,
+   * whose main() stores it in a local that shadows the global the truncate code reads.
+   */
   style: number;
   lite: boolean;
   /** -c P: 1 in P chance of close+open after an op; 0 for never. */
@@ -45,8 +48,8 @@ export interface FsxOptions {
   oDirect: boolean;
   /** -i: integrity mode (adds fsync ops). */
   integrity: boolean;
-  /** -j */
-  logid: string;
+  /** -j: prt() prefixes 'LOGID: ' when it is set (even to ''). */
+  logid: string | undefined;
   /** -P dir (without the trailing slash); '' for none. */
   dirpath: string;
   mappedReads: boolean;
@@ -103,7 +106,7 @@ export function defaultFsxOptions(): FsxOptions {
     polluteEof: false,
     oDirect: false,
     integrity: false,
-    logid: '',
+    logid: undefined,
     dirpath: '',
     mappedReads: true,
     mappedWrites: true,
