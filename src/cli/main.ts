@@ -11,6 +11,7 @@ import { runShrinkCli } from './shrink.js';
 import { runExploreCli } from './explore.js';
 import { runSweepCli } from './sweep.js';
 import { runMatrixCli, runScenarioCli } from './scenario.js';
+import { runXfstestCli } from './xfstest.js';
 
 export interface CliIo {
   stdout: Sink;
@@ -106,6 +107,7 @@ export async function runCli(argv: string[], io: CliIo, signals?: { interrupted:
   if (argv[0] === 'sweep') return runSweepCli(argv.slice(1), io, signals?.interrupted);
   if (argv[0] === 'scenario') return runScenarioCli(argv.slice(1), io);
   if (argv[0] === 'matrix') return runMatrixCli(argv.slice(1), io);
+  if (argv[0] === 'xfstest') return runXfstestCli(argv.slice(1), io);
   // a recording made by daxfsx carries the options of its run: they come first, the user's own after
   const replayFile = replayFileOf(argv);
   const recording = replayFile ? recordingOf(replayFile) : null;
