@@ -48,7 +48,8 @@ function makeRunProgram(io: Pick<CliIo, 'stdout' | 'stderr'>, order: OptionUse[]
         'run against a model of the Linux kernel (XFS or ext4) under a deterministic scheduler.\n' +
         'Other commands: daxfsx shrink F.fsxops (cut a failing run down to a minimal reproducer),\n' +
         '                daxfsx explore [PROGRAM] (every interleaving of a small program, within bounds),\n' +
-        '                daxfsx sweep --seeds A..B (many seeds in worker threads), daxfsx scenario run, daxfsx matrix.',
+        '                daxfsx sweep --seeds A..B (many seeds in worker threads), daxfsx scenario run, daxfsx matrix,\n' +
+        '                daxfsx xfstest F.fsxops (the finding as an xfstests test for a real kernel).',
     )
     .usage('[options] FILE')
     .helpOption('--help', 'show this help')
