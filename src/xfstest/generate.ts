@@ -209,6 +209,9 @@ function script(input: XfstestInput, num: string): string {
     '\tflip_pids+=($!)',
     'done',
     '',
+    ...para(
+      "fsx replays the recorded op lines rather than re-running the seed's stream: they are exactly the operations the finding needs, so each pass is short and the flips get many chances to land inside the window; the interleaving is what a real kernel cannot replay, hence the passes.",
+    ),
     '# FSX_AVOID: the options the configuration wants every fsx run to have',
     'read -r -a avoid_args <<< "$FSX_AVOID"',
     'end=$((SECONDS + runtime))',
