@@ -228,7 +228,7 @@ function fromRaw(raw: Raw, fileArgs: string[], argv: string[]): Omit<RunArgs, 'p
   const str = (k: string): string => String(raw[k]);
   const n = (k: string, opt: string, check: (n: number) => string | null): number => num(opt, check)(str(k));
   /** fsx's int options: the value as the C int it is stored in. */
-  const int = (k: string, opt: string, check: (n: number) => string | null): number => n(k, opt, (v) => check(cInt(BigInt(v))));
+  const int = (k: string, opt: string, check: (n: number) => string | null): number => cInt(BigInt(n(k, opt, (v) => check(cInt(BigInt(v))))));
 
   f.quiet = raw.quiet === true;
   f.seed = cInt(BigInt(n('seed', '-S', () => null)));
@@ -240,13 +240,13 @@ function fromRaw(raw: Raw, fileArgs: string[], argv: string[]): Omit<RunArgs, 'p
     f.durationSec = Number(strtoll(str('duration')).value);
   }
   f.maxfilelen = n('maxFileLen', '-l', bounded(MAX_FILE_LEN));
-  f.maxoplen = cInt(BigInt(int('maxOpLen', '-o', bounded(MAX_OP_LEN))));
+  f.maxoplen = int('maxOpLen', '-o', bounded(MAX_OP_LEN));
   f.randomoplen = raw.fixedOpLen !== true;
-  f.readbdy = cInt(BigInt(int('readBdy', '-r', bounded(MAX_FILE_LEN))));
-  f.writebdy = cInt(BigInt(int('writeBdy', '-w', bounded(MAX_FILE_LEN))));
-  f.truncbdy = cInt(BigInt(int('truncBdy', '-t', bounded(MAX_FILE_LEN))));
-  f.style = cInt(BigInt(int('style', '-s', (v) => (v < 0 || v > 1 ? 'must be 0 or 1' : null))));
-  if (has('closeProb')) f.closeprob = cInt(BigInt(int('closeProb', '-c', positive)));
+  f.readbdy = int('readBdy', '-r', bounded(MAX_FILE_LEN));
+  f.writebdy = int('writeBdy', '-w', bounded(MAX_FILE_LEN));
+  f.truncbdy = int('truncBdy', '-t', bounded(MAX_FILE_LEN));
+  f.style = int('style', '-s', (v) => (v < 0 || v > 1 ? 'must be 0 or 1' : null));
+  if (has('closeProb')) f.closeprob = int('closeProb', '-c', positive);
   // a long long in fsx: any value but 0, negative ones meaning no simulated ops
   if (has('startOp')) f.simulatedopcount = n('startOp', '-b', (v) => (v === 0 ? 'must not be 0' : null)) - 1;
   f.lite = raw.lite === true;
@@ -288,7 +288,7 @@ function fromRaw(raw: Raw, fileArgs: string[], argv: string[]): Omit<RunArgs, 'p
   }
   if (raw.sizeChecks === false) f.sizechecks = false;
   f.checkFile = raw.checkFile === true;
-  if (has('polluteEof')) f.polluteEof = cInt(BigInt(int('polluteEof', '-e', (v) => (v < 0 || v > 1 ? 'must be 0 or 1' : null)))) === 1;
+  if (has('polluteEof')) f.polluteEof = int('polluteEof', '-e', (v) => (v < 0 || v > 1 ? 'must be 0 or 1' : null)) === 1;
   f.flush = raw.flush === true;
   f.doFsync = raw.fsyncWrites === true;
   f.prealloc = raw.prealloc === true;
