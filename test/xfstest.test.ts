@@ -7,6 +7,8 @@ import { XfstestError, type XfstestInput } from '../src/xfstest/input.js';
 import { cli, tmp } from './helpers.js';
 import { have, makeStandIn } from './xfstest/standin.js';
 
+const bin = join(__dirname, '..', 'bin', 'daxfsx');
+
 const OPS = ['mapwrite 0x0 0x1 0x40000', 'mapwrite 0x0 0x1 0x40000'];
 
 function input(over: Partial<XfstestInput> = {}): XfstestInput {
@@ -186,16 +188,19 @@ describe('daxfsx xfstest', () => {
     return { dir, ops: join(dir, 'f.fsxops') };
   }
 
-  it('turns a real recording into a test that runs under the stand-in', async () => {
-    const { dir, ops } = await recording();
+  it('turns a real recording into a test that runs under the stand-in (the executable, end to end)', () => {
+    const dir = tmp();
+    const daxfsx = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8' });
+    expect(daxfsx('-S', '1', '-N', '200', './f').status).toBe(50);
+    const ops = join(dir, 'f.fsxops');
     const standIn = makeStandIn();
-    const r = await cli(['xfstest', ops, '--out', join(dir, 'x')]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toBe(`${join(dir, 'x/tests/xfs/999')}\n${join(dir, 'x/tests/xfs/999.out')}\n`);
+    const r = daxfsx('xfstest', 'f.fsxops', '--out', 'x');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe('x/tests/xfs/999\nx/tests/xfs/999.out\n');
     mkdirSync(join(standIn.root, 'tests/xfs'), { recursive: true });
     cpSync(join(dir, 'x/tests/xfs/999'), join(standIn.root, 'tests/xfs/999'));
     const script = readFileSync(join(dir, 'x/tests/xfs/999'), 'utf8');
-    expect(script).toContain('$FSX_PROG -S 1 -q -N 200 ');
+    expect(script).toContain('$FSX_PROG -S 1 -N 200 ');
     expect(script).not.toMatch(/^# daxfsx/m);
     const run = standIn.run('tests/xfs/999');
     expect(run.stdout).toBe(readFileSync(join(dir, 'x/tests/xfs/999.out'), 'utf8'));
