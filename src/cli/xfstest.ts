@@ -5,7 +5,7 @@ import type { Sink } from '../util/sink.js';
 import { errText } from '../util/errors.js';
 import { generateXfstest } from '../xfstest/generate.js';
 import { inputFromFacts, recordingFacts } from '../xfstest/fromrecording.js';
-import { EXIT_FILE, EXIT_OUTPUT, EXIT_USAGE, XfstestError } from '../xfstest/input.js';
+import { EXIT_FILE, EXIT_OUTPUT, EXIT_USAGE, XfstestError, type XfstestFiles } from '../xfstest/input.js';
 
 interface Io {
   stdout: Sink;
@@ -59,7 +59,7 @@ recording with no flag flips, 93 not a recording or unreadable, 100 an op line t
   } catch (e) {
     return fail(`${file}: ${errText(e)}`, EXIT_FILE);
   }
-  let files;
+  let files: XfstestFiles;
   try {
     const input = inputFromFacts(recordingFacts(text, file), file, { fs: o.fs, number: Number(o.number), year: now.getFullYear() });
     files = generateXfstest(input);
