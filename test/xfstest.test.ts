@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -121,10 +121,10 @@ describe('the generated test, as text', () => {
 });
 
 describe('the generated test, run under a stand-in for xfstests', () => {
-  it('issues its commands in order, flips while fsx runs, stops the flipper, and prints its .out', () => {
+  it('issues its commands in order, flips while fsx runs, stops the flipper, and prints its .out', async () => {
     const { standIn, testPath, out } = install(input({ fsxArgs: ['-S', '1', '-q', '-N', '200'] }));
     // SECONDS counts whole seconds: 2 leaves more than one second, several 0.2 s passes
-    const r = standIn.run(testPath, { FSX_AVOID: '-a -u', SOAK_DURATION: '2' });
+    const r = await standIn.run(testPath, { FSX_AVOID: '-a -u', SOAK_DURATION: '2' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(out);
@@ -153,25 +153,25 @@ describe('the generated test, run under a stand-in for xfstests', () => {
     const lastFsx = rest.length - 1 - [...rest].reverse().findIndex((l) => l.startsWith('fsx '));
     expect(rest.slice(firstFsx, lastFsx).some((l) => l.startsWith('xfs_io '))).toBe(true);
     const n = standIn.calls().length;
-    execFileSync('sleep', ['0.3']);
+    await new Promise((r) => setTimeout(r, 300));
     expect(standIn.calls().length).toBe(n);
     expect(readFileSync(join(standIn.root, 'replayed.fsxops'), 'utf8')).toBe(OPS.join('\n') + '\n');
   });
 
-  it('an fsx failure changes the output (the test fails) and still stops the flipper', () => {
+  it('an fsx failure changes the output (the test fails) and still stops the flipper', async () => {
     const { standIn, testPath, out } = install(input());
-    const r = standIn.run(testPath, { FAKE_FSX_STATUS: '110' });
+    const r = await standIn.run(testPath, { FAKE_FSX_STATUS: '110' });
     expect(r.stdout).not.toBe(out);
     expect(r.stdout).toMatch(/^fsx failed with status 110 in pass 1, see .*999\.full$/m);
     expect(standIn.calls().filter((l) => l.startsWith('fsx ')).length).toBe(1);
     const n = standIn.calls().length;
-    execFileSync('sleep', ['0.3']);
+    await new Promise((r) => setTimeout(r, 300));
     expect(standIn.calls().length).toBe(n);
   });
 
-  it('before Linux 5.8 (no dax=inode) it mounts with -o dax; a file starting in page-cache mode is set so', () => {
+  it('before Linux 5.8 (no dax=inode) it mounts with -o dax; a file starting in page-cache mode is set so', async () => {
     const { standIn, testPath, out } = install(input({ flips: { flippers: 2, count: 4, initialDax: false } }));
-    const r = standIn.run(testPath, { FAKE_DAX_CHECK: '1' });
+    const r = await standIn.run(testPath, { FAKE_DAX_CHECK: '1' });
     expect(r.stdout).toBe(out);
     const calls = standIn.calls();
     expect(calls).toContain('_scratch_mount -o dax');
@@ -188,7 +188,7 @@ describe('daxfsx xfstest', () => {
     return { dir, ops: join(dir, 'f.fsxops') };
   }
 
-  it('turns a real recording into a test that runs under the stand-in (the executable, end to end)', () => {
+  it('turns a real recording into a test that runs under the stand-in (the executable, end to end)', async () => {
     const dir = tmp();
     const daxfsx = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8' });
     expect(daxfsx('-S', '1', '-N', '200', './f').status).toBe(50);
@@ -202,7 +202,7 @@ describe('daxfsx xfstest', () => {
     const script = readFileSync(join(dir, 'x/tests/xfs/999'), 'utf8');
     expect(script).toContain('$FSX_PROG -S 1 -N 200 ');
     expect(script).not.toMatch(/^# daxfsx/m);
-    const run = standIn.run('tests/xfs/999');
+    const run = await standIn.run('tests/xfs/999');
     expect(run.stdout).toBe(readFileSync(join(dir, 'x/tests/xfs/999.out'), 'utf8'));
     const opLines = readFileSync(ops, 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
     expect(readFileSync(join(standIn.root, 'replayed.fsxops'), 'utf8')).toBe(opLines.join('\n') + '\n');
@@ -217,7 +217,7 @@ describe('daxfsx xfstest', () => {
     expect(script.replace(/\n# ?/g, ' ')).toMatch(/found with its model of ext4 under the design "immediate" .*: oops in iomap_page_mkwrite\./);
     const standIn = makeStandIn();
     cpSync(join(dir, 'tests/generic/999'), join(standIn.root, 'tests/generic/999'));
-    expect(standIn.run('tests/generic/999').stdout).toBe('QA output created by 999\nSilence is golden\n');
+    expect((await standIn.run('tests/generic/999')).stdout).toBe('QA output created by 999\nSilence is golden\n');
   });
 
   it('--help describes the command and its options', async () => {

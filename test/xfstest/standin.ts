@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmp } from '../helpers.js';
@@ -63,8 +63,8 @@ sleep 0.01
 export interface StandIn {
   root: string;
   calls: () => string[];
-  /** Run a test file of the checkout; its standard output, error and exit status. */
-  run: (testPath: string, env?: Record<string, string>) => { stdout: string; stderr: string; status: number | null };
+  /** Run a test file of the checkout (without blocking the test worker); its standard output, error and exit status. */
+  run: (testPath: string, env?: Record<string, string>) => Promise<{ stdout: string; stderr: string; status: number | null }>;
 }
 
 export function makeStandIn(): StandIn {
@@ -81,12 +81,13 @@ export function makeStandIn(): StandIn {
   return {
     root,
     calls: () => readFileSync(callsFile, 'utf8').split('\n').filter(Boolean),
-    run: (testPath, env = {}) => {
-      const r = spawnSync('bash', [testPath], {
-        cwd: root,
-        encoding: 'utf8',
-        timeout: 30000,
-        env: {
+    run: (testPath, env = {}) =>
+      new Promise((resolve) => {
+        const p = spawn('bash', [testPath], {
+          cwd: root,
+          timeout: 30000,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: {
           PATH: process.env.PATH ?? '/usr/bin:/bin',
           CALLS: callsFile,
           FAKE_ROOT: root,
@@ -98,9 +99,13 @@ export function makeStandIn(): StandIn {
           FSX_AVOID: '',
           ...env,
         },
-      });
-      return { stdout: r.stdout, stderr: r.stderr, status: r.status };
-    },
+        });
+        let stdout = '';
+        let stderr = '';
+        p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        p.on('close', (status) => resolve({ stdout, stderr, status }));
+      }),
   };
 }
 
