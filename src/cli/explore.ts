@@ -12,7 +12,10 @@ import { RecordError, readRecord, recordLines } from '../replay/recording.js';
 import { annotateOps, scriptOpLines } from '../replay/script.js';
 import { UsageError, errText } from '../util/errors.js';
 import type { Sink } from '../util/sink.js';
-import { addRunOptions, parseRunOptions } from './options.js';
+import { addRunOptions, parseRunOptions, recordOptions, type GivenOption } from './options.js';
+
+/** explore's own options (the rest are run options). */
+const EXPLORE_OWN = new Set(['ops', 'maxFlips', 'preemptions', 'maxSteps', 'budget', 'outDir', 'summary']);
 
 interface Io {
   stdout: Sink;
@@ -21,7 +24,7 @@ interface Io {
 
 /** `daxfsx explore`: every interleaving of a small program and the flipper, within bounds. */
 export async function runExploreCli(argv: string[], io: Io): Promise<number> {
-  const order: string[] = [];
+  const given: GivenOption[] = [];
   const cmd = new Command('daxfsx explore')
     .description(
       'run a small program (a .fsxops file, or --ops N from the seed) under every interleaving with the flipper,\n' +
@@ -39,7 +42,7 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} });
   addRunOptions(cmd, false);
-  for (const o of cmd.options) cmd.on(`option:${o.name()}`, () => order.push(o.attributeName()));
+  recordOptions(cmd, given);
   let program: string | undefined;
   cmd.action((p?: string) => {
     program = p;
@@ -72,7 +75,7 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
       maxSteps: int('max-steps', opts.maxSteps, 1),
       budgetMs: int('budget', opts.budget, 1) * 1000,
     };
-    const { run: p } = parseRunOptions(opts, ['explore'], order);
+    const { run: p } = parseRunOptions(opts, ['explore'], given.filter((g) => !EXPLORE_OWN.has(g.attr)));
     let base = defaultConfig();
     let text = '';
     if (program) {
@@ -89,8 +92,8 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
       }
     }
     // the program's recorded config, with the command line's options over it
-    const given = p.apply(base);
-    config = { fsx: given.fsx, model: { ...given.model, flip: true } };
+    const applied = p.apply(base);
+    config = { fsx: applied.fsx, model: { ...applied.model, flip: true } };
     if (program) {
       const parsed = parseOps(text, program);
       if (parsed.error) return fail(parsed.error.message, EXIT.REPLAY);

@@ -11,10 +11,11 @@ import { painter, parseRunArgv, type CliIo } from './program.js';
 import { runMatrixCli, runScenarioCli } from './scenario.js';
 import { runShrinkCli } from './shrink.js';
 import { runSweepCli } from './sweep.js';
+import { runXfstestCli } from './xfstest.js';
 
 export type { CliIo };
 
-const COMMANDS = ['shrink', 'explore', 'sweep', 'scenario', 'matrix'];
+const COMMANDS = ['shrink', 'explore', 'sweep', 'scenario', 'matrix', 'xfstest'];
 
 /** Colour on the terminal: --no-color and NO_COLOR turn it off, FORCE_COLOR (chalk's convention) on even off a terminal. */
 export function useColor(flag: boolean, io: Pick<CliIo, 'isTTY' | 'env'>): boolean {
@@ -39,6 +40,7 @@ export async function runCli(argv: string[], io: CliIo, signals?: { interrupted:
   if (argv[0] === 'sweep') return runSweepCli(argv.slice(1), io, signals?.interrupted);
   if (argv[0] === 'scenario') return runScenarioCli(argv.slice(1), io);
   if (argv[0] === 'matrix') return runMatrixCli(argv.slice(1), io);
+  if (argv[0] === 'xfstest') return runXfstestCli(argv.slice(1), io);
   try {
     const parsed = parseRunArgv(argv, io);
     if (!parsed) return 0;
@@ -87,7 +89,9 @@ export async function runCli(argv: string[], io: CliIo, signals?: { interrupted:
       return EXIT.REPLAY;
     }
     if (e instanceof UsageError || e instanceof OutputError) {
-      io.stderr.write(`daxfsx: ${e.message}\n`);
+      // what fsx would have printed while parsing, before it stopped
+      if (e instanceof UsageError) for (const l of e.before) (l.stream === 'stdout' ? io.stdout : io.stderr).write(l.text + '\n');
+      if (e.message) io.stderr.write(`daxfsx: ${e.message}\n`);
       if (e instanceof UsageError && /^unknown option/.test(e.message)) io.stderr.write(`Try 'daxfsx --help' for the options.\n`);
       return e.exitCode;
     }

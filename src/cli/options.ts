@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { MAX_FILE_LEN, MAX_FLIPPERS, MAX_OP_LEN, FS_NAMES, SCHED_NAMES, defaultOutputs, type ModelOptions, type Outputs, type RunConfig } from '../core/config.js';
-import { getnum } from '../fsx/getnum.js';
+import { cInt, fsxGetnum, getnum, strtoll } from '../fsx/getnum.js';
+import { fsxParseMessages, type OptionUse, type ParseLine } from '../fsx/parsemessages.js';
 import { DESIGN_NAMES, type DesignName } from '../kernel/designs.js';
 import { UsageError } from '../util/errors.js';
 
@@ -9,8 +10,8 @@ export interface ParsedRun {
   /** The given options applied to a base config (the defaults, or a recording's). */
   apply: (base: RunConfig) => RunConfig;
   outputs: Outputs;
-  /** Lines fsx prints while parsing options (they depend on -q's position). */
-  parseMessages: string[];
+  /** Lines fsx prints while parsing options, each with its prefix and stream (src/fsx/parsemessages.ts). */
+  parseMessages: ParseLine[];
   /** Options the model cannot honour, with what daxfsx does instead. */
   notes: string[];
   /** -S 0: the seed is picked; print it. */
@@ -144,7 +145,19 @@ export function addRunOptions(cmd: Command, perRun = true): Command {
 
 type Raw = Record<string, unknown>;
 
-const LETTER_ORDER_SENSITIVE = new Set(['quiet', 'startOp', 'closeProb', 'mappedWrites', 'atomicWrites']);
+/** An option as given: fsx's letter or long name with its value (for fsx's parse rules), and commander's attribute name. */
+export interface GivenOption extends OptionUse {
+  attr: string;
+}
+
+/** Collect a command's options as they are parsed, in order, with their values. */
+export function recordOptions(cmd: Command, into: GivenOption[]): void {
+  for (const o of cmd.options) {
+    const opt = o.short ? o.short.slice(1) : (o.long ?? o.name()).replace(/^--/, '');
+    cmd.on(`option:${o.name()}`, (v: unknown) => into.push({ opt, value: typeof v === 'string' ? v : undefined, attr: o.attributeName() }));
+  }
+}
+
 
 
 /**
@@ -153,24 +166,30 @@ const LETTER_ORDER_SENSITIVE = new Set(['quiet', 'startOp', 'closeProb', 'mapped
  * -q came earlier); options not given leave the base config alone, so a
  * recording's config and the command line can be held against each other.
  */
-export function parseRunOptions(raw: Raw, fileArgs: string[], order: string[], now: () => number = () => Math.floor(Date.now() / 1000) % 10000 + process.pid): { run: ParsedRun; fname: string } {
-  const given = new Set(order);
+export function parseRunOptions(raw: Raw, fileArgs: string[], options: readonly GivenOption[], now: () => number = () => Math.floor(Date.now() / 1000) % 10000 + process.pid): { run: ParsedRun; fname: string } {
+  // fsx's own parse first: what it prints, and where it would stop
+  const fsxParse = fsxParseMessages(options, fileArgs);
+  if (fsxParse.stop) {
+    // fsx reads a number out of anything ('-N ./f' is -N 0, and then no file); daxfsx refuses such values, so say that first
+    if (/^(the test file name is required|one test file only)/.test(fsxParse.stop.why)) fromGiven(raw, ['(checking values)'], options, fsxParse.lines, now);
+    throw new UsageError(fsxParse.stop.why, fsxParse.stop.code, fsxParse.lines);
+  }
+  try {
+    return fromGiven(raw, fileArgs, options, fsxParse.lines, now);
+  } catch (e) {
+    if (e instanceof UsageError) e.before = fsxParse.lines;
+    throw e;
+  }
+}
+
+function fromGiven(raw: Raw, fileArgs: string[], options: readonly GivenOption[], parseMessages: ParseLine[], now: () => number): { run: ParsedRun; fname: string } {
+  const given = new Set(options.map((o) => o.attr));
   const notes: string[] = [];
-  const parseMessages: string[] = [];
   const has = (k: string): boolean => given.has(k) && raw[k] !== undefined;
   const str = (k: string): string => String(raw[k]);
   const n = (k: string, opt: string, check: (n: number) => string | null): number => num(opt, check)(str(k));
-
-  // fsx prints these while parsing, unless -q came before them
-  let quiet = false;
-  for (const k of order) {
-    if (!LETTER_ORDER_SENSITIVE.has(k)) continue;
-    if (k === 'quiet') quiet = true;
-    else if (k === 'startOp' && !quiet) parseMessages.push(`Will begin at operation ${n('startOp', '-b', positive)}`);
-    else if (k === 'closeProb' && !quiet) parseMessages.push(`Chance of close/open is 1 in ${n('closeProb', '-c', positive)}`);
-    else if (k === 'mappedWrites' && !quiet) parseMessages.push('mapped writes DISABLED');
-    else if (k === 'atomicWrites' && !quiet) parseMessages.push('main(): Atomic writes disabled');
-  }
+  /** fsx's int options: the value as the C int it is stored in. */
+  const int = (k: string, opt: string, check: (n: number) => string | null): number => cInt(BigInt(n(k, opt, (v) => check(cInt(BigInt(v))))));
 
   // check every given value now, so a bad one fails before anything runs
   const sets: ((c: RunConfig) => void)[] = [];
@@ -179,8 +198,7 @@ export function parseRunOptions(raw: Raw, fileArgs: string[], order: string[], n
   let seedPicked = false;
   if (has('quiet')) fsx((f) => (f.quiet = true));
   if (has('seed')) {
-    let seed = n('seed', '-S', nonNeg);
-    if (seed > 2147483647) throw new UsageError(`option -S: the seed is a C int, at most 2147483647 (got ${str('seed')})`);
+    let seed = cInt(BigInt(n('seed', '-S', () => null)));
     if (seed === 0) {
       seedPicked = true;
       seed = now();
@@ -192,26 +210,28 @@ export function parseRunOptions(raw: Raw, fileArgs: string[], order: string[], n
     fsx((f) => (f.numops = v));
   }
   if (has('duration')) {
-    const d = getnum(str('duration'));
-    if (d === undefined || d < 1) throw new UsageError(`option --duration: '${str('duration')}' is not a number of seconds >= 1`, 88);
+    // fsx reads it with strtoll (text after the number ignored); 0 and negatives stopped fsx's parse
+    const d = Number(strtoll(str('duration')).value);
     fsx((f) => (f.durationSec = d));
   }
-  const numeric: [string, string, (n: number) => string | null, (f: RunConfig['fsx'], v: number) => void][] = [
-    ['maxFileLen', '-l', bounded(MAX_FILE_LEN), (f, v) => (f.maxfilelen = v)],
-    ['maxOpLen', '-o', bounded(MAX_OP_LEN), (f, v) => (f.maxoplen = v)],
-    ['readBdy', '-r', bounded(MAX_FILE_LEN), (f, v) => (f.readbdy = v)],
-    ['writeBdy', '-w', bounded(MAX_FILE_LEN), (f, v) => (f.writebdy = v)],
-    ['truncBdy', '-t', bounded(MAX_FILE_LEN), (f, v) => (f.truncbdy = v)],
-    ['style', '-s', (v) => (v < 0 || v > 1 ? 'must be 0 or 1' : null), (f, v) => (f.style = v)],
-    ['closeProb', '-c', positive, (f, v) => (f.closeprob = v)],
-    ['startOp', '-b', positive, (f, v) => (f.simulatedopcount = v - 1)],
-    ['debugStart', '-D', (v) => (v < 1 ? 'must be at least 1' : null), (f, v) => (f.debugstart = v)],
-    ['progress', '-p', (v) => (v === 0 ? 'must not be 0' : v < 0 ? 'must not be negative' : null), (f, v) => (f.progressinterval = v)],
-    ['polluteEof', '-e', (v) => (v < 0 || v > 1 ? 'must be 0 or 1' : null), (f, v) => (f.polluteEof = v === 1)],
+  // [option, letter, check, C int?, set]: fsx's int options wrap as a C int does
+  const numeric: [string, string, (n: number) => string | null, boolean, (f: RunConfig['fsx'], v: number) => void][] = [
+    ['maxFileLen', '-l', bounded(MAX_FILE_LEN), false, (f, v) => (f.maxfilelen = v)],
+    ['maxOpLen', '-o', bounded(MAX_OP_LEN), true, (f, v) => (f.maxoplen = v)],
+    ['readBdy', '-r', bounded(MAX_FILE_LEN), true, (f, v) => (f.readbdy = v)],
+    ['writeBdy', '-w', bounded(MAX_FILE_LEN), true, (f, v) => (f.writebdy = v)],
+    ['truncBdy', '-t', bounded(MAX_FILE_LEN), true, (f, v) => (f.truncbdy = v)],
+    ['style', '-s', (v) => (v < 0 || v > 1 ? 'must be 0 or 1' : null), true, (f, v) => (f.style = v)],
+    ['closeProb', '-c', positive, true, (f, v) => (f.closeprob = v)],
+    // a long long in fsx: any value but 0, negative ones meaning no simulated ops
+    ['startOp', '-b', (v) => (v === 0 ? 'must not be 0' : null), false, (f, v) => (f.simulatedopcount = v - 1)],
+    ['debugStart', '-D', (v) => (v < 1 ? 'must be at least 1' : null), false, (f, v) => (f.debugstart = v)],
+    ['progress', '-p', (v) => (v === 0 ? 'must not be 0' : null), false, (f, v) => (f.progressinterval = v)],
+    ['polluteEof', '-e', (v) => (v < 0 || v > 1 ? 'must be 0 or 1' : null), true, (f, v) => (f.polluteEof = v === 1)],
   ];
-  for (const [key, opt, check, set] of numeric) {
+  for (const [key, opt, check, cint, set] of numeric) {
     if (!has(key)) continue;
-    const v = n(key, opt, check);
+    const v = cint ? int(key, opt, check) : n(key, opt, check);
     fsx((f) => set(f, v));
   }
   const flags: [string, (f: RunConfig['fsx'], on: boolean) => void][] = [
@@ -246,19 +266,19 @@ export function parseRunOptions(raw: Raw, fileArgs: string[], order: string[], n
   ];
   for (const [key, field] of off) if (has(key) && raw[key] === false) fsx((f) => ((f as unknown as Record<string, boolean>)[field] = false));
   if (has('fill')) {
-    const s = str('fill');
-    if (!s.length) throw new UsageError('option -g: needs a character');
-    fsx((f) => (f.filldata = s.charCodeAt(0) & 255));
+    // fsx keeps the first byte of the argument (an empty one gives 0: no fill)
+    const b = Buffer.from(str('fill'))[0] ?? 0;
+    fsx((f) => (f.filldata = b));
   }
   if (has('integrity')) {
     fsx((f) => (f.integrity = true));
     notes.push(`-i ${str('integrity')}: the model has no dm-log-writes device; fsync operations run, no marks are written`);
   }
   if (has('monitor')) {
-    const m = /^([^:]+):(.*)$/.exec(str('monitor'));
-    if (!m) throw new UsageError(`option -m: expected start:end, got '${str('monitor')}'`);
-    const start = num('-m start', nonNeg)(m[1]);
-    const end = num('-m end', nonNeg)(m[2]);
+    // read as fsx reads it (fsx's parse has already checked start >= 0, the ':', end >= 0)
+    const first = fsxGetnum(str('monitor'));
+    const start = Number(first.value);
+    const end = Number(fsxGetnum(first.rest.slice(1)).value);
     fsx((f) => {
       f.monitorstart = start;
       f.monitorend = end === 0 ? -1 : end;
@@ -270,7 +290,6 @@ export function parseRunOptions(raw: Raw, fileArgs: string[], order: string[], n
     const id = str('logId');
     fsx((f) => (f.logid = id));
   }
-  if (raw.aio === true && raw.ioUring === true) throw new UsageError("-A and -U shouldn't be used together");
   if (raw.aio === true) notes.push('-A: the model has one I/O path; AIO reads and writes take the read_iter/write_iter paths');
   if (raw.ioUring === true) notes.push('-U: the model has one I/O path; io_uring reads and writes take the read_iter/write_iter paths');
   if (raw.hugepages === true) notes.push('-h: user buffers are not modelled; hugepage-backed buffers change nothing');
@@ -278,7 +297,6 @@ export function parseRunOptions(raw: Raw, fileArgs: string[], order: string[], n
     f.oDirect = true;
     f.dontcacheIo = false;
   });
-  if (has('integrity') && !has('dir')) throw new UsageError('option -i <logdev> requires -P <dirpath>');
 
   if (has('fs')) {
     const v = str('fs') as ModelOptions['fs'];
@@ -323,10 +341,6 @@ export function parseRunOptions(raw: Raw, fileArgs: string[], order: string[], n
     model((m) => (m.hungSteps = v));
   }
 
-  // after the options' values, so that '-N ./f' says -N's value is wrong, not that the file is missing
-  if (fileArgs.length !== 1) {
-    throw new UsageError(fileArgs.length === 0 ? 'the test file name is required (daxfsx [options] FILE)' : `one test file only, got ${fileArgs.length}: ${fileArgs.join(' ')}`);
-  }
   const fname = fileArgs[0];
   const outputs: Outputs = {
     ...defaultOutputs(fname),

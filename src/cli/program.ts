@@ -4,7 +4,7 @@ import { VERSION, defaultConfig, type RunConfig } from '../core/config.js';
 import type { Paint } from '../report/timeline.js';
 import { UsageError } from '../util/errors.js';
 import { Sink } from '../util/sink.js';
-import { addRunOptions, parseRunOptions, type ParsedRun } from './options.js';
+import { addRunOptions, parseRunOptions, recordOptions, type GivenOption, type ParsedRun } from './options.js';
 
 export interface CliIo {
   stdout: Sink;
@@ -32,8 +32,8 @@ export function normalizeArgv(argv: string[]): string[] {
   return argv.map((a) => (a === '--record-ops' ? '--record-ops=' : a));
 }
 
-/** The run command's commander program, writing to io; `order` collects the options given, in order. */
-export function makeRunProgram(io: Pick<CliIo, 'stdout' | 'stderr'>, order: string[]): Command {
+/** The run command's commander program, writing to io; `given` collects the options given, in order, with their values. */
+export function makeRunProgram(io: Pick<CliIo, 'stdout' | 'stderr'>, given: GivenOption[]): Command {
   const program = new Command('daxfsx');
   program
     .description(
@@ -43,7 +43,8 @@ export function makeRunProgram(io: Pick<CliIo, 'stdout' | 'stderr'>, order: stri
         '  daxfsx explore [PROGRAM]     every interleaving of a small program, in bounds\n' +
         '  daxfsx sweep --seeds A..B    many seeds in worker threads\n' +
         '  daxfsx scenario run          the shipped scenarios, with expected verdicts\n' +
-        '  daxfsx matrix                designs x file systems, what each reaches',
+        '  daxfsx matrix                designs x file systems, what each reaches\n' +
+        '  daxfsx xfstest F.fsxops      the finding as an xfstests test for a real kernel',
     )
     .usage('[options] FILE')
     .helpOption('--help', 'show this help')
@@ -75,9 +76,7 @@ Examples:
   daxfsx --replay-ops=f.fsxops ./f2    replay a recorded run exactly
   daxfsx shrink f.fsxops              the smallest run that fails the same way`,
   );
-  for (const o of program.options) {
-    program.on(`option:${o.name()}`, () => order.push(o.attributeName()));
-  }
+  recordOptions(program, given);
   return program;
 }
 
@@ -88,8 +87,8 @@ export function parseRunArgv(
   /** For commands whose runs are in memory (sweep, scenarios): the name of the command, which takes no test file. */
   fileless?: string,
 ): { run: ParsedRun; fname: string } | null {
-  const order: string[] = [];
-  const program = makeRunProgram(io, order);
+  const given: GivenOption[] = [];
+  const program = makeRunProgram(io, given);
   let files: string[] = [];
   program.action((f: string[]) => {
     files = f;
@@ -104,7 +103,7 @@ export function parseRunArgv(
     throw e;
   }
   if (fileless && files.length) throw new UsageError(`${fileless} takes no test file (got ${files.join(' ')}): its runs are in memory`);
-  return parseRunOptions(program.opts(), fileless ? [fileless] : files, order);
+  return parseRunOptions(program.opts(), fileless ? [fileless] : files, given);
 }
 
 /** A config from run options alone (a scenario's args, a sweep's options): the defaults with the options applied. */

@@ -12,8 +12,8 @@ import { parseSeeds, parseShard, shardSeeds } from '../sweep/seeds.js';
 import { expectationText, parseExpectation, summarize, summaryTable, unexpected } from '../sweep/summary.js';
 import { UsageError, errText } from '../util/errors.js';
 import { Sink } from '../util/sink.js';
-import { argvOf } from './argv.js';
-import { addRunOptions, parseRunOptions } from './options.js';
+import { argvOf } from '../core/argv.js';
+import { addRunOptions, parseRunOptions, recordOptions, type GivenOption } from './options.js';
 import { painter, type CliIo } from './program.js';
 import { runShrinkCli } from './shrink.js';
 
@@ -90,7 +90,7 @@ export async function runSweepCli(argv: string[], io: CliIo, interrupted?: () =>
   };
   try {
     if (argv[0] === 'merge') return await merge(argv.slice(1), io);
-    const order: string[] = [];
+    const given: GivenOption[] = [];
     const cmd = program('daxfsx sweep', io)
       .usage('--seeds A..B [options] [run options]')
       .description(
@@ -112,7 +112,7 @@ export async function runSweepCli(argv: string[], io: CliIo, interrupted?: () =>
       .addOption(new Option('--no-color', 'no colour on the terminal').helpGroup('sweep'))
       .allowExcessArguments(true);
     addRunOptions(cmd, false);
-    for (const o of cmd.options) cmd.on(`option:${o.name()}`, () => order.push(o.attributeName()));
+    recordOptions(cmd, given);
     let files: string[] = [];
     cmd.action((...a: unknown[]) => {
       files = (a[a.length - 1] as Command).args;
@@ -135,8 +135,8 @@ export async function runSweepCli(argv: string[], io: CliIo, interrupted?: () =>
     const range = parseSeeds(o.seeds);
     const shard = o.shard ? parseShard(o.shard, io.env) : ([1, 1] as [number, number]);
     const expectation = parseExpectation(o.expect);
-    const runOrder = order.filter((k) => !['seeds', 'jobs', 'out', 'shard', 'expect', 'saveFailures', 'shrink', 'color'].includes(k));
-    const { run } = parseRunOptions(cmd.opts(), ['(sweep)'], runOrder);
+    const runGiven = given.filter((g) => !['seeds', 'jobs', 'out', 'shard', 'expect', 'saveFailures', 'shrink', 'color'].includes(g.attr));
+    const { run } = parseRunOptions(cmd.opts(), ['(sweep)'], runGiven);
     const config = run.apply(defaultConfig());
     if (config.fsx.keepExisting || config.fsx.lite) throw new UsageError('-k and -L need an existing file: run them with daxfsx FILE, not in a sweep');
     if (config.fsx.durationSec) throw new UsageError('--duration: a sweep runs -N ops per seed (a timed seed would not be the same seed twice)');

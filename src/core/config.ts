@@ -116,6 +116,8 @@ const str = (maxLen: number): Check => (v, field) => {
   if (typeof v !== 'string' || v.length > maxLen || /[\n\r]/.test(v)) throw new ConfigError(field, `must be a one-line string of at most ${maxLen} characters`);
 };
 const INT = 2147483647;
+/** A field a config may leave out (JSON has no undefined). */
+const optional = (c: Check): Check => Object.assign((v: unknown, field: string) => (v === undefined ? undefined : c(v, field)), { optional: true });
 
 /** The range of every field, as a recording's config must have it. */
 const FSX_FIELDS: Record<keyof FsxOptions, Check> = {
@@ -148,7 +150,7 @@ const FSX_FIELDS: Record<keyof FsxOptions, Check> = {
   polluteEof: bool,
   oDirect: bool,
   integrity: bool,
-  logid: str(255),
+  logid: optional(str(255)),
   mappedReads: bool,
   mappedWrites: bool,
   fallocateCalls: bool,
@@ -189,7 +191,7 @@ function checkObject<T>(v: unknown, field: string, checks: Record<string, Check>
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!(k in checks)) throw new ConfigError(`${field}.${k}`, 'unknown field');
   for (const [k, check] of Object.entries(checks)) {
-    if (!(k in o)) throw new ConfigError(`${field}.${k}`, 'missing');
+    if (!(k in o) && !(check as { optional?: boolean }).optional) throw new ConfigError(`${field}.${k}`, 'missing');
     check(o[k], `${field}.${k}`);
   }
   return o as T;
@@ -214,7 +216,7 @@ export function configDiff(a: RunConfig, b: RunConfig): string[] {
   for (const part of ['fsx', 'model'] as const) {
     const x = a[part] as unknown as Record<string, unknown>;
     const y = b[part] as unknown as Record<string, unknown>;
-    for (const k of Object.keys(x)) if (x[k] !== y[k]) out.push(`${part}.${k}`);
+    for (const k of new Set([...Object.keys(x), ...Object.keys(y)])) if (x[k] !== y[k]) out.push(`${part}.${k}`);
   }
   return out;
 }

@@ -45,8 +45,8 @@ export interface FsxOptions {
   oDirect: boolean;
   /** -i: integrity mode (adds fsync ops). */
   integrity: boolean;
-  /** -j */
-  logid: string;
+  /** -j: prt() prefixes 'LOGID: ' when it is set (even to ''). */
+  logid: string | undefined;
   mappedReads: boolean;
   mappedWrites: boolean;
   fallocateCalls: boolean;
@@ -101,7 +101,7 @@ export function defaultFsxOptions(): FsxOptions {
     polluteEof: false,
     oDirect: false,
     integrity: false,
-    logid: '',
+    logid: undefined,
     mappedReads: true,
     mappedWrites: true,
     fallocateCalls: true,

@@ -16,6 +16,7 @@ import { renderTimeline, timelineRows, type Paint } from '../report/timeline.js'
 import { recordLines, type Origin } from '../replay/recording.js';
 import { HungTask } from '../sched/scheduler.js';
 import { OutputError, errText } from '../util/errors.js';
+import type { ParseLine } from '../fsx/parsemessages.js';
 import { Sink } from '../util/sink.js';
 import { outputPaths, replayCommand } from './paths.js';
 
@@ -36,8 +37,8 @@ export interface RunIo {
 export interface FileRunRequest {
   config: RunConfig;
   outputs: Outputs;
-  /** What fsx prints while parsing its options (they depend on where -q and -j stand). */
-  parseMessages: readonly string[];
+  /** What fsx prints while parsing its options, with their prefix and stream (they depend on where -q and -j stand). */
+  parseMessages: readonly ParseLine[];
   /** Options the model cannot honour, with what daxfsx does instead. */
   notes: readonly string[];
   /** -S 0: the seed was picked; say which. */
@@ -57,8 +58,15 @@ export interface FileRunResult extends RunRecord {
 
 const SIGPIPE = 13;
 
-function prefixed(logid: string, s: string): string {
-  return logid ? `${logid}: ${s}` : s;
+/** prt()'s -j prefix: set (even to '') once -j was given. */
+function prefixed(logid: string | undefined, s: string): string {
+  return logid !== undefined ? `${logid}: ${s}` : s;
+}
+
+/** fsx's prterr() for a file it cannot open at start-up: NAME: strerror on standard output (fsx's own printer), then its exit. */
+function prterr(io: RunIo, logid: string | undefined, name: string, e: unknown, code: number): OutputError {
+  io.stdout.write(prefixed(logid, `${name}: ${errText(e)}\n`));
+  return new OutputError('', code);
 }
 
 /**
@@ -75,7 +83,7 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
   const fname = paths.file;
 
   // fsx prints these while parsing options, before its log file exists
-  for (const line of req.parseMessages) io.stdout.write(line + '\n');
+  for (const l of req.parseMessages) (l.stream === 'stdout' ? io.stdout : io.stderr).write(l.text + '\n');
   if (f.seed && !f.quiet) io.stdout.write(prefixed(f.logid, `Seed set to ${f.seed}\n`));
   else if (req.seedPicked) io.stderr.write(`daxfsx: seed ${f.seed}\n`);
   for (const n of req.notes) io.stderr.write(`daxfsx: note: ${n}\n`);
@@ -86,7 +94,9 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
     try {
       existing = new Uint8Array(readFileSync(out.fname));
     } catch (e) {
-      throw new OutputError(`${out.fname}: ${errText(e)}`, EXIT.CREATE);
+      // fsx's open() fails (with -k alone it creates the file: an empty one, refused below)
+      if (f.lite || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw prterr(io, f.logid, out.fname, e, EXIT.CREATE);
+      existing = new Uint8Array(0);
     }
     if (existing.length === 0) throw new OutputError(`${out.fname}: -k and -L need an existing, non-empty file (its size bounds the file)`, EXIT.CREATE);
     if (existing.length > 256 * 1024 * 1024) throw new OutputError(`${out.fname}: ${existing.length} bytes is more than the model holds (256 MiB)`, EXIT.CREATE);
@@ -94,18 +104,18 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
   try {
     writeFileSync(fname, existing ?? new Uint8Array(0));
   } catch (e) {
-    throw new OutputError(`${fname}: ${errText(e)}`, EXIT.CREATE);
+    throw prterr(io, f.logid, fname, e, EXIT.CREATE);
   }
   try {
     writeFileSync(paths.good, ''); // fsx creates (and truncates) its .fsxgood at start
   } catch (e) {
-    throw new OutputError(`${paths.good}: ${errText(e)}`, EXIT.GOOD_FILE);
+    throw prterr(io, f.logid, paths.good, e, EXIT.GOOD_FILE);
   }
   let logSink: Sink;
   try {
     logSink = Sink.create(paths.log);
   } catch (e) {
-    throw new OutputError(`${paths.log}: ${errText(e)}`, EXIT.FILE);
+    throw prterr(io, f.logid, paths.log, e, EXIT.FILE);
   }
   if (existsSync(paths.ops)) {
     try {
@@ -124,7 +134,7 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
       io.stdout.write(prefixed(f.logid, s));
       logSink.write(s);
     },
-    warn: (s) => io.stderr.write(`${f.logid ? f.logid + ': ' : ''}fsx: ${s}\n`),
+    warn: (s) => io.stderr.write(prefixed(f.logid, `fsx: ${s}\n`)),
     writeOps: (lines) => {
       try {
         writeFileSync(paths.ops, lines.join('\n') + (lines.length ? '\n' : ''));

@@ -1,4 +1,5 @@
 import { strerror } from '../fsx/file.js';
+import type { ParseLine } from '../fsx/parsemessages.js';
 
 /** A file-system error as one line's worth of words (strerror's, where Node gives a code). */
 export function errText(e: unknown): string {
@@ -9,11 +10,16 @@ export function errText(e: unknown): string {
   return n ? names[n] ?? strerror(n) : err.message;
 }
 
-/** A bad command line or input: one line saying what is wrong, and the exit code for it (fsx's usage exit by default). */
+/**
+ * A bad command line or input: one line saying what is wrong ('' when fsx's
+ * own lines say it), the exit code for it (fsx's usage exit by default), and
+ * what fsx would have printed while parsing before it stopped.
+ */
 export class UsageError extends Error {
   constructor(
     message: string,
     readonly exitCode = 90,
+    public before: ParseLine[] = [],
   ) {
     super(message);
     this.name = 'UsageError';

@@ -1,4 +1,4 @@
-import { defaultConfig, type RunConfig } from '../core/config.js';
+import { defaultConfig, type RunConfig } from './config.js';
 import type { FsxOptions } from '../fsx/options.js';
 
 type Fsx = FsxOptions;
@@ -52,8 +52,12 @@ const FLAGS: [keyof Fsx, boolean, string][] = [
  * a sweep's seed, a scenario or a saved failure as a plain command.
  */
 export function argvOf(c: RunConfig): string[] {
+  return [...fsxArgvOf(c.fsx), ...modelArgvOf(c.model)];
+}
+
+/** fsx's own options for a config's fsx part (what xfstests fsx takes), the seed always. */
+export function fsxArgvOf(f: Fsx): string[] {
   const d = defaultConfig();
-  const f = c.fsx;
   const out: string[] = ['-S', String(f.seed)];
   for (const [k, opt, show] of NUMS) if (f[k] !== d.fsx[k]) out.push(opt, String(show(f[k] as number)));
   if (f.durationSec) out.push('--duration', String(f.durationSec));
@@ -68,9 +72,14 @@ export function argvOf(c: RunConfig): string[] {
   else if (!f.dontcacheIo) out.push('-T');
   if (f.filldata) out.push('-g', String.fromCharCode(f.filldata));
   if (f.polluteEof) out.push('-e', '1');
-  if (f.logid) out.push('-j', f.logid);
-  const m = c.model;
-  const dm = d.model;
+  if (f.logid !== undefined) out.push('-j', f.logid);
+  return out;
+}
+
+/** daxfsx's options for the model part. */
+function modelArgvOf(m: RunConfig['model']): string[] {
+  const dm = defaultConfig().model;
+  const out: string[] = [];
   if (m.fs !== dm.fs) out.push('--fs', m.fs);
   if (m.kernel !== dm.kernel) out.push('--kernel', m.kernel);
   if (m.initialDax !== dm.initialDax) out.push('--initial-dax', m.initialDax ? 'on' : 'off');

@@ -1,0 +1,106 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, runEngine, tmp } from '../helpers.js';
+
+describe('-s changes nothing', () => {
+  it('-s 1 gives the same stream as -s 0, because fsx parses -s into a local that shadows the global its truncate reads', () => {
+    const a = runEngine({ seed: 7, numops: 400, style: 0 });
+    const b = runEngine({ seed: 7, numops: 400, style: 1 });
+    expect(a.ops.some((l) => l.startsWith('truncate'))).toBe(true);
+    expect(b.ops).toEqual(a.ops);
+    expect(b.file.contents()).toEqual(a.file.contents());
+  });
+
+  it('on the command line too: -s 1 records the same .fsxops as no -s', async () => {
+    const d = tmp();
+    const strip = (p: string): string => readFileSync(p, 'utf8').split('\n').filter((l) => !l.startsWith('#')).join('\n');
+    await cli(['-q', '--no-flip', '-S', '3', '-N', '300', '--record-ops', join(d, 'a')]);
+    await cli(['-q', '--no-flip', '-s', '1', '-S', '3', '-N', '300', '--record-ops', join(d, 'b')]);
+    expect(strip(join(d, 'b.fsxops'))).toBe(strip(join(d, 'a.fsxops')));
+  });
+});
+
+describe('parse-time lines on the command line', () => {
+  it('-j prefixes the lines of options after it and, as prt() does after parsing, the seed line', async () => {
+    const d = tmp();
+    const r = await cli(['-W', '-j', 'id', '-c', '9', '-N', '2', '--no-flip', join(d, 'f')]);
+    expect(r.stdout.split('\n').slice(0, 3)).toEqual(['mapped writes DISABLED', 'id: Chance of close/open is 1 in 9', 'id: Seed set to 1']);
+  });
+
+  it('-a prints nothing, with or without -q', async () => {
+    const d = tmp();
+    const r = await cli(['-a', '-N', '1', '--no-flip', join(d, 'f')]);
+    expect(r.stdout).not.toMatch(/Atomic/);
+  });
+
+  it('parse-time lines are not in the .fsxlog, because fsx opens it after parsing', async () => {
+    const d = tmp();
+    const r = await cli(['-W', '-N', '3', '--no-flip', join(d, 'f')]);
+    expect(r.stdout.startsWith('mapped writes DISABLED\nSeed set to 1\n')).toBe(true);
+    expect(readFileSync(join(d, 'f.fsxlog'), 'utf8')).not.toMatch(/mapped writes|Seed set/);
+  });
+
+  it('a bad value after a printing option: the line, then the usage exit', async () => {
+    const r = await cli(['-c', '5', '-b', '0', '-W', 'f']);
+    expect(r.code).toBe(90);
+    expect(r.stdout).toBe('Chance of close/open is 1 in 5\nWill begin at operation 0\n');
+    expect(r.stderr).toBe('daxfsx: option -b: must not be 0 (got 0)\n');
+  });
+
+  it("a refusal of daxfsx's own comes after the lines fsx would have printed", async () => {
+    const r = await cli(['-W', '-l', '1g', 'f']);
+    expect(r.code).toBe(90);
+    expect(r.stdout).toBe('mapped writes DISABLED\n');
+    expect(r.stderr).toMatch(/-l: '1g' is not a number/);
+  });
+
+  it('-A with -U: fsx\'s own line on stderr, nothing else', async () => {
+    const r = await cli(['-A', '-U', 'f']);
+    expect(r).toEqual({ code: 90, stdout: '', stderr: "-A and -U shouldn't be used together\n" });
+  });
+
+  it('--duration=0 exits 0 before doing anything, and --duration=-2 exits 88', async () => {
+    const d = tmp();
+    const z = await cli(['--duration=0', join(d, 'f')]);
+    expect(z.code).toBe(0);
+    expect(z.stdout).toBe('');
+    expect(existsSync(join(d, 'f'))).toBe(false);
+    const n = await cli(['--duration=-2', join(d, 'f')]);
+    expect(n).toEqual({ code: 88, stdout: '', stderr: '-2: invalid duration\n' });
+  });
+
+  it('C int values: -c 4294967306 is -c 10 and -b -5 runs with no simulated ops, as in fsx', async () => {
+    const d = tmp();
+    const r = await cli(['-c', '4294967306', '-b', '-5', '-N', '2', '--no-flip', join(d, 'f')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n').slice(0, 2)).toEqual(['Chance of close/open is 1 in 10', 'Will begin at operation -5']);
+  });
+});
+
+describe('start-up errors go through fsx\'s prterr()', () => {
+  it('-L on a missing file: "FILE: No such file or directory" on stdout and exit 91, because fsx opens it without O_CREAT and reports with prterr()', async () => {
+    const d = tmp();
+    const f = join(d, 'missing');
+    const r = await cli(['-L', '-N', '3', '--no-flip', f]);
+    expect(r.code).toBe(91);
+    expect(r.stdout).toBe(`Seed set to 1\n${f}: No such file or directory\n`);
+    expect(r.stderr).toBe('');
+    // prt() writes to the log only once it is open, which is after the test file is
+    expect(existsSync(`${f}.fsxlog`)).toBe(false);
+  });
+
+  it('with -j the prterr() line carries the prefix, like every prt() line', async () => {
+    const d = tmp();
+    const f = join(d, 'missing');
+    const r = await cli(['-q', '-j', 'w1', '-L', f]);
+    expect(r.stdout).toBe(`w1: ${f}: No such file or directory\n`);
+  });
+
+  it('-k alone on a missing file: fsx would create it; daxfsx refuses the empty file in its own words', async () => {
+    const d = tmp();
+    const r = await cli(['-q', '-k', join(d, 'none')]);
+    expect(r.code).toBe(91);
+    expect(r.stderr).toMatch(/need an existing, non-empty file/);
+  });
+});
