@@ -201,6 +201,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
       logSink.write(s);
     },
     warn: (s) => io.stderr.write(`${f.logid ? f.logid + ': ' : ''}fsx: ${s}\n`),
+    stderr: (s) => io.stderr.write(s),
     writeOps: (lines) => {
       try {
         writeFileSync(paths.ops, lines.join('\n') + (lines.length ? '\n' : ''));

@@ -106,6 +106,10 @@ export class MemFile implements FsxFile {
   *fsync(): Sys<number> {
     return 0;
   }
+  /** A plain file with no kernel behind it refuses nothing. */
+  *probe(): Sys<number> {
+    return 0;
+  }
   *mmap(off: number, len: number): Sys<Mapping | number> {
     return { pgoff: off, length: len };
   }
