@@ -8,7 +8,7 @@ import { OP_NAMES } from './fsx/ops.js';
 import { KernelPanic } from './kernel/core.js';
 import { buildMachine } from './kernel/machine.js';
 import { FaultLoop } from './kernel/mm/memory.js';
-import { Dmesg, hungText, panicText, softLockupText, warningText, type Machine } from './kernel/oops.js';
+import { Dmesg, hungReport, hungReportStep, machineFor, noProgressText, panicText, warningText } from './kernel/oops.js';
 import { explain } from './report/explain.js';
 import { renderHtml } from './report/html.js';
 import { renderTimeline, timelineRows, type Paint } from './report/timeline.js';
@@ -178,11 +178,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   const clock = sched; // the scheduler's step counter is the model's time
   const trace = k.trace;
   const dmesg = new Dmesg(clock);
-  const machine: Machine = {
-    version: '4.13.0+',
-    hardware: `daxfsx model of ${m.fs} on pmem, design ${m.kernel}`,
-    seed: f.seed,
-  };
+  const machine = machineFor(m.fs, m.kernel, f.seed);
   if (m.fs === 'xfs') {
     dmesg.log('XFS (pmem0): DAX enabled. Warning: EXPERIMENTAL, use at your own risk', 0);
     dmesg.log('XFS (pmem0): Mounting V5 Filesystem', 0);
@@ -300,7 +296,11 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   let verdict = 'ok';
   let signature = '';
   let exitCode: number = EXIT.OK;
-  let kernelReport: string | null = null;
+  // the kernel's report, made once the warnings before it are in the log (they taint it and take the earlier trace ids)
+  let makeReport: ((tainted: string) => string) | null = null;
+  let reportStep: number | undefined;
+  /** daxfsx's own report where the kernel would print nothing (a fault retried forever). */
+  let ownReport: string | null = null;
   let failingPid = fsxTask.pid;
   let failingTask = `${fsxTask.comm}:${fsxTask.pid}`;
   let failingFrames = '';
@@ -343,7 +343,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
       failingPid = e.task.pid;
       failingTask = `${e.task.comm}:${e.task.pid}`;
       failingFrames = e.frames.join(' > ');
-      kernelReport = panicText(e, machine, dmesg.tainted);
+      makeReport = (tainted) => panicText(e, machine, tainted);
     } else if (e instanceof HungTask) {
       verdict = 'hung';
       signature = e.deadlock ? `deadlock in ${e.task.stack[e.task.stack.length - 2] ?? 'down'}` : `blocked in ${e.task.stack[e.task.stack.length - 2] ?? 'down'}`;
@@ -351,13 +351,8 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
       failingPid = e.task.pid;
       failingTask = `${e.task.comm}:${e.task.pid}`;
       failingFrames = e.task.stack.join(' > ');
-      const holders: string[] = [];
-      for (const sem of [k.inode.iolock, k.inode.mmaplock]) {
-        if (sem.writer) holders.push(`${sem.writer.comm}/${sem.writer.pid} holds ${sem.name} for write`);
-        for (const r of sem.readers) holders.push(`${r.comm}/${r.pid} holds ${sem.name} for read`);
-        for (const w of sem.waiters) holders.push(`${w.t.comm}/${w.t.pid} waits for ${sem.name} (${w.write ? 'write' : 'read'})`);
-      }
-      kernelReport = hungText(e.task, machine, dmesg.tainted, holders);
+      makeReport = (tainted) => hungReport(k, machine, tainted, e.task);
+      reportStep = hungReportStep(e.task.waitSince);
     } else if (e instanceof ReplayDiverged) {
       io.stderr.write(`daxfsx: ${e.message}\n`);
       verdict = 'replay diverged';
@@ -368,7 +363,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
       signature = 'fault retried forever';
       exitCode = EXIT.HUNG;
       failingPid = e.task.pid;
-      kernelReport = softLockupText(e.task, machine, dmesg.tainted, e.task.stack.slice());
+      ownReport = noProgressText(e, machine);
     } else {
       throw e;
     }
@@ -377,15 +372,16 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
 
   // the kernel log: warnings as they happened, then the failure
   for (const w of k.warnings) {
-    dmesg.log(warningText(w, machine), w.step);
-    dmesg.tainted = 'G        W';
+    dmesg.log(warningText(w, machine, dmesg.tainted), w.step);
+    dmesg.tainted = 'W';
   }
+  const kernelReport = makeReport ? makeReport(dmesg.tainted) : null;
   let explanation: string[] = [];
   const opLabel = describeCurrentOp(engine);
   let windowEvents: TraceEvent[] = lastFlipWindow;
   let failureRow: { step: number; task: string; text: string; stack: string } | undefined;
-  if (kernelReport) {
-    dmesg.log(kernelReport);
+  if (kernelReport || ownReport) {
+    if (kernelReport) dmesg.log(kernelReport, reportStep);
     engine.dumpFailure();
     windowEvents = trace.since(opStartStep);
     if (a.explain) explanation = explain(windowEvents, failingPid, opLabel);
@@ -410,6 +406,7 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   }
   const replayCmd = replayCommand(a, paths.ops);
   let dmesgText = dmesg.text();
+  if (ownReport) dmesgText += `\n--- daxfsx: the kernel logs nothing for this ---\n${ownReport}\n`;
   if (explanation.length) dmesgText += `\n--- daxfsx: the interleaving ---\n${explanation.join('\n')}\nReplay: ${replayCmd}\n`;
   try {
     writeFileSync(paths.dmesg, dmesgText);
@@ -433,8 +430,9 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
 
   // daxfsx's own words go to standard error
   if (kernelReport) io.stderr.write(io.paint('bad', kernelReport) + '\n');
-  else if (k.warnings.length) io.stderr.write(io.paint('bad', `daxfsx: ${k.warnings.length} kernel WARNING(s), see ${paths.dmesg}`) + '\n');
-  if (explanation.length) io.stderr.write((kernelReport ? '\n' : '') + explanation.join('\n') + '\n');
+  else if (ownReport) io.stderr.write(io.paint('bad', ownReport) + '\n');
+  if (!kernelReport && k.warnings.length) io.stderr.write(io.paint('bad', `daxfsx: ${k.warnings.length} kernel WARNING(s), see ${paths.dmesg}`) + '\n');
+  if (explanation.length) io.stderr.write((kernelReport || ownReport ? '\n' : '') + explanation.join('\n') + '\n');
   // the picture: on a failure with flips, or when asked for
   const rows = timelineRows(windowEvents, failureRow && windowEvents.length ? failureRow : undefined);
   if (trace.enabled && rows.length && (failureRow || a.timeline)) {
