@@ -266,6 +266,30 @@ function body(n: number, name: string): number[] {
   return out;
 }
 
+/** The multi-byte NOPs an assembler pads with (the recommended forms, longest first). */
+const NOPS: number[][] = [
+  [0x90],
+  [0x66, 0x90],
+  [0x0f, 0x1f, 0x00],
+  [0x0f, 0x1f, 0x40, 0x00],
+  [0x0f, 0x1f, 0x44, 0x00, 0x00],
+  [0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00],
+  [0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00],
+  [0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+  [0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+  [0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+];
+
+function nops(n: number): number[] {
+  const out: number[] = [];
+  while (n > 0) {
+    const k = Math.min(n, NOPS.length);
+    out.push(...NOPS[k - 1]);
+    n -= k;
+  }
+  return out;
+}
+
 /** The faulting instruction and what follows it, by kind. */
 function trapBytes(m: Machine, kind: TrapKind, name: string): number[] {
   if (kind === 'null') {
@@ -302,7 +326,7 @@ export function codeLine(m: Machine, kind: TrapKind, func: string, off: number):
   }
   // the previous function's end, then nop padding to this one's 16-byte aligned start
   const pad = Number(BigInt(hash(`pad:${func}`)) % 16n);
-  const padding = pad === 0 ? [] : pad === 1 ? [0x90] : pad === 2 ? [0x66, 0x90] : [...Array(pad - 3).fill(0x90), 0x0f, 0x1f, 0x00];
+  const padding = nops(pad);
   const prev = [...body(Math.max(0, before - pad - EPILOGUE.length), `prev:${func}`), ...EPILOGUE, ...padding];
   const all = [...prev, ...fn];
   const pre = all.slice(all.length - before);
