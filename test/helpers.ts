@@ -27,6 +27,8 @@ export interface EngineRun {
   engine: FsxEngine;
   file: FsxFile;
   out: string;
+  /** What fsx wrote to standard error with plain fprintf (its probes' messages). */
+  err: string;
   ops: string[];
   exit?: number;
 }
@@ -35,10 +37,12 @@ export interface EngineRun {
 export function runEngine(over: Partial<FsxOptions>, replay?: string, file?: FsxFile, existing?: Uint8Array): EngineRun {
   const o: FsxOptions = { ...defaultFsxOptions(), quiet: true, ...over };
   let out = '';
+  let err = '';
   let ops: string[] = [];
   const sink: FsxOutput = {
     prt: (s) => (out += s),
     warn: () => {},
+    stderr: (s) => (err += s),
     writeOps: (lines) => {
       ops = lines;
       return null;
@@ -52,7 +56,7 @@ export function runEngine(over: Partial<FsxOptions>, replay?: string, file?: Fsx
     const p = parseOps(replay, 'replay.fsxops');
     engine.setReplay(p.ops, p.error);
   }
-  const run: EngineRun = { engine, file: f, out: '', ops: [] };
+  const run: EngineRun = { engine, file: f, out: '', err: '', ops: [] };
   try {
     const it = (function* () {
       yield* f.open({ direct: o.oDirect });
@@ -67,6 +71,7 @@ export function runEngine(over: Partial<FsxOptions>, replay?: string, file?: Fsx
     run.exit = st;
   }
   run.out = out;
+  run.err = err;
   run.ops = ops;
   return run;
 }

@@ -1,5 +1,5 @@
 import type { Gen } from '../sched/task.js';
-import { strerror, type FsxFile, type Mapping } from './file.js';
+import { E, strerror, type Feature, type FsxFile, type Mapping } from './file.js';
 import type { ParsedOp } from './fsxops.js';
 import { DataGen, type GenArena } from './gendata.js';
 import { GlibcRandom } from './random.js';
@@ -23,6 +23,8 @@ export interface FsxOutput {
   prt(s: string): void;
   /** fsx's warn(): standard error. */
   warn(s: string): void;
+  /** fsx's plain fprintf(stderr, ...) (its feature probes' messages); dropped when absent. */
+  stderr?(s: string): void;
   /** Write the .fsxops file; returns an errno-style message on failure, or null. */
   writeOps(lines: string[]): string | null;
   /** Write the .fsxgood file. */
@@ -87,6 +89,8 @@ export type OpsHeader = () => string[];
  * with other tasks.
  */
 export class FsxEngine {
+  /** The options; the start-up probes turn off what the kernel refuses (a copy: the caller's stay as given). */
+  readonly opts: FsxOptions;
   readonly rnd: GlibcRandom;
   readonly log = new OpLog();
   original!: Uint8Array;
@@ -127,13 +131,14 @@ export class FsxEngine {
   currentOp = -1;
 
   constructor(
-    readonly opts: FsxOptions,
+    opts: FsxOptions,
     readonly file: FsxFile,
     readonly out: FsxOutput,
     readonly fname: string,
     readonly goodfile: string,
     readonly opsHeader: OpsHeader = () => [],
   ) {
+    this.opts = { ...opts };
     this.rnd = new GlibcRandom(opts.seed);
     this.numopsLeft = opts.numops;
     this.debug = opts.debug;
@@ -223,6 +228,87 @@ export class FsxEngine {
       }
       yield* this.file.ftruncate(this.fileSize);
     }
+    yield* this.probeFeatures();
+  }
+
+  /**
+   * fsx's feature probes, in its order, after the buffers and the trunc
+   * check: each optional operation the options leave on is tried once, and
+   * turned off when the kernel refuses it in the ways fsx checks for, with
+   * fsx's message on standard error unless -q. Only those errnos turn an
+   * operation off: one the kernel refuses otherwise (EINVAL for a clone of
+   * a DAX file, say) stays on and fails when it runs, as in fsx.
+   */
+  private *probeFeatures(): Gen<void> {
+    const o = this.opts;
+    const f = this.file;
+    const say = (s: string): void => {
+      if (!o.quiet && this.out.stderr) this.out.stderr(s + '\n');
+    };
+    const refused = (what: string): false => {
+      say(`main: filesystem does not support ${what}, disabling!`);
+      return false;
+    };
+    const probe = (feature: Feature, mode?: number): Gen<number> => f.probe(feature, mode);
+    // test_fallocate(mode): fallocate(fd, mode, file_size, 1); ENOSYS or EOPNOTSUPP turn it off (never probed with -L)
+    const falloc = function* (mode: number, name: string): Gen<boolean> {
+      if (o.lite) return false;
+      const e = yield* probe('fallocate', mode);
+      return e === E.ENOSYS || e === E.EOPNOTSUPP ? refused(`fallocate mode ${name}`) : true;
+    };
+    if (o.fallocateCalls) o.fallocateCalls = yield* falloc(0, '0');
+    if (o.keepSizeCalls) o.keepSizeCalls = yield* falloc(FALLOC.KEEP_SIZE, 'FALLOC_FL_KEEP_SIZE');
+    if (o.unshareRangeCalls) o.unshareRangeCalls = yield* falloc(FALLOC.UNSHARE_RANGE, 'FALLOC_FL_UNSHARE_RANGE');
+    if (o.punchHoleCalls) o.punchHoleCalls = yield* falloc(FALLOC.PUNCH_HOLE | FALLOC.KEEP_SIZE, 'FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE');
+    if (o.zeroRangeCalls) o.zeroRangeCalls = yield* falloc(FALLOC.ZERO_RANGE, 'FALLOC_FL_ZERO_RANGE');
+    if (o.collapseRangeCalls) o.collapseRangeCalls = yield* falloc(FALLOC.COLLAPSE_RANGE, 'FALLOC_FL_COLLAPSE_RANGE');
+    if (o.insertRangeCalls) o.insertRangeCalls = yield* falloc(FALLOC.INSERT_RANGE, 'FALLOC_FL_INSERT_RANGE');
+    // FICLONERANGE of nothing: EOPNOTSUPP or ENOTTY
+    if (o.cloneRangeCalls) {
+      const e = yield* probe('clone');
+      if (e === E.EOPNOTSUPP || e === E.ENOTTY) o.cloneRangeCalls = refused('clone range');
+    }
+    // FIDEDUPERANGE of one block onto the next (older kernels say EINVAL)
+    if (o.dedupeRangeCalls) {
+      const e = yield* probe('dedupe');
+      if (e === E.EOPNOTSUPP || e === E.ENOTTY || e === E.EINVAL) o.dedupeRangeCalls = refused('dedupe range');
+    }
+    // copy_file_range of one byte from 0 to 1
+    if (o.copyRangeCalls) {
+      const e = yield* probe('copy');
+      if (e === E.ENOSYS || e === E.EOPNOTSUPP || e === E.ENOTTY) o.copyRangeCalls = refused('copy range');
+    }
+    // XFS_IOC_EXCHANGE_RANGE dry run
+    if (o.exchangeRangeCalls) {
+      const e = yield* probe('exchange');
+      if (e === E.EOPNOTSUPP || e === E.ENOTTY) o.exchangeRangeCalls = refused('exchange range');
+    }
+    // preadv2(RWF_DONTCACHE) of the first 4 KiB
+    if (o.dontcacheIo) {
+      const e = yield* probe('dontcache');
+      if (e === E.EOPNOTSUPP) o.dontcacheIo = refused('dontcache IO');
+    }
+    // atomic writes: fsx asks for O_DIRECT, then statx's atomic write unit
+    if (o.atomicWrites) {
+      if (!o.oDirect) {
+        say('main: atomic writes need O_DIRECT (-Z), disabling!');
+        o.atomicWrites = false;
+      } else if ((yield* probe('atomic')) !== 0) {
+        say('main: IO Stack does not support atomic writes, disabling!');
+        o.atomicWrites = false;
+      }
+    }
+    const on = this.enabled;
+    on[OP.FALLOCATE] = o.fallocateCalls;
+    on[OP.PUNCH_HOLE] = o.punchHoleCalls;
+    on[OP.ZERO_RANGE] = o.zeroRangeCalls;
+    on[OP.COLLAPSE_RANGE] = o.collapseRangeCalls;
+    on[OP.INSERT_RANGE] = o.insertRangeCalls;
+    on[OP.WRITE_ATOMIC] = o.atomicWrites;
+    on[OP.EXCHANGE_RANGE] = o.exchangeRangeCalls;
+    on[OP.CLONE_RANGE] = o.cloneRangeCalls;
+    on[OP.DEDUPE_RANGE] = o.dedupeRangeCalls;
+    on[OP.COPY_RANGE] = o.copyRangeCalls;
   }
 
   prt(s: string): void {

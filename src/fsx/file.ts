@@ -15,6 +15,9 @@ export interface Mapping {
   readonly length: number;
 }
 
+/** The optional operations fsx probes for at start-up. */
+export type Feature = 'fallocate' | 'clone' | 'dedupe' | 'copy' | 'exchange' | 'dontcache' | 'atomic';
+
 export interface OpenFlags {
   direct: boolean;
 }
@@ -35,6 +38,14 @@ export interface FsxFile {
   dedupeRange(off: number, len: number, dest: number): Gen<number>;
   exchangeRange(off: number, len: number, dest: number): Gen<number>;
   fsync(): Gen<number>;
+  /**
+   * One of fsx's start-up feature probes, answered as the file's kernel
+   * would: the errno the probing call gets (0 when it succeeds). 'fallocate'
+   * takes the mode; 'dedupe' answers the range's status (the ioctl itself
+   * succeeds); 'atomic' answers EOPNOTSUPP when statx reports no atomic
+   * write unit. A probe leaves the file as it was.
+   */
+  probe(feature: Feature, mode?: number): Gen<number>;
   mmap(off: number, len: number, writable: boolean): Gen<Mapping | number>;
   /** User-space memcpy out of a mapping; every page touched may fault. 0 or -EFAULT. */
   mapRead(m: Mapping, at: number, dst: Uint8Array, dstOff: number, len: number): Gen<number>;
@@ -54,8 +65,10 @@ export const E = {
   EFAULT: 14,
   EBUSY: 16,
   EINVAL: 22,
+  ENOTTY: 25,
   EFBIG: 27,
   ENOSPC: 28,
+  ENOSYS: 38,
   EOPNOTSUPP: 95,
 } as const;
 
@@ -67,8 +80,10 @@ const STRERROR: Record<number, string> = {
   14: 'Bad address',
   16: 'Device or resource busy',
   22: 'Invalid argument',
+  25: 'Inappropriate ioctl for device',
   27: 'File too large',
   28: 'No space left on device',
+  38: 'Function not implemented',
   95: 'Operation not supported',
 };
 

@@ -107,6 +107,10 @@ export class MemFile implements FsxFile {
   *fsync(): Gen<number> {
     return 0;
   }
+  /** A plain file with no kernel behind it refuses nothing. */
+  *probe(): Gen<number> {
+    return 0;
+  }
   *mmap(off: number, len: number): Gen<Mapping | number> {
     return { pgoff: off, length: len };
   }

@@ -1,12 +1,13 @@
 import { Sleep, type Gen, type Task } from '../sched/task.js';
 import type { Prng } from '../sched/strategy.js';
-import type { FsxFile, Mapping, OpenFlags } from '../fsx/file.js';
+import type { Feature, FsxFile, Mapping, OpenFlags } from '../fsx/file.js';
 import { RWF_DONTCACHE } from '../fsx/ops.js';
 import { Kernel, PAGE_SIZE, Page, type Vma } from './core.js';
 import { iget, iput, drop_caches } from './fs/inode.js';
 import { delete_from_page_cache, fileContents, filemap_write_and_wait_range } from './mm/filemap.js';
 import { do_mmap, do_munmap } from './mm/mmap.js';
 import { user_copy } from './mm/memory.js';
+import { MODEL_REFLINK, cloneErrno, dedupeStatus, exchangeErrno, fallocateErrno, probeErrno, rwfErrno, type Platform } from './features.js';
 
 const F_PREAD = (len: number, off: number): string => `pread(${len} bytes at ${off})`;
 const F_PWRITE = (len: number, off: number): string => `pwrite(${len} bytes at ${off})`;
@@ -32,6 +33,16 @@ export class ModelFile implements FsxFile {
     readonly k: Kernel,
     readonly t: Task,
   ) {}
+
+  /** The kernel and file system the file lives on, for what they refuse (features.ts). */
+  private platform(): Platform {
+    const k = this.k;
+    return { fs: k.fs.name, base: k.design.base, reflink: MODEL_REFLINK, dax: k.inode.sDax };
+  }
+
+  *probe(feature: Feature, mode?: number): Gen<number> {
+    return probeErrno(this.platform(), feature, mode);
+  }
 
   private *syscall<T>(name: string, body: Gen<T>): Gen<T> {
     const t = this.t;
@@ -84,6 +95,8 @@ export class ModelFile implements FsxFile {
   *pread(dst: Uint8Array, dstOff: number, len: number, off: number, rwf: number): Gen<number> {
     const k = this.k;
     if (k.trace.enabled) k.trace.add(this.t, 'syscall', F_PREAD, len, off);
+    const bad = rwf && rwfErrno(this.platform(), rwf);
+    if (bad) return -bad;
     const r = yield* this.syscall('SyS_pread64', k.fs.read_iter(k, this.t, dst, dstOff, len, off, this.direct));
     if (rwf & RWF_DONTCACHE) yield* this.dontcache(off, len);
     return r;
@@ -92,6 +105,8 @@ export class ModelFile implements FsxFile {
   *pwrite(src: Uint8Array, srcOff: number, len: number, off: number, rwf: number): Gen<number> {
     const k = this.k;
     if (k.trace.enabled) k.trace.add(this.t, 'syscall', F_PWRITE, len, off);
+    const bad = rwf && rwfErrno(this.platform(), rwf);
+    if (bad) return -bad;
     const r = yield* this.syscall('SyS_pwrite64', k.fs.write_iter(k, this.t, src, srcOff, len, off, this.direct));
     if (rwf & RWF_DONTCACHE) yield* this.dontcache(off, len);
     return r;
@@ -104,6 +119,8 @@ export class ModelFile implements FsxFile {
 
   *fallocate(mode: number, off: number, len: number): Gen<number> {
     if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', F_FALLOC, mode, len, off);
+    const bad = fallocateErrno(this.platform(), mode);
+    if (bad) return -bad;
     return yield* this.syscall('SyS_fallocate', this.k.fs.fallocate(this.k, this.t, mode, off, len));
   }
 
@@ -113,14 +130,20 @@ export class ModelFile implements FsxFile {
   }
 
   *cloneRange(off: number, len: number, dest: number): Gen<number> {
+    const bad = cloneErrno(this.platform());
+    if (bad) return -bad;
     return yield* this.syscall('SyS_ioctl', this.k.fs.remap(this.k, this.t, 'clone', off, len, dest));
   }
 
   *dedupeRange(off: number, len: number, dest: number): Gen<number> {
+    const bad = dedupeStatus(this.platform());
+    if (bad) return -bad;
     return yield* this.syscall('SyS_ioctl', this.k.fs.remap(this.k, this.t, 'dedupe', off, len, dest));
   }
 
   *exchangeRange(off: number, len: number, dest: number): Gen<number> {
+    const bad = exchangeErrno(this.platform());
+    if (bad) return -bad;
     return yield* this.syscall('SyS_ioctl', this.k.fs.remap(this.k, this.t, 'exchange', off, len, dest));
   }
 

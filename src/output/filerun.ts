@@ -8,7 +8,7 @@ import { formatOpsLine } from '../fsx/oplog.js';
 import { OP_NAMES } from '../fsx/ops.js';
 import { KernelPanic } from '../kernel/core.js';
 import { FaultLoop } from '../kernel/mm/memory.js';
-import { Dmesg, hungText, panicText, softLockupText, warningText, type Machine } from '../kernel/oops.js';
+import { Dmesg, hungReport, hungReportStep, machineFor, noProgressText, panicText, warningText } from '../kernel/oops.js';
 import type { TraceEvent } from '../kernel/trace.js';
 import { explain } from '../report/explain.js';
 import { renderHtml } from '../report/html.js';
@@ -135,6 +135,7 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
       logSink.write(s);
     },
     warn: (s) => io.stderr.write(prefixed(f.logid, `fsx: ${s}\n`)),
+    stderr: (s) => io.stderr.write(s),
     writeOps: (lines) => {
       try {
         writeFileSync(paths.ops, lines.join('\n') + (lines.length ? '\n' : ''));
@@ -180,7 +181,7 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
   const { k, sched, engine, fsx: fsxTask } = run;
   const trace = k.trace;
   const dmesg = new Dmesg(sched);
-  const machine: Machine = { version: '4.13.0+', hardware: `daxfsx model of ${m.fs} on pmem, design ${m.kernel}`, seed: f.seed };
+  const machine = machineFor(m.fs, m.kernel, f.seed);
   if (m.fs === 'xfs') {
     dmesg.log('XFS (pmem0): DAX enabled. Warning: EXPERIMENTAL, use at your own risk', 0);
     dmesg.log('XFS (pmem0): Mounting V5 Filesystem', 0);
@@ -260,26 +261,29 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
   }
   if (io.progress) io.stderr.write('\r\x1b[K');
 
-  // the kernel log: warnings as they happened, then the failure
+  // the kernel log: warnings as they happened, then the failure (made after them: they taint it and take the earlier trace ids)
   for (const w of k.warnings) {
-    dmesg.log(warningText(w, machine), w.step);
-    dmesg.tainted = 'G        W';
+    dmesg.log(warningText(w, machine, dmesg.tainted), w.step);
+    dmesg.tainted = 'W';
   }
   const cause = run.cause;
   let kernelReport: string | null = null;
+  let reportStep: number | undefined;
+  /** daxfsx's own report where the kernel would print nothing (a fault retried forever). */
+  let ownReport: string | null = null;
   if (cause instanceof KernelPanic) kernelReport = panicText(cause, machine, dmesg.tainted);
-  else if (cause instanceof HungTask && outcome.kind === 'hung') {
-    const holders = outcome.locks.map((l) => l);
-    kernelReport = hungText(cause.task, machine, dmesg.tainted, holders);
-  } else if (cause instanceof FaultLoop) kernelReport = softLockupText(cause.task, machine, dmesg.tainted, cause.task.stack.slice());
+  else if (cause instanceof HungTask) {
+    kernelReport = hungReport(k, machine, dmesg.tainted, cause.task);
+    reportStep = hungReportStep(cause.task.waitSince);
+  } else if (cause instanceof FaultLoop) ownReport = noProgressText(cause, machine);
 
   const failing = outcome.kind === 'kernel' || outcome.kind === 'hung' ? outcome.task : { comm: fsxTask.comm, pid: fsxTask.pid };
   let explanation: string[] = [];
   const opLabel = describeCurrentOp(engine);
   let windowEvents: TraceEvent[] = lastFlipWindow;
   let failureRow: { step: number; task: string; text: string; stack: string } | undefined;
-  if (kernelReport) {
-    dmesg.log(kernelReport);
+  if (kernelReport || ownReport) {
+    if (kernelReport) dmesg.log(kernelReport, reportStep);
     engine.dumpFailure();
     windowEvents = trace.since(opStartStep);
     if (out.explain) explanation = explain(windowEvents, failing.pid, opLabel);
@@ -305,6 +309,7 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
   }
   const replayCmd = opsWritten ? replayCommand(paths.ops, fname) : '';
   let dmesgText = dmesg.text();
+  if (ownReport) dmesgText += `\n--- daxfsx: the kernel logs nothing for this ---\n${ownReport}\n`;
   if (explanation.length) dmesgText += `\n--- daxfsx: the interleaving ---\n${explanation.join('\n')}\n${replayCmd ? `Replay: ${replayCmd}\n` : ''}`;
   try {
     writeFileSync(paths.dmesg, dmesgText);
@@ -317,8 +322,9 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
 
   // daxfsx's own words go to standard error
   if (kernelReport) io.stderr.write(io.paint('bad', kernelReport) + '\n');
-  else if (k.warnings.length) io.stderr.write(io.paint('bad', `daxfsx: ${k.warnings.length} kernel WARNING(s), see ${paths.dmesg}`) + '\n');
-  if (explanation.length) io.stderr.write((kernelReport ? '\n' : '') + explanation.join('\n') + '\n');
+  else if (ownReport) io.stderr.write(io.paint('bad', ownReport) + '\n');
+  if (!kernelReport && k.warnings.length) io.stderr.write(io.paint('bad', `daxfsx: ${k.warnings.length} kernel WARNING(s), see ${paths.dmesg}`) + '\n');
+  if (explanation.length) io.stderr.write((kernelReport || ownReport ? '\n' : '') + explanation.join('\n') + '\n');
   // the picture: on a failure with flips, or when asked for
   const rows = timelineRows(windowEvents, failureRow && windowEvents.length ? failureRow : undefined);
   if (trace.enabled && rows.length && (failureRow || out.timeline)) {
