@@ -6,10 +6,11 @@ import { Run, type FlipperPlan, type OpSource } from '../core/run.js';
 import { FsxEngine, type FsxOutput } from '../fsx/engine.js';
 import { formatOpsLine } from '../fsx/oplog.js';
 import { OP_NAMES } from '../fsx/ops.js';
-import { KernelPanic } from '../kernel/core.js';
+import { KernelPanic, type FlagChangeKind } from '../kernel/core.js';
 import { FaultLoop } from '../kernel/mm/memory.js';
 import { Dmesg, hungText, panicText, softLockupText, warningText, type Machine } from '../kernel/oops.js';
 import type { TraceEvent } from '../kernel/trace.js';
+import { explainBadData } from '../report/baddata.js';
 import { explain } from '../report/explain.js';
 import { renderHtml } from '../report/html.js';
 import { renderTimeline, timelineRows, type Paint } from '../report/timeline.js';
@@ -189,35 +190,59 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
     jlog.info({ event: 'start', seed: f.seed, fs: m.fs, kernel: m.kernel, flip: m.flip, flippers: m.flip ? m.flippers : 0 });
   }
   let logged = 0;
-  let lastFlips = 0;
   let opStartStep = 0;
   let flipsAtOpStart = 0;
+  /** The last op fsx completed: an op is in flight while testcalls is past it. */
+  let completed = 0;
   /** fsx operations during which the flag changed, with what fsx's IS_DAX() tests read: where lost data comes from. */
   const flipOps: string[][] = [];
+  /** Their events, kept for an explanation that reaches back past the trace's ring. */
+  const flipWindows: TraceEvent[][] = [];
   /** The events of the last operation during which the flag changed (for the timeline). */
   let lastFlipWindow: TraceEvent[] = [];
-  const logOps = (): void => {
+  /** Log the ops fsx has logged since the last call; with `failing`, the last of them is the op in flight when the run failed. */
+  const logOps = (failing = false): void => {
     const log = engine.log;
     for (; logged < log.count; logged++) {
       const e = log.entry(logged % 10000);
-      jlog!.info({ event: 'op', testcall: logged + 1, op: OP_NAMES[e.op], args: e.args.slice(0, e.nrArgs), flags: e.flags, step: sched.step });
-    }
-    if (k.flips !== lastFlips) {
-      jlog!.info({ event: 'flips', total: k.flips, step: sched.step });
-      lastFlips = k.flips;
+      const rec: Record<string, unknown> = { event: 'op', testcall: logged + 1, op: OP_NAMES[e.op], args: e.args.slice(0, e.nrArgs), flags: e.flags, step: sched.step };
+      if (failing && logged === log.count - 1 && engine.testcalls !== completed) rec.failing = true;
+      jlog!.info(rec);
     }
   };
-  engine.onOp = () => {
+  engine.onOp = (tc) => {
+    completed = tc;
     if (jlog) logOps();
     if (trace.enabled && k.flips !== flipsAtOpStart) {
       const ev = trace.since(opStartStep);
       flipOps.push(flipWindow(ev, fsxTask.pid, describeCurrentOp(engine)));
+      flipWindows.push(ev);
       lastFlipWindow = ev;
-      if (flipOps.length > 8) flipOps.shift();
+      if (flipOps.length > 8) {
+        flipOps.shift();
+        flipWindows.shift();
+      }
     }
     flipsAtOpStart = k.flips;
     opStartStep = sched.step;
   };
+  // every change of the flag as it happens: fsx's -d style on standard error, and the JSON log
+  const debugFlips = m.flip && (f.debug || f.debugstart > 0);
+  if (jlog || debugFlips) {
+    k.onFlag = (t, kind, dax, before, after, how) => {
+      const op = engine.testcalls !== completed ? engine.testcalls : null;
+      const task = `${t.comm}:${t.pid}`;
+      if (jlog) {
+        const event = kind === 'flip' ? 'flip' : kind === 'refused' ? 'flip-refused' : 'reload';
+        jlog.info({ event, step: sched.step, task, dax, sdax: after, op, ...(kind === 'refused' ? { error: how } : {}) });
+      }
+      if (debugFlips && engine.debugging) {
+        io.stdout.flush(); // keep the two streams in order on a terminal
+        io.stderr.write(prefixed(f.logid, `${engine.testcalls} ${flipDebugLine(task, kind, dax, before, after, how)}\tstep ${sched.step}\n`));
+        io.stderr.flush();
+      }
+    };
+  }
 
   let outcome: Outcome | null = null;
   let lastProgress = performance.now();
@@ -273,10 +298,21 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
     failureRow = { step: sched.step, task: `${failing.comm}:${failing.pid}`, text: headline(outcome), stack: frames };
   } else if (isFailure(outcome)) {
     failureRow = { step: sched.step, task: `${fsxTask.comm}:${fsxTask.pid}`, text: verdict(outcome), stack: '' };
+    // READ BAD DATA: the op whose bytes are missing, the flag change after it, and the paths both took
+    const bad =
+      out.explain && trace.enabled && outcome.kind === 'fsx' && engine.badRead
+        ? explainBadData({ events: withKept(flipWindows, trace.since(0)), fsxPid: fsxTask.pid, log: engine.log, testcalls: engine.testcalls, bad: engine.badRead })
+        : [];
+    explanation = bad;
     if (out.explain && flipOps.length) {
       explanation = [
-        `fsx's check failed (${verdict(outcome)}). The flag changed while these fsx operations were in flight (the last ${flipOps.length});`,
-        'an operation that acted on an IS_DAX() value the flip then changed is where data can be lost:',
+        ...bad,
+        ...(bad.length
+          ? [`The flag changed while these fsx operations were in flight (the last ${flipOps.length}), with what fsx's IS_DAX() tests read:`]
+          : [
+              `fsx's check failed (${verdict(outcome)}). The flag changed while these fsx operations were in flight (the last ${flipOps.length});`,
+              'an operation that acted on an IS_DAX() value the flip then changed is where data can be lost:',
+            ]),
         ...flipOps.flat(),
       ];
     }
@@ -337,7 +373,8 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
   const line = `daxfsx: ${v === 'ok' ? io.paint('good', 'ok') : io.paint('bad', v)}${sig && sig !== v ? ` in ${sig}` : ''}: ${engine.testcalls} ops, ${flipNote}, ${sched.step} steps, ${(elapsedMs / 1000).toFixed(2)} s (${m.fs}, ${m.kernel}${m.flip ? `, ${run.script ? 'script' : m.sched}` : ''})`;
   io.stderr.write(line + '\n');
   if (jlog) {
-    logOps();
+    // the op in flight when the run failed, then the end
+    logOps(isFailure(outcome));
     jlog.info({ event: 'end', ...record });
     jlog.flush();
   }
@@ -360,6 +397,32 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
     }
   }
   return result;
+}
+
+/** A flag change as a -d line, after fsx's op number: what, who, and the on-disk flag and S_DAX. */
+export function flipDebugLine(task: string, kind: FlagChangeKind, dax: boolean, before: boolean, after: boolean, how: string): string {
+  const b = (v: boolean): number => (v ? 1 : 0);
+  if (kind === 'reload') return `inode load\t(${task})\tS_DAX ${b(before)} -> ${b(after)} from the on-disk flag`;
+  const verb = `chattr ${dax ? '+x' : '-x'}\t(${task})\t`;
+  if (kind === 'refused') return `${verb}refused (${how}): on-disk DAX flag stays ${dax ? 'clear' : 'set'}, S_DAX stays ${b(after)}`;
+  const sdax = before !== after ? `S_DAX ${b(before)} -> ${b(after)}` : how === 'on-reload' && after !== dax ? `S_DAX stays ${b(after)} until the inode is next loaded` : `S_DAX stays ${b(after)}`;
+  return `${verb}on-disk DAX flag ${dax ? 'set' : 'cleared'}, ${sdax}`;
+}
+
+/** Events kept from earlier in the run (older than the trace's ring reaches), then the ring's: in order, each once. */
+function withKept(kept: TraceEvent[][], ring: TraceEvent[]): TraceEvent[] {
+  const first = ring[0]?.seq ?? Infinity;
+  const seen = new Set<number>();
+  const older: TraceEvent[] = [];
+  for (const w of kept) {
+    for (const e of w) {
+      if (e.seq === undefined || e.seq >= first || seen.has(e.seq)) continue;
+      seen.add(e.seq);
+      older.push(e);
+    }
+  }
+  older.sort((a, b) => a.seq! - b.seq!);
+  return [...older, ...ring];
 }
 
 /** The IS_DAX() reads and flag changes of one fsx operation, in order. */
