@@ -131,7 +131,7 @@ export async function runShrinkCli(argv: string[], io: Io): Promise<number> {
   const events = fin.run.k.trace.since(0);
   const eng = fin.run.engine;
   // READ BAD DATA: the op whose bytes are missing, the flag change after it, and the paths both took
-  const bad = o2.kind === 'fsx' && eng.badRead ? explainBadData({ events, fsxPid: fin.run.fsx.pid, log: eng.log, testcalls: eng.testcalls, bad: eng.badRead }) : [];
+  const bad = o2.kind === 'fsx' && eng.badRead ? explainBadData({ events, fsxPid: fin.run.fsx.pid, log: eng.log, testcalls: eng.testcalls, bad: eng.badRead }).lines : [];
   for (const l of explain(events, failing.pid, `the minimal run (up to op ${fin.ops})`, 80, bad.length === 0)) w(l);
   for (const l of bad) w(l);
   w('Timeline:');

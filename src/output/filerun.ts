@@ -1,6 +1,6 @@
 import { readFileSync, unlinkSync, existsSync, writeFileSync } from 'node:fs';
 import pino from 'pino';
-import { EXIT, headline, isFailure, runRecord, signature, verdict, type Outcome, type RunRecord } from '../core/outcome.js';
+import { EXIT, headline, headlineOf, isFailure, runRecord, signature, verdict, type Outcome, type RunRecord } from '../core/outcome.js';
 import { VERSION, type Outputs, type RunConfig } from '../core/config.js';
 import { Run, type FlipperPlan, type OpSource } from '../core/run.js';
 import { FsxEngine, type FsxOutput } from '../fsx/engine.js';
@@ -288,6 +288,7 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
   let explanation: string[] = [];
   const opLabel = describeCurrentOp(engine);
   let windowEvents: TraceEvent[] = lastFlipWindow;
+  let windowLabel = 'the failing operation';
   let failureRow: { step: number; task: string; text: string; stack: string } | undefined;
   if (kernelReport) {
     dmesg.log(kernelReport);
@@ -299,10 +300,17 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
   } else if (isFailure(outcome)) {
     failureRow = { step: sched.step, task: `${fsxTask.comm}:${fsxTask.pid}`, text: verdict(outcome), stack: '' };
     // READ BAD DATA: the op whose bytes are missing, the flag change after it, and the paths both took
-    const bad =
-      out.explain && trace.enabled && outcome.kind === 'fsx' && engine.badRead
-        ? explainBadData({ events: withKept(flipWindows, trace.since(0)), fsxPid: fsxTask.pid, log: engine.log, testcalls: engine.testcalls, bad: engine.badRead })
-        : [];
+    let bad: string[] = [];
+    if (trace.enabled && outcome.kind === 'fsx' && engine.badRead && (out.explain || out.timeline || out.report)) {
+      const events = withKept(flipWindows, trace.since(0));
+      const story = explainBadData({ events, fsxPid: fsxTask.pid, log: engine.log, testcalls: engine.testcalls, bad: engine.badRead });
+      if (out.explain) bad = story.lines;
+      // the picture: from the op whose bytes went missing to the read
+      if (story.fromSeq !== undefined) {
+        windowEvents = events.filter((e) => e.seq! >= story.fromSeq!);
+        windowLabel = 'from the op that wrote the bytes to the failing read';
+      }
+    }
     explanation = bad;
     if (out.explain && flipOps.length) {
       explanation = [
@@ -344,7 +352,7 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
   // the picture: on a failure with flips, or when asked for
   const rows = timelineRows(windowEvents, failureRow && windowEvents.length ? failureRow : undefined);
   if (trace.enabled && rows.length && (failureRow || out.timeline)) {
-    io.stderr.write(`\n${io.paint('head', 'Timeline')} (${failureRow ? 'the failing operation' : 'the last operation during which the flag changed'}):\n`);
+    io.stderr.write(`\n${io.paint('head', 'Timeline')} (${failureRow ? windowLabel : 'the last operation during which the flag changed'}):\n`);
     io.stderr.write(renderTimeline(rows, io.columns, io.paint).join('\n') + '\n');
   }
   if (out.report) {
@@ -370,7 +378,7 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
   const flipNote = m.flip ? `${k.flips} flag changes${run.flipResults.busy ? `, ${run.flipResults.busy} refused` : ''}` : 'no flips';
   const sig = signature(outcome);
   const v = verdict(outcome);
-  const line = `daxfsx: ${v === 'ok' ? io.paint('good', 'ok') : io.paint('bad', v)}${sig && sig !== v ? ` in ${sig}` : ''}: ${engine.testcalls} ops, ${flipNote}, ${sched.step} steps, ${(elapsedMs / 1000).toFixed(2)} s (${m.fs}, ${m.kernel}${m.flip ? `, ${run.script ? 'script' : m.sched}` : ''})`;
+  const line = `daxfsx: ${v === 'ok' ? io.paint('good', 'ok') : io.paint('bad', v)}${headlineOf(v, sig).slice(v.length)}: ${engine.testcalls} ops, ${flipNote}, ${sched.step} steps, ${(elapsedMs / 1000).toFixed(2)} s (${m.fs}, ${m.kernel}${m.flip ? `, ${run.script ? 'script' : m.sched}` : ''})`;
   io.stderr.write(line + '\n');
   if (jlog) {
     // the op in flight when the run failed, then the end

@@ -107,6 +107,12 @@ interface Move {
   to: number;
 }
 
+/** The explanation, and where its story starts in the trace (the writer's first event), for a picture of it. */
+export interface BadDataStory {
+  lines: string[];
+  fromSeq?: number;
+}
+
 const MAX_MOVES = 8;
 const MAX_FLIPS = 4;
 
@@ -118,9 +124,9 @@ const MAX_FLIPS = 4;
  * and the read, write-back that skipped its pages, and the path the read
  * took. Empty when there is nothing to say (no READ BAD DATA).
  */
-export function explainBadData(inp: BadDataInput): string[] {
+export function explainBadData(inp: BadDataInput): BadDataStory {
   const { events, fsxPid, log, testcalls, bad } = inp;
-  if (!log.count || bad.first < 0) return [];
+  if (!log.count || bad.first < 0) return { lines: [] };
   const x = bad.first;
 
   // the ops' windows in the event list
@@ -175,7 +181,7 @@ export function explainBadData(inp: BadDataInput): string[] {
   const differ = bad.count > 1 ? `${bad.count} bytes differ, ${hx(bad.first)} thru ${hx(bad.last)}` : `the byte at ${hx(bad.first)} differs`;
   if (wIdx < 0) {
     out.push(`In short: ${readLabel} read bytes fsx did not expect (${differ}); no op in fsx's log (the last ${Math.min(log.count, LOGSIZE)}) wrote ${hx(x)}.`);
-    return out;
+    return { lines: out };
   }
   const wEntry = log.entry(wIdx % LOGSIZE);
   const wTc = tcOf(wIdx);
@@ -344,5 +350,5 @@ export function explainBadData(inp: BadDataInput): string[] {
   }
   const rParts = [tested(r.test), r.data ? `${READ_FROM[rHow] ?? rHow}${why}` : ''].filter(Boolean);
   out.push(`  ${readLabel} ${rParts.length ? rParts.join(' and ') : 'read the range'}.`);
-  return out;
+  return { lines: out, fromSeq: wWin ? events[wWin.from].seq : undefined };
 }
