@@ -10,7 +10,7 @@ import { KernelPanic, type FlagChangeKind } from '../kernel/core.js';
 import { FaultLoop } from '../kernel/mm/memory.js';
 import { Dmesg, hungText, panicText, softLockupText, warningText, type Machine } from '../kernel/oops.js';
 import type { TraceEvent } from '../kernel/trace.js';
-import { explainBadData } from '../report/baddata.js';
+import { explainBadData, opWords } from '../report/baddata.js';
 import { explain } from '../report/explain.js';
 import { renderHtml } from '../report/html.js';
 import { renderTimeline, timelineRows, type Paint } from '../report/timeline.js';
@@ -459,10 +459,6 @@ function lastOps(e: FsxEngine, n: number): string[] {
 export function describeCurrentOp(e: FsxEngine): string {
   const log = e.log;
   if (!log.count) return 'start-up';
-  const entry = log.last();
-  return `fsx op ${e.testcalls} (${OP_NAMES[entry.op]} ${entry.args
-    .slice(0, entry.nrArgs - 1)
-    .map((v) => '0x' + (v >>> 0).toString(16))
-    .join(' ')})`;
+  return `fsx op ${e.testcalls} (${opWords(log.last())})`;
 }
 

@@ -295,7 +295,18 @@ export function explainBadData(inp: BadDataInput): BadDataStory {
     flips.splice(1, n, { at: flips[1].at, text: `  ... the flag changed ${n} more time(s) ...` });
   }
   between.push(...flips);
-  const pageList = (p: number[]): string => (p.length === 1 ? `page ${p[0]}` : `pages ${p.join(', ')}`);
+  /** "page 6", "pages 6, 7", "pages 29..35, 40". */
+  const pageList = (p: number[]): string => {
+    if (p.length === 1) return `page ${p[0]}`;
+    const runs: string[] = [];
+    for (let i = 0; i < p.length; ) {
+      let j = i;
+      while (j + 1 < p.length && p[j + 1] === p[j] + 1) j++;
+      runs.push(j - i >= 2 ? `${p[i]}..${p[j]}` : p.slice(i, j + 1).join(', '));
+      i = j + 1;
+    }
+    return `pages ${runs.join(', ')}`;
+  };
   /** Who did it: fsx's op, or the other task. */
   const byWhom = (at: number, task: string, pid: number): string => {
     if (pid !== fsxPid) return task;
