@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION, defaultConfig, type RunConfig } from '../core/config.js';
-import { EXIT } from '../core/outcome.js';
+import { EXIT, headlineOf } from '../core/outcome.js';
 import { recordRun, type Script } from '../core/scripted.js';
 import { explore } from '../explore/explore.js';
 import { parseOps } from '../fsx/fsxops.js';
@@ -117,7 +117,7 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
       failures[sig] = f.count;
       const out = join(String(opts.outDir), `explore-${sig.replace(/[^\w.-]+/g, '_')}.fsxops`);
       const lines = [
-        ...recordLines({ origin: { kind: 'script', firstOp: 1 }, config, schedule: f.script.flips }, `${VERSION}: explore found ${f.verdict} in ${sig}; replay: daxfsx --replay-ops=THIS_FILE FILE`),
+        ...recordLines({ origin: { kind: 'script', firstOp: 1 }, config, schedule: f.script.flips }, `${VERSION}: explore found ${headlineOf(f.verdict, sig)}; replay: daxfsx --replay-ops=THIS_FILE FILE`),
         ...scriptOpLines(f.script.ops),
       ];
       try {
@@ -125,7 +125,7 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
       } catch (e) {
         return fail(`${out}: ${(e as Error).message}`, 93);
       }
-      w(`  failure        ${f.verdict === sig ? sig : `${f.verdict} in ${sig}`} (exit ${f.exitCode}): ${f.count} interleaving(s); one of them: ${replayCommand(out, out.replace(/\.fsxops$/, ''))}`);
+      w(`  failure        ${headlineOf(f.verdict, sig)} (exit ${f.exitCode}): ${f.count} interleaving(s); one of them: ${replayCommand(out, out.replace(/\.fsxops$/, ''))}`);
     }
     if (opts.summary) {
       const s = { interleavings: res.interleavings, states: res.states, exhausted: res.exhausted, failures, seconds: Number(res.seconds.toFixed(3)) };

@@ -7,6 +7,7 @@ import { recordRun, runScript, type Ran, type Script } from '../core/scripted.js
 import { parseOps } from '../fsx/fsxops.js';
 import { OP_NAMES } from '../fsx/ops.js';
 import { replayCommand } from '../output/paths.js';
+import { explainBadData } from '../report/baddata.js';
 import { explain } from '../report/explain.js';
 import { renderTimeline, timelineRows } from '../report/timeline.js';
 import { RecordError, readRecord, recordLines } from '../replay/recording.js';
@@ -128,7 +129,11 @@ export async function runShrinkCli(argv: string[], io: Io): Promise<number> {
   const o2 = fin.outcome;
   const failing = o2.kind === 'kernel' || o2.kind === 'hung' ? o2.task : { comm: fin.run.fsx.comm, pid: fin.run.fsx.pid };
   const events = fin.run.k.trace.since(0);
-  for (const l of explain(events, failing.pid, `op ${fin.ops}`)) w(l);
+  const eng = fin.run.engine;
+  // READ BAD DATA: the op whose bytes are missing, the flag change after it, and the paths both took
+  const bad = o2.kind === 'fsx' && eng.badRead ? explainBadData({ events, fsxPid: fin.run.fsx.pid, log: eng.log, testcalls: eng.testcalls, bad: eng.badRead }).lines : [];
+  for (const l of explain(events, failing.pid, `the minimal run (up to op ${fin.ops})`, 80, bad.length === 0)) w(l);
+  for (const l of bad) w(l);
   w('Timeline:');
   const rows = timelineRows(events, { step: fin.steps, task: `${failing.comm}:${failing.pid}`, text: verdictOf(o2), stack: '' });
   for (const l of renderTimeline(rows, 100, (_k, s) => s)) w(l);

@@ -104,9 +104,12 @@ export function signature(o: Outcome): string {
 
 /** "oops in iomap_page_mkwrite", "READ BAD DATA", "hung: deadlock in xfs_ilock". */
 export function headline(o: Outcome): string {
-  const v = verdict(o);
-  const s = signature(o);
-  return !s || s === v ? v : o.kind === 'hung' ? `${v}: ${s}` : `${v} in ${s}`;
+  return headlineOf(verdict(o), signature(o));
+}
+
+/** The headline from a record's verdict and signature: never "X in X" when fsx's check is both. */
+export function headlineOf(verdict: string, signature: string): string {
+  return !signature || signature === verdict ? verdict : verdict === 'hung' ? `${verdict}: ${signature}` : `${verdict} in ${signature}`;
 }
 
 /** A failure that is the model's or fsx's verdict on the design (not a replay problem or a signal). */

@@ -69,6 +69,8 @@ export interface RunPlan {
   strategy?: (parts: RunParts) => Strategy;
 }
 
+const F_OP = (tc: number): string => `fsx op ${tc} begins`;
+
 const SILENT: FsxOutput = { prt: () => {}, warn: () => {}, writeOps: () => null, writeGood: () => {} };
 
 /** The explore flipper between flips. */
@@ -123,6 +125,12 @@ export class Run {
     else if (ops.kind === 'expect') engine.expectOps(ops.ops, ops.firstOp, ops.file);
     if (plan.record) engine.keepOps(plan.record);
     this.position = new FsxPosition(() => engine.testcalls);
+    // op boundaries in the trace: which events belong to which fsx op (explanations read them)
+    if (this.k.trace.enabled) {
+      const trace = this.k.trace;
+      const fsx = this.fsx;
+      engine.onOpStart = (tc, index) => trace.add(fsx, 'op', F_OP, tc, index);
+    }
 
     const existing = plan.existing;
     this.sched.add(

@@ -114,6 +114,14 @@ export class FsxEngine {
   private replayError: Error | undefined;
   /** Called after each test() with the op number; the run driver hooks progress here. */
   onOp: ((testcalls: number) => void) | undefined;
+  /**
+   * Called when an op has been drawn (or read from the replay file) and is
+   * about to run, with its number and the index its entry will have in the
+   * op log (the run marks op boundaries in the trace here).
+   */
+  onOpStart: ((testcalls: number, logIndex: number) => void) | undefined;
+  /** The range fsx's last failed READ BAD DATA check compared, and the first and last bytes that differed. */
+  badRead: { offset: number; size: number; first: number; last: number; count: number } | undefined;
   /** Whether each op is enabled (the disabling flags). */
   private readonly enabled: boolean[];
   /** The op number whose data writes use (testcalls, or a script's recorded number). */
@@ -163,6 +171,11 @@ export class FsxEngine {
 
   get maxFileLen(): number {
     return this.maxfilelen;
+  }
+
+  /** Whether fsx prints its -d lines now (-d, or -D from its op on; never for the ops -b simulates). */
+  get debugging(): boolean {
+    return this.debug && this.testcalls > this.opts.simulatedopcount;
   }
 
   /** Keep every op that runs (up to `limit`), as script lines with their data numbers. */
@@ -409,6 +422,7 @@ export class FsxEngine {
     this.prt(`${pad('OFFSET', 10)}  ${pad('GOOD', 6)}  ${pad('BAD', 6)}  RANGE\n`);
     const short = (a: Uint8Array, i: number): number => ((a[i] ?? 0) << 8) | (a[i + 1] ?? 0);
     let n = 0;
+    const bad = { offset, size, first: -1, last: -1, count: 0 };
     for (let i = 0; size > 0; i++, offset++, size--) {
       if (good[offset] === buf[i]) continue;
       if (n < 16) {
@@ -424,7 +438,11 @@ export class FsxEngine {
       }
       n++;
       this.badoff = offset;
+      if (bad.first < 0) bad.first = offset;
     }
+    bad.last = this.badoff;
+    bad.count = n;
+    this.badRead = bad;
     this.fail(110);
   }
 
@@ -1133,6 +1151,7 @@ export class FsxEngine {
       }
     }
     this.currentOp = op;
+    if (this.onOpStart) this.onOpStart(this.testcalls, this.log.count);
     yield* this.runOp(op, offset, size, offset2, keepSize, unshare);
     if (this.closeopen) yield* this.docloseopen();
     if (o.sizechecks && this.testcalls > o.simulatedopcount) yield* this.checkSize();

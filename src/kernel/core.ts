@@ -251,6 +251,15 @@ export interface FsType {
 
 export type RemapKind = 'copy' | 'clone' | 'dedupe' | 'exchange';
 
+/**
+ * A change of the DAX flag as it happens: 'flip' the ioctl changed the
+ * on-disk flag (S_DAX with it or not, as the design says: `how` is the
+ * design's sDaxUpdate), 'refused' the ioctl left it alone (`how` says why),
+ * 'reload' an inode load set S_DAX from the on-disk flag.
+ */
+export type FlagChangeKind = 'flip' | 'refused' | 'reload';
+export type FlagListener = (t: Task, kind: FlagChangeKind, dax: boolean, sdaxBefore: boolean, sdaxAfter: boolean, how: string) => void;
+
 /** Everything the model's paths share: one inode, its media, the design, the log. */
 export class Kernel {
   readonly media: Media;
@@ -258,6 +267,8 @@ export class Kernel {
   readonly warnings: Warning[] = [];
   /** Times the flag actually changed on disk. */
   flips = 0;
+  /** Told of every flag change (the -d lines, --log-json); null when nobody listens. */
+  onFlag: FlagListener | null = null;
   private readonly scratchBufs: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
 
   /** The file as it is on disk before the run (-k, -L): written blocks and the size. */

@@ -7,6 +7,8 @@ export type TraceKind =
   | 'flip' // the flag change itself
   | 'fault' // a page fault and its handler
   | 'vma' // VMA set-up and linking
+  | 'data' // where a task's bytes went or came from (page cache, media), with file offset and length
+  | 'op' // an fsx operation begins (its number and its index in fsx's op log)
   | 'note'; // anything else worth saying
 
 export interface TraceEvent {
@@ -17,6 +19,10 @@ export interface TraceEvent {
   text: string;
   /** The task's kernel frames at the event, innermost last. */
   stack: string;
+  /** The values recorded with the event (what its text is built from), for readers that reason about them. */
+  values?: readonly [unknown, unknown, unknown];
+  /** The event's number in the whole run (events kept apart can be merged without doubles). */
+  seq?: number;
 }
 
 /** Builds an event's text when it is read, from the values recorded with it. */
@@ -34,6 +40,7 @@ interface Slot {
   /** Frames, innermost last; only the first `depth` are this event's. */
   stack: string[];
   depth: number;
+  seq: number;
 }
 
 const NONE: Fmt = () => '';
@@ -54,7 +61,7 @@ export class Trace {
     readonly size = 8192,
   ) {
     this.ring = enabled
-      ? Array.from({ length: size }, () => ({ step: 0, task: null, kind: 'note' as TraceKind, fmt: NONE, a: null, b: null, c: null, stack: new Array<string>(16).fill(''), depth: 0 }))
+      ? Array.from({ length: size }, () => ({ step: 0, task: null, kind: 'note' as TraceKind, fmt: NONE, a: null, b: null, c: null, stack: new Array<string>(16).fill(''), depth: 0, seq: 0 }))
       : [];
   }
 
@@ -80,6 +87,7 @@ export class Trace {
     if (dst.length < n) dst = e.stack = new Array<string>(n * 2).fill('');
     for (let i = 0; i < n; i++) dst[i] = st[i];
     e.depth = n;
+    e.seq = this.count;
     this.pos = this.pos + 1 === this.size ? 0 : this.pos + 1;
     this.count++;
   }
@@ -94,9 +102,72 @@ export class Trace {
       const e = this.ring[i];
       if (e.step < since) break;
       if (e.task) {
-        out.push({ step: e.step, pid: e.task.pid, comm: e.task.comm, kind: e.kind, text: e.fmt(e.a, e.b, e.c), stack: e.stack.slice(0, e.depth).join(' > ') });
+        out.push({ step: e.step, pid: e.task.pid, comm: e.task.comm, kind: e.kind, text: e.fmt(e.a, e.b, e.c), stack: e.stack.slice(0, e.depth).join(' > '), values: [e.a, e.b, e.c], seq: e.seq });
       }
     }
     return out.reverse();
   }
 }
+
+/**
+ * What a 'data' event says happened to bytes of the file: the event's
+ * values are [how, file offset, length]. Writes, zeroing and stores through
+ * a mapping say where the bytes went; reads and loads where they came from;
+ * 'wb-skip' and 'drop-dirty' name a dirty page-cache page whose bytes never
+ * reach media.
+ */
+export type DataHow =
+  | 'write-cache'
+  | 'write-dax'
+  | 'write-direct'
+  | 'zero-cache'
+  | 'zero-dax'
+  | 'store-cache'
+  | 'store-dax'
+  | 'read-cache'
+  | 'read-dax'
+  | 'read-direct'
+  | 'load-cache'
+  | 'load-dax'
+  | 'load-zero'
+  | 'wb-skip'
+  | 'drop-dirty';
+
+const hx = (v: number): string => '0x' + v.toString(16);
+const range = (off: number, len: number): string => `${hx(off)} thru ${hx(off + len - 1)}`;
+
+/** The text of a 'data' event. */
+export const F_DATA = (how: DataHow, off: number, len: number): string => {
+  switch (how) {
+    case 'write-cache':
+      return `copied ${range(off, len)} into the page cache`;
+    case 'write-dax':
+      return `wrote ${range(off, len)} straight to media (DAX)`;
+    case 'write-direct':
+      return `wrote ${range(off, len)} to media (direct I/O)`;
+    case 'zero-cache':
+      return `zeroed ${range(off, len)} in the page cache`;
+    case 'zero-dax':
+      return `zeroed ${range(off, len)} on media (DAX)`;
+    case 'store-cache':
+      return `stores to ${range(off, len)} went into page-cache pages`;
+    case 'store-dax':
+      return `stores to ${range(off, len)} went straight to media (DAX pfns)`;
+    case 'read-cache':
+      return `read ${range(off, len)} from the page cache`;
+    case 'read-dax':
+      return `read ${range(off, len)} straight from media (DAX: the page cache is not looked at)`;
+    case 'read-direct':
+      return `read ${range(off, len)} from media (direct I/O)`;
+    case 'load-cache':
+      return `loads from ${range(off, len)} came from page-cache pages`;
+    case 'load-dax':
+      return `loads from ${range(off, len)} came straight from media (DAX pfns)`;
+    case 'load-zero':
+      return `loads from ${range(off, len)} came from the shared zero page`;
+    case 'wb-skip':
+      return `DAX writeback skipped dirty page-cache page ${off / 4096}: media does not get its bytes`;
+    case 'drop-dirty':
+      return `dropped dirty page-cache page ${off / 4096} without writing it back`;
+  }
+};

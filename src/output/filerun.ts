@@ -1,15 +1,16 @@
 import { readFileSync, unlinkSync, existsSync, writeFileSync } from 'node:fs';
 import pino from 'pino';
-import { EXIT, headline, isFailure, runRecord, signature, verdict, type Outcome, type RunRecord } from '../core/outcome.js';
+import { EXIT, headline, headlineOf, isFailure, runRecord, signature, verdict, type Outcome, type RunRecord } from '../core/outcome.js';
 import { VERSION, type Outputs, type RunConfig } from '../core/config.js';
 import { Run, type FlipperPlan, type OpSource } from '../core/run.js';
 import { FsxEngine, type FsxOutput } from '../fsx/engine.js';
 import { formatOpsLine } from '../fsx/oplog.js';
 import { OP_NAMES } from '../fsx/ops.js';
-import { KernelPanic } from '../kernel/core.js';
+import { KernelPanic, type FlagChangeKind } from '../kernel/core.js';
 import { FaultLoop } from '../kernel/mm/memory.js';
 import { Dmesg, hungReport, hungReportStep, machineFor, noProgressText, panicText, warningText } from '../kernel/oops.js';
 import type { TraceEvent } from '../kernel/trace.js';
+import { explainBadData, opWords } from '../report/baddata.js';
 import { explain } from '../report/explain.js';
 import { renderHtml } from '../report/html.js';
 import { renderTimeline, timelineRows, type Paint } from '../report/timeline.js';
@@ -202,35 +203,59 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
     jlog.info({ event: 'start', seed: f.seed, fs: m.fs, kernel: m.kernel, flip: m.flip, flippers: m.flip ? m.flippers : 0 });
   }
   let logged = 0;
-  let lastFlips = 0;
   let opStartStep = 0;
   let flipsAtOpStart = 0;
+  /** The last op fsx completed: an op is in flight while testcalls is past it. */
+  let completed = 0;
   /** fsx operations during which the flag changed, with what fsx's IS_DAX() tests read: where lost data comes from. */
   const flipOps: string[][] = [];
+  /** Their events, kept for an explanation that reaches back past the trace's ring. */
+  const flipWindows: TraceEvent[][] = [];
   /** The events of the last operation during which the flag changed (for the timeline). */
   let lastFlipWindow: TraceEvent[] = [];
-  const logOps = (): void => {
+  /** Log the ops fsx has logged since the last call; with `failing`, the last of them is the op in flight when the run failed. */
+  const logOps = (failing = false): void => {
     const log = engine.log;
     for (; logged < log.count; logged++) {
       const e = log.entry(logged % 10000);
-      jlog!.info({ event: 'op', testcall: logged + 1, op: OP_NAMES[e.op], args: e.args.slice(0, e.nrArgs), flags: e.flags, step: sched.step });
-    }
-    if (k.flips !== lastFlips) {
-      jlog!.info({ event: 'flips', total: k.flips, step: sched.step });
-      lastFlips = k.flips;
+      const rec: Record<string, unknown> = { event: 'op', testcall: logged + 1, op: OP_NAMES[e.op], args: e.args.slice(0, e.nrArgs), flags: e.flags, step: sched.step };
+      if (failing && logged === log.count - 1 && engine.testcalls !== completed) rec.failing = true;
+      jlog!.info(rec);
     }
   };
-  engine.onOp = () => {
+  engine.onOp = (tc) => {
+    completed = tc;
     if (jlog) logOps();
     if (trace.enabled && k.flips !== flipsAtOpStart) {
       const ev = trace.since(opStartStep);
       flipOps.push(flipWindow(ev, fsxTask.pid, describeCurrentOp(engine)));
+      flipWindows.push(ev);
       lastFlipWindow = ev;
-      if (flipOps.length > 8) flipOps.shift();
+      if (flipOps.length > 8) {
+        flipOps.shift();
+        flipWindows.shift();
+      }
     }
     flipsAtOpStart = k.flips;
     opStartStep = sched.step;
   };
+  // every change of the flag as it happens: fsx's -d style on standard error, and the JSON log
+  const debugFlips = m.flip && (f.debug || f.debugstart > 0);
+  if (jlog || debugFlips) {
+    k.onFlag = (t, kind, dax, before, after, how) => {
+      const op = engine.testcalls !== completed ? engine.testcalls : null;
+      const task = `${t.comm}:${t.pid}`;
+      if (jlog) {
+        const event = kind === 'flip' ? 'flip' : kind === 'refused' ? 'flip-refused' : 'reload';
+        jlog.info({ event, step: sched.step, task, dax, sdax: after, op, ...(kind === 'refused' ? { error: how } : {}) });
+      }
+      if (debugFlips && engine.debugging) {
+        io.stdout.flush(); // keep the two streams in order on a terminal
+        io.stderr.write(prefixed(f.logid, `${engine.testcalls} ${flipDebugLine(task, kind, dax, before, after, how)}\tstep ${sched.step}\n`));
+        io.stderr.flush();
+      }
+    };
+  }
 
   let outcome: Outcome | null = null;
   let lastProgress = performance.now();
@@ -281,6 +306,7 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
   let explanation: string[] = [];
   const opLabel = describeCurrentOp(engine);
   let windowEvents: TraceEvent[] = lastFlipWindow;
+  let windowLabel = 'the failing operation';
   let failureRow: { step: number; task: string; text: string; stack: string } | undefined;
   if (kernelReport || ownReport) {
     if (kernelReport) dmesg.log(kernelReport, reportStep);
@@ -291,10 +317,28 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
     failureRow = { step: sched.step, task: `${failing.comm}:${failing.pid}`, text: headline(outcome), stack: frames };
   } else if (isFailure(outcome)) {
     failureRow = { step: sched.step, task: `${fsxTask.comm}:${fsxTask.pid}`, text: verdict(outcome), stack: '' };
+    // READ BAD DATA: the op whose bytes are missing, the flag change after it, and the paths both took
+    let bad: string[] = [];
+    if (trace.enabled && outcome.kind === 'fsx' && engine.badRead && (out.explain || out.timeline || out.report)) {
+      const events = withKept(flipWindows, trace.since(0));
+      const story = explainBadData({ events, fsxPid: fsxTask.pid, log: engine.log, testcalls: engine.testcalls, bad: engine.badRead });
+      if (out.explain) bad = story.lines;
+      // the picture: from the op whose bytes went missing to the read
+      if (story.fromSeq !== undefined) {
+        windowEvents = events.filter((e) => e.seq! >= story.fromSeq!);
+        windowLabel = 'from the op that wrote the bytes to the failing read';
+      }
+    }
+    explanation = bad;
     if (out.explain && flipOps.length) {
       explanation = [
-        `fsx's check failed (${verdict(outcome)}). The flag changed while these fsx operations were in flight (the last ${flipOps.length});`,
-        'an operation that acted on an IS_DAX() value the flip then changed is where data can be lost:',
+        ...bad,
+        ...(bad.length
+          ? [`The flag changed while these fsx operations were in flight (the last ${flipOps.length}), with what fsx's IS_DAX() tests read:`]
+          : [
+              `fsx's check failed (${verdict(outcome)}). The flag changed while these fsx operations were in flight (the last ${flipOps.length});`,
+              'an operation that acted on an IS_DAX() value the flip then changed is where data can be lost:',
+            ]),
         ...flipOps.flat(),
       ];
     }
@@ -328,7 +372,7 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
   // the picture: on a failure with flips, or when asked for
   const rows = timelineRows(windowEvents, failureRow && windowEvents.length ? failureRow : undefined);
   if (trace.enabled && rows.length && (failureRow || out.timeline)) {
-    io.stderr.write(`\n${io.paint('head', 'Timeline')} (${failureRow ? 'the failing operation' : 'the last operation during which the flag changed'}):\n`);
+    io.stderr.write(`\n${io.paint('head', 'Timeline')} (${failureRow ? windowLabel : 'the last operation during which the flag changed'}):\n`);
     io.stderr.write(renderTimeline(rows, io.columns, io.paint).join('\n') + '\n');
   }
   if (out.report) {
@@ -354,11 +398,12 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
   const flipNote = m.flip ? `${k.flips} flag changes${run.flipResults.busy ? `, ${run.flipResults.busy} refused` : ''}` : 'no flips';
   const sig = signature(outcome);
   const v = verdict(outcome);
-  const line = `daxfsx: ${v === 'ok' ? io.paint('good', 'ok') : io.paint('bad', v)}${sig && sig !== v ? ` in ${sig}` : ''}: ${engine.testcalls} ops, ${flipNote}, ${sched.step} steps, ${(elapsedMs / 1000).toFixed(2)} s (${m.fs}, ${m.kernel}${m.flip ? `, ${run.script ? 'script' : m.sched}` : ''})`;
+  const line = `daxfsx: ${v === 'ok' ? io.paint('good', 'ok') : io.paint('bad', v)}${headlineOf(v, sig).slice(v.length)}: ${engine.testcalls} ops, ${flipNote}, ${sched.step} steps, ${(elapsedMs / 1000).toFixed(2)} s (${m.fs}, ${m.kernel}${m.flip ? `, ${run.script ? 'script' : m.sched}` : ''})`;
   // a reader that went away gets no more words (fsx, killed by its SIGPIPE handler, says nothing either)
   if (!(outcome.kind === 'interrupted' && outcome.signal === SIGPIPE)) io.stderr.write(line + '\n');
   if (jlog) {
-    logOps();
+    // the op in flight when the run failed, then the end
+    logOps(isFailure(outcome));
     jlog.info({ event: 'end', ...record });
     jlog.flush();
   }
@@ -381,6 +426,32 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
     }
   }
   return result;
+}
+
+/** A flag change as a -d line, after fsx's op number: what, who, and the on-disk flag and S_DAX. */
+export function flipDebugLine(task: string, kind: FlagChangeKind, dax: boolean, before: boolean, after: boolean, how: string): string {
+  const b = (v: boolean): number => (v ? 1 : 0);
+  if (kind === 'reload') return `inode load\t(${task})\tS_DAX ${b(before)} -> ${b(after)} from the on-disk flag`;
+  const verb = `chattr ${dax ? '+x' : '-x'}\t(${task})\t`;
+  if (kind === 'refused') return `${verb}refused (${how}): on-disk DAX flag stays ${dax ? 'clear' : 'set'}, S_DAX stays ${b(after)}`;
+  const sdax = before !== after ? `S_DAX ${b(before)} -> ${b(after)}` : how === 'on-reload' && after !== dax ? `S_DAX stays ${b(after)} until the inode is next loaded` : `S_DAX stays ${b(after)}`;
+  return `${verb}on-disk DAX flag ${dax ? 'set' : 'cleared'}, ${sdax}`;
+}
+
+/** Events kept from earlier in the run (older than the trace's ring reaches), then the ring's: in order, each once. */
+function withKept(kept: TraceEvent[][], ring: TraceEvent[]): TraceEvent[] {
+  const first = ring[0]?.seq ?? Infinity;
+  const seen = new Set<number>();
+  const older: TraceEvent[] = [];
+  for (const w of kept) {
+    for (const e of w) {
+      if (e.seq === undefined || e.seq >= first || seen.has(e.seq)) continue;
+      seen.add(e.seq);
+      older.push(e);
+    }
+  }
+  older.sort((a, b) => a.seq! - b.seq!);
+  return [...older, ...ring];
 }
 
 /** The IS_DAX() reads and flag changes of one fsx operation, in order. */
@@ -409,10 +480,6 @@ function lastOps(e: FsxEngine, n: number): string[] {
 export function describeCurrentOp(e: FsxEngine): string {
   const log = e.log;
   if (!log.count) return 'start-up';
-  const entry = log.last();
-  return `fsx op ${e.testcalls} (${OP_NAMES[entry.op]} ${entry.args
-    .slice(0, entry.nrArgs - 1)
-    .map((v) => '0x' + (v >>> 0).toString(16))
-    .join(' ')})`;
+  return `fsx op ${e.testcalls} (${opWords(log.last())})`;
 }
 

@@ -1,16 +1,17 @@
 import type { TraceEvent } from '../kernel/trace.js';
 
-const INTERESTING = new Set(['lock', 'isdax', 'flip', 'vma', 'note', 'fault', 'syscall']);
+const INTERESTING = new Set(['lock', 'isdax', 'flip', 'vma', 'note', 'fault', 'syscall', 'data']);
 
 /**
  * The interleaving in plain words: the events of the failing operation's
- * window, by task, in the order they happened, and what changed under fsx.
+ * window, by task, in the order they happened, and what changed under fsx
+ * (leave that out with `summary` false, when the caller says it better).
  */
-export function explain(events: TraceEvent[], failingPid: number, opLabel: string, maxLines = 80): string[] {
+export function explain(events: TraceEvent[], failingPid: number, opLabel: string, maxLines = 80, summary = true): string[] {
   let ev = events.filter((e) => INTERESTING.has(e.kind));
   if (ev.length > maxLines) {
-    // keep every IS_DAX read, flip and VMA event; of the rest, the latest
-    const key = ev.filter((e) => e.kind === 'isdax' || e.kind === 'flip' || e.kind === 'vma' || e.kind === 'note');
+    // keep every IS_DAX read, flip, VMA event and where bytes went; of the rest, the latest
+    const key = ev.filter((e) => e.kind === 'isdax' || e.kind === 'flip' || e.kind === 'vma' || e.kind === 'note' || e.kind === 'data');
     const rest = ev.filter((e) => !key.includes(e)).slice(-Math.max(10, maxLines - key.length));
     const keep = new Set([...key.slice(-maxLines), ...rest]);
     ev = ev.filter((e) => keep.has(e));
@@ -19,6 +20,7 @@ export function explain(events: TraceEvent[], failingPid: number, opLabel: strin
   for (const e of ev) {
     out.push(`  step ${String(e.step).padStart(8)}  ${`${e.comm}:${e.pid}`.padEnd(12)} ${e.text}`);
   }
+  if (!summary) return out;
   const reads = events.filter((e) => e.kind === 'isdax' && e.pid === failingPid);
   const flips = events.filter((e) => e.kind === 'flip' && e.pid !== failingPid && /S_DAX=/.test(e.text));
   const changes: string[] = [];

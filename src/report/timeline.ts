@@ -11,11 +11,33 @@ export interface TimelineRow {
   value?: boolean;
 }
 
-const KEEP = new Set(['lock', 'isdax', 'flip', 'vma', 'note', 'syscall', 'fault']);
+const KEEP = new Set(['lock', 'isdax', 'flip', 'vma', 'note', 'syscall', 'fault', 'data']);
+
+const DATA_SHORT: Record<string, string> = {
+  'write-cache': '-> page cache',
+  'write-dax': '-> media (DAX)',
+  'write-direct': '-> media (direct)',
+  'zero-cache': 'zeros -> page cache',
+  'zero-dax': 'zeros -> media (DAX)',
+  'store-cache': 'stores -> page cache',
+  'store-dax': 'stores -> media (DAX)',
+  'read-cache': '<- page cache',
+  'read-dax': '<- media (DAX)',
+  'read-direct': '<- media (direct)',
+  'load-cache': 'loads <- page cache',
+  'load-dax': 'loads <- media (DAX)',
+  'load-zero': 'loads <- zero page',
+};
 
 /** Shorten an event's text for a narrow column. */
 function short(e: TraceEvent): { text: string; value?: boolean } {
   const t = e.text;
+  if (e.kind === 'data' && e.values) {
+    const [how, off, len] = e.values as [string, number, number];
+    if (how === 'wb-skip') return { text: `writeback skips dirty pg ${off / 4096}` };
+    if (how === 'drop-dirty') return { text: `drops dirty pg ${off / 4096}` };
+    return { text: `${DATA_SHORT[how] ?? how} 0x${off.toString(16)}+0x${len.toString(16)}` };
+  }
   let m: RegExpExecArray | null;
   if ((m = /^IS_DAX\(\) read (true|false) in (.*)$/.exec(t))) return { text: `IS_DAX=${m[1] === 'true' ? 1 : 0} ${m[2]}`, value: m[1] === 'true' };
   if ((m = /^takes (\S+) \((read|write)\)/.exec(t))) return { text: `+${m[1]} ${m[2] === 'write' ? 'excl' : 'shared'}` };

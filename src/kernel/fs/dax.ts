@@ -3,6 +3,7 @@ import type { Task } from '../../sched/task.js';
 import { DaxEntry, HOLE, Kernel, PAGE_SIZE, Page, VM_FAULT, type Vmf } from '../core.js';
 import { vm_insert_mixed } from '../mm/memory.js';
 import { bmapAllocWrite, mediaRead, mediaWrite } from './bmap.js';
+import { F_DATA } from '../trace.js';
 
 const F_DAXMAP = (pgoff: number, pfn: number, w: boolean): string => `DAX maps page ${pgoff} to ${pfn === -2 ? 'the zero page' : `pfn ${pfn}`}${w ? ' writable' : ''}`;
 
@@ -91,6 +92,7 @@ export function* dax_pfn_mkwrite(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
 /** dax_iomap_rw() for a read: straight from media, up to i_size; the caller holds the lock. */
 export function* dax_iomap_read(k: Kernel, t: Task, dst: Uint8Array, dstOff: number, len: number, pos: number): Gen<number> {
   t.enter('dax_iomap_rw');
+  const start = pos;
   try {
     let done = 0;
     while (done < len) {
@@ -102,6 +104,7 @@ export function* dax_iomap_read(k: Kernel, t: Task, dst: Uint8Array, dstOff: num
       done += n;
       pos += n;
     }
+    if (done && k.trace.enabled) k.trace.add(t, 'data', F_DATA, 'read-dax', start, done);
     return done;
   } finally {
     t.leave();
@@ -111,6 +114,7 @@ export function* dax_iomap_read(k: Kernel, t: Task, dst: Uint8Array, dstOff: num
 /** dax_iomap_rw() for a write: straight to media, allocating blocks, extending i_size. */
 export function* dax_iomap_write(k: Kernel, t: Task, src: Uint8Array, srcOff: number, len: number, pos: number): Gen<number> {
   t.enter('dax_iomap_rw');
+  const start = pos;
   try {
     let done = 0;
     while (done < len) {
@@ -121,6 +125,7 @@ export function* dax_iomap_write(k: Kernel, t: Task, src: Uint8Array, srcOff: nu
       pos += n;
       if (pos > k.inode.i_size) k.inode.i_size = pos;
     }
+    if (done && k.trace.enabled) k.trace.add(t, 'data', F_DATA, 'write-dax', start, done);
     return done;
   } finally {
     t.leave();

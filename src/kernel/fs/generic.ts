@@ -1,7 +1,7 @@
 import type { Gen } from '../../sched/task.js';
 import type { Task } from '../../sched/task.js';
 import { FALLOC } from '../../fsx/ops.js';
-import { Kernel, PAGE_SIZE, type RemapKind } from '../core.js';
+import { Kernel, PAGE_SIZE, Page, type RemapKind } from '../core.js';
 import { down_read, down_write, up_read, up_write } from '../locks.js';
 import {
   filemap_write_and_wait_range,
@@ -13,6 +13,7 @@ import {
 import { bmapCollapse, bmapInsert, bmapPrealloc, bmapPunch, bmapZeroUnwritten, mediaRead, mediaWrite } from './bmap.js';
 import { dax_iomap_read, dax_iomap_write } from './dax.js';
 import { zero_file_range } from './iomap.js';
+import { F_DATA } from '../trace.js';
 
 
 /**
@@ -102,6 +103,7 @@ export function* read_iter(k: Kernel, n: FsNames, t: Task, dst: Uint8Array, dstO
       const isize = k.isize();
       ret = Math.max(0, Math.min(len, isize - pos));
       mediaRead(k.inode, k.media, dst, dstOff, pos, ret);
+      if (ret && k.trace.enabled) k.trace.add(t, 'data', F_DATA, 'read-direct', pos, ret);
       t.leave();
     } else {
       t.enter(n.buffered_read);
@@ -149,6 +151,7 @@ export function* write_iter(k: Kernel, n: FsNames, t: Task, src: Uint8Array, src
       yield* filemap_write_and_wait_range(k, t, pos, pos + len - 1);
       truncate_pagecache_range(k, Math.floor(pos / PAGE_SIZE) * PAGE_SIZE, Math.ceil((pos + len) / PAGE_SIZE) * PAGE_SIZE);
       mediaWrite(k.inode, k.media, src, srcOff, pos, len);
+      if (len && k.trace.enabled) k.trace.add(t, 'data', F_DATA, 'write-direct', pos, len);
       if (pos + len > k.inode.i_size) k.inode.i_size = pos + len;
       ret = len;
       t.leave();
@@ -198,6 +201,14 @@ function* flush_unmap_range(k: Kernel, t: Task, start: number, end: number): Gen
   const s = Math.floor(start / PAGE_SIZE) * PAGE_SIZE;
   const e = Math.ceil(end / PAGE_SIZE) * PAGE_SIZE;
   yield* filemap_write_and_wait_range(k, t, s, e - 1);
+  if (k.trace.enabled && k.inode.mapping.nrpages > 0) {
+    // pages the write-back left dirty (a DAX write-back skips them) lose their bytes here
+    const entries = k.inode.mapping.entries;
+    for (let i = s / PAGE_SIZE; i < e / PAGE_SIZE; i++) {
+      const p = entries.get(i);
+      if (p instanceof Page && p.dirty) k.trace.add(t, 'data', F_DATA, 'drop-dirty', i * PAGE_SIZE, PAGE_SIZE);
+    }
+  }
   truncate_pagecache_range(k, s, e);
 }
 

@@ -2,6 +2,7 @@ import type { Gen } from '../../sched/task.js';
 import type { Task, Waitable } from '../../sched/task.js';
 import { DaxEntry, Kernel, Page } from '../core.js';
 import { delete_from_page_cache, filemap_write_and_wait } from '../mm/filemap.js';
+import { F_DATA } from '../trace.js';
 
 const F_LOAD = (dax: boolean): string => `inode loaded from disk: S_DAX=${dax ? 1 : 0} from the on-disk flag`;
 const F_EVICT = (): string => 'inode evicted (last reference gone)';
@@ -35,8 +36,10 @@ export function* iget(k: Kernel, t: Task): Gen<void> {
   if (ip.evicted) {
     ip.evicted = false;
     ip.dontcache = false;
+    const before = ip.sDax;
     ip.sDax = ip.diskDax;
     if (k.trace.enabled) k.trace.add(t, 'note', F_LOAD, ip.sDax);
+    if (before !== ip.sDax && k.onFlag) k.onFlag(t, 'reload', ip.diskDax, before, ip.sDax, 'inode load');
   }
   ip.refs++;
 }
@@ -49,8 +52,10 @@ function* evict(k: Kernel, t: Task): Gen<void> {
     yield* filemap_write_and_wait(k, t);
     const mapping = k.inode.mapping;
     for (const e of [...mapping.entries.values()]) {
-      if (e instanceof Page) delete_from_page_cache(k, e);
-      else mapping.entries.delete((e as DaxEntry).index);
+      if (e instanceof Page) {
+        if (e.dirty && k.trace.enabled) k.trace.add(t, 'data', F_DATA, 'drop-dirty', e.index * 4096, 4096);
+        delete_from_page_cache(k, e);
+      } else mapping.entries.delete((e as DaxEntry).index);
     }
     k.inode.evicted = true;
     k.inode.freeing = false;

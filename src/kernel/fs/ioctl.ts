@@ -50,6 +50,7 @@ export function* setattr_dax(k: Kernel, n: FsNames, fl: FlipNames, t: Task, dax:
           if (k.tick()) yield;
           if (ip.mapping.i_mmap.size > 0) {
             if (k.trace.enabled) k.trace.add(t, 'flip', F_REFUSE);
+            if (k.onFlag) k.onFlag(t, 'refused', dax, ip.sDax, ip.sDax, 'EBUSY: the file is mapped');
             t.leave();
             return yield* finish(-16);
           }
@@ -58,6 +59,7 @@ export function* setattr_dax(k: Kernel, n: FsNames, fl: FlipNames, t: Task, dax:
         if (!err) err = yield* invalidate_inode_pages2(k, t);
         if (err) {
           if (k.trace.enabled) k.trace.add(t, 'flip', F_INVAL, err);
+          if (k.onFlag) k.onFlag(t, 'refused', dax, ip.sDax, ip.sDax, `${err === -16 ? 'EBUSY' : `error ${-err}`}: the page cache could not be invalidated`);
           t.leave();
           return yield* finish(err);
         }
@@ -68,11 +70,13 @@ export function* setattr_dax(k: Kernel, n: FsNames, fl: FlipNames, t: Task, dax:
     t.enter(fl.setflags);
     if (k.tick()) yield;
     const changed = ip.diskDax !== dax;
+    const before = ip.sDax;
     ip.diskDax = dax;
     if (changed) k.flips++;
     if (d.sDaxUpdate === 'now') ip.sDax = dax;
     else if (d.sDaxUpdate === 'on-reload' && changed) ip.dontcache = true;
     if (k.trace.enabled) k.trace.add(t, 'flip', F_DONE, dax, d.sDaxUpdate, changed);
+    if (changed && k.onFlag) k.onFlag(t, 'flip', dax, before, ip.sDax, d.sDaxUpdate);
     t.leave();
     return yield* finish(0);
   } finally {

@@ -3,6 +3,7 @@ import type { Task } from '../../sched/task.js';
 import { HOLE, Kernel, PAGE_SIZE, Page, VM_FAULT, type Vmf } from '../core.js';
 import { find_get_page, find_or_read_page, lock_page, unlock_page } from '../mm/filemap.js';
 import { mediaZero } from './bmap.js';
+import { F_DATA } from '../trace.js';
 
 
 /**
@@ -43,6 +44,7 @@ export function* zero_file_range(k: Kernel, t: Task, from: number, to: number, d
     const ip = k.inode;
     if (dax) {
       mediaZero(ip, k.media, from, to);
+      if (k.trace.enabled) k.trace.add(t, 'data', F_DATA, 'zero-dax', from, to - from);
       return;
     }
     for (let pos = from; pos < to; ) {
@@ -59,6 +61,7 @@ export function* zero_file_range(k: Kernel, t: Task, from: number, to: number, d
       }
       pos += n;
     }
+    if (k.trace.enabled) k.trace.add(t, 'data', F_DATA, 'zero-cache', from, to - from);
   } finally {
     t.leave();
   }

@@ -4,6 +4,7 @@ import { DaxEntry, HOLE, Kernel, PAGE_SIZE, Page, VM_FAULT, type Vmf } from '../
 import { lock_page_raw, unlock_page_raw } from '../locks.js';
 import { bmapAllocWrite, mediaRead } from '../fs/bmap.js';
 import { page_mkclean, unmap_mapping_range } from './memory.js';
+import { F_DATA } from '../trace.js';
 
 
 /** find_get_page(): a page-cache lookup (a preemption point). DAX entries are not pages. */
@@ -72,6 +73,7 @@ export function* find_or_read_page(k: Kernel, t: Task, index: number, fill: bool
 /** generic_file_buffered_read(): copy from the page cache; the caller holds the lock it needs. */
 export function* generic_file_buffered_read(k: Kernel, t: Task, dst: Uint8Array, dstOff: number, len: number, pos: number): Gen<number> {
   t.enter('generic_file_read_iter');
+  const start = pos;
   try {
     let done = 0;
     while (done < len) {
@@ -87,6 +89,7 @@ export function* generic_file_buffered_read(k: Kernel, t: Task, dst: Uint8Array,
       done += n;
       pos += n;
     }
+    if (done && k.trace.enabled) k.trace.add(t, 'data', F_DATA, 'read-cache', start, done);
     return done;
   } finally {
     t.leave();
@@ -96,6 +99,7 @@ export function* generic_file_buffered_read(k: Kernel, t: Task, dst: Uint8Array,
 /** generic_perform_write(): copy into page-cache pages, dirty them, extend i_size. */
 export function* generic_perform_write(k: Kernel, t: Task, src: Uint8Array, srcOff: number, len: number, pos: number): Gen<number> {
   t.enter('iomap_file_buffered_write');
+  const start = pos;
   try {
     let done = 0;
     while (done < len) {
@@ -112,6 +116,7 @@ export function* generic_perform_write(k: Kernel, t: Task, src: Uint8Array, srcO
       done += n;
       pos += n;
     }
+    if (done && k.trace.enabled) k.trace.add(t, 'data', F_DATA, 'write-cache', start, done);
     return done;
   } finally {
     t.leave();
@@ -157,6 +162,8 @@ export function* filemap_write_and_wait_range(k: Kernel, t: Task, start: number,
         if (e instanceof DaxEntry && e.dirty) {
           if (k.tick()) yield;
           e.dirty = false; // flush CPU caches: nothing to do for data in the model
+        } else if (e instanceof Page && e.dirty && k.trace.enabled) {
+          k.trace.add(t, 'data', F_DATA, 'wb-skip', i * PAGE_SIZE, PAGE_SIZE);
         }
         continue;
       }

@@ -2,6 +2,7 @@ import type { Gen } from '../../sched/task.js';
 import type { Task } from '../../sched/task.js';
 import { Kernel, PAGE_SIZE, Page, VM, VM_FAULT, type Pte, type Vma, type Vmf } from '../core.js';
 import { unlock_page } from './filemap.js';
+import { F_DATA, type DataHow } from '../trace.js';
 
 const F_FAULT = (write: boolean, pgoff: number, what: string): string => `${write ? 'write' : 'read'} fault on page ${pgoff} (${what})`;
 
@@ -229,6 +230,10 @@ export function* user_copy(
 ): Gen<number> {
   let pos = vma.pgoff * PAGE_SIZE + at;
   const end = pos + len;
+  // for the trace: runs of bytes that went to (or came from) the same place
+  const tracing = k.trace.enabled;
+  let runHow: DataHow | null = null;
+  let runStart = pos;
   while (pos < end) {
     const pgoff = Math.floor(pos / PAGE_SIZE);
     const inPage = pos - pgoff * PAGE_SIZE;
@@ -249,11 +254,22 @@ export function* user_copy(
         t.leave();
         t.leave();
       }
-      if (r & VM_FAULT.ERROR) return -14; // EFAULT: the process gets SIGBUS
+      if (r & VM_FAULT.ERROR) {
+        if (runHow) k.trace.add(t, 'data', F_DATA, runHow, runStart, pos - runStart);
+        return -14; // EFAULT: the process gets SIGBUS
+      }
       if (++tries > FAULT_RETRY_LIMIT) {
         throw new FaultLoop(t, ['page_fault', 'do_page_fault', '__do_page_fault', 'handle_mm_fault'], pgoff, tries);
       }
       pte = vma.ptes.get(pgoff);
+    }
+    if (tracing) {
+      const how: DataHow = pte.page ? (write ? 'store-cache' : 'load-cache') : pte.pfn < 0 ? 'load-zero' : write ? 'store-dax' : 'load-dax';
+      if (how !== runHow) {
+        if (runHow) k.trace.add(t, 'data', F_DATA, runHow, runStart, pos - runStart);
+        runHow = how;
+        runStart = pos;
+      }
     }
     if (pte.pfn < 0 && !pte.page) {
       // the shared zero page (read-only: a write faulted above)
@@ -267,5 +283,6 @@ export function* user_copy(
     bufOff += n;
     pos += n;
   }
+  if (runHow) k.trace.add(t, 'data', F_DATA, runHow, runStart, pos - runStart);
   return 0;
 }
