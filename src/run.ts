@@ -6,7 +6,8 @@ import { FsxEngine, FsxExit, type FsxOutput } from './fsx/engine.js';
 import { parseOps, type ParsedOps } from './fsx/fsxops.js';
 import { OP_NAMES } from './fsx/ops.js';
 import { KernelPanic } from './kernel/core.js';
-import { buildMachine } from './kernel/machine.js';
+import { bootLog, buildMachine } from './kernel/machine.js';
+import { DaxStateMismatch } from './kernel/sdaxcheck.js';
 import { FaultLoop } from './kernel/mm/memory.js';
 import { Dmesg, hungText, panicText, softLockupText, warningText, type Machine } from './kernel/oops.js';
 import { explain } from './report/explain.js';
@@ -178,19 +179,6 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   const clock = sched; // the scheduler's step counter is the model's time
   const trace = k.trace;
   const dmesg = new Dmesg(clock);
-  const machine: Machine = {
-    version: '4.13.0+',
-    hardware: `daxfsx model of ${m.fs} on pmem, design ${m.kernel}`,
-    seed: f.seed,
-  };
-  if (m.fs === 'xfs') {
-    dmesg.log('XFS (pmem0): DAX enabled. Warning: EXPERIMENTAL, use at your own risk', 0);
-    dmesg.log('XFS (pmem0): Mounting V5 Filesystem', 0);
-    dmesg.log('XFS (pmem0): Ending clean mount', 0);
-  } else {
-    dmesg.log('EXT4-fs (pmem0): DAX enabled. Warning: EXPERIMENTAL, use at your own risk', 0);
-    dmesg.log('EXT4-fs (pmem0): mounted filesystem with ordered data mode. Opts: dax', 0);
-  }
 
   let opsError: string | null = null;
   /** Outputs that could not be written: reported at the end, and exit 94 if the run was otherwise fine. */
@@ -295,6 +283,13 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
   };
 
   const { flipResults, scriptStrategy } = startTasks(a, { k, sched, fsx: fsxTask, file }, engine, existing, script);
+  const boot = bootLog(k);
+  const machine: Machine = {
+    version: boot.release,
+    hardware: `daxfsx model of ${m.fs} on pmem, design ${m.kernel}`,
+    seed: f.seed,
+  };
+  for (const line of boot.mount) dmesg.log(line, 0);
 
   let verdict = 'ok';
   let signature = '';
@@ -357,6 +352,14 @@ export async function runFsx(a: RunArgs, io: RunIo): Promise<RunOutcome> {
         for (const w of sem.waiters) holders.push(`${w.t.comm}/${w.t.pid} waits for ${sem.name} (${w.write ? 'write' : 'read'})`);
       }
       kernelReport = hungText(e.task, machine, dmesg.tainted, holders);
+    } else if (e instanceof DaxStateMismatch) {
+      verdict = e.verdict;
+      signature = e.signature;
+      exitCode = e.exitCode;
+      failingPid = e.task.pid;
+      failingTask = `${e.task.comm}:${e.task.pid}`;
+      failingFrames = e.task.stack.join(' > ');
+      kernelReport = `daxfsx: S_DAX check after reopen (xfstests generic/608): ${e.message}`;
     } else if (e instanceof ReplayDiverged) {
       io.stderr.write(`daxfsx: ${e.message}\n`);
       verdict = 'replay diverged';

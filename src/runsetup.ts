@@ -1,6 +1,6 @@
 import type { RunArgs } from './cli/fsxargs.js';
 import type { FsxEngine } from './fsx/engine.js';
-import { flipperTaskFor, type Machine } from './kernel/machine.js';
+import { addBackgroundTasks, flipperTaskFor, mountFor, type Machine } from './kernel/machine.js';
 import { flipperTask } from './kernel/syscalls.js';
 import { installScript, type Script, type ScriptStrategy } from './replay/script.js';
 import { PctStrategy, RandomStrategy, makePrng, type Strategy } from './sched/scheduler.js';
@@ -22,6 +22,9 @@ export function startTasks(ra: RunArgs, mach: Machine, engine: FsxEngine, existi
   const f = ra.fsx;
   const m = ra.model;
   const { k, sched, fsx, file } = mach;
+  // the mount and fsx's close/open drop take effect before the file is first opened
+  k.mount = mountFor(m.kernel, m.fs, m.mount);
+  k.closeOpenDrop = m.closeOpenDrop;
   sched.add(
     fsx,
     (function* () {
@@ -48,6 +51,7 @@ export function startTasks(ra: RunArgs, mach: Machine, engine: FsxEngine, existi
       started.flippers.push(t);
     }
   }
+  started.tasks.push(...addBackgroundTasks(mach, f.seed, m));
   let strategy: Strategy = new RandomStrategy(makePrng(f.seed, 'sched'));
   if (m.sched === 'pct') {
     const estimate = (f.numops > 0 ? f.numops : 10000) * 60;

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { getnum } from '../fsx/getnum.js';
 import { defaultFsxOptions, type FsxOptions } from '../fsx/options.js';
 import { DESIGN_NAMES, type DesignName } from '../kernel/designs.js';
+import { mountFor } from '../kernel/machine.js';
 import type { Origin } from '../replay/recording.js';
 
 /** A bad command line: fsx's usage exit, with one line saying what is wrong. */
@@ -36,6 +37,16 @@ export interface ModelOptions {
   panicOnWarn: boolean;
   /** Steps a task may stay blocked before the hung-task detector fires. */
   hungSteps: number;
+  /** The DAX mount option ('' for the release's default: see src/kernel/fs/super.ts). */
+  mount: string;
+  /** A task writing this (1, 2, 3) to /proc/sys/vm/drop_caches now and then; 0 for none. */
+  dropCaches: number;
+  /** Mean steps between its writes. */
+  dropCachesInterval: number;
+  /** Mean steps between the flusher's background writeback passes; 0 for none. */
+  writeback: number;
+  /** What fsx's -c writes to drop_caches between close and open (3; 0: fsx before 2020). */
+  closeOpenDrop: number;
 }
 
 export interface RunArgs {
@@ -80,6 +91,11 @@ export function defaultModelOptions(): ModelOptions {
     pctDepth: 3,
     panicOnWarn: false,
     hungSteps: 200000,
+    mount: '',
+    dropCaches: 0,
+    dropCachesInterval: 5000,
+    writeback: 0,
+    closeOpenDrop: 3,
   };
 }
 
@@ -176,6 +192,11 @@ export function addRunOptions(cmd: Command): Command {
     new Option('--pct-depth <d>', 'PCT bug depth (d-1 priority change points)').default(3),
     new Option('--panic-on-warn', 'a kernel WARNING stops the run (exit 52)'),
     new Option('--hung-steps <n>', 'scheduler steps a task may stay blocked before the hung-task report').default(200000),
+    new Option('--mount <opts>', "DAX mount option: 'dax' or 'none' (4.13, 4.14), 'dax=always|inode|never' (5.8+); default: the release's (none on XFS, dax on ext4 before 5.8, dax=inode from 5.8)"),
+    new Option('--drop-caches <1|2|3>', 'a task writing this to /proc/sys/vm/drop_caches now and then'),
+    new Option('--drop-caches-interval <steps>', 'mean steps between its writes').default(5000),
+    new Option('--writeback <steps>', "background writeback: mean steps between the flusher's passes (the kernel's 5 s is 5000000)"),
+    new Option('--closeopen-drop <0|1|2|3>', "what fsx's -c writes to drop_caches between close and open (0: fsx before 2020, no drop)").default(3),
   ]);
   g('daxfsx: reports', [
     new Option('--summary <file>', 'write a JSON summary of the run'),
@@ -309,6 +330,17 @@ export function buildRunArgs(raw: Raw, fileArgs: string[], order: string[], argv
   model.pctDepth = n('pctDepth', '--pct-depth', (v) => (v < 1 || v > 64 ? 'must be between 1 and 64' : null));
   model.panicOnWarn = raw.panicOnWarn === true;
   model.hungSteps = n('hungSteps', '--hung-steps', positive);
+  if (has('mount')) model.mount = str('mount');
+  try {
+    mountFor(model.kernel, model.fs, model.mount);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const dropValue = (v: number): string | null => (v < 0 || v > 3 ? 'must be 0, 1, 2 or 3' : null);
+  if (has('dropCaches')) model.dropCaches = n('dropCaches', '--drop-caches', dropValue);
+  model.dropCachesInterval = n('dropCachesInterval', '--drop-caches-interval', positive);
+  if (has('writeback')) model.writeback = n('writeback', '--writeback', nonNeg);
+  model.closeOpenDrop = n('closeopenDrop', '--closeopen-drop', dropValue);
 
   return {
     fsx: f,

@@ -131,3 +131,24 @@ export function* lock_page_raw(k: LockCtx, t: Task, page: PageLockable, name: st
 export function unlock_page_raw(page: PageLockable): void {
   page.locker = null;
 }
+
+/** Sleeping until something another task does makes `ready()` true (a bit wait, an inode state). */
+export class CondWait implements Waitable {
+  constructor(
+    readonly ready: () => boolean,
+    private readonly what: string,
+  ) {}
+  describe(): string {
+    return this.what;
+  }
+}
+
+/** Wait for a locked page or DAX entry to be unlocked, without taking it (wait_on_page_locked, get_unlocked_mapping_entry). */
+export function* wait_unlocked(k: LockCtx, t: Task, obj: PageLockable, name: string, frame: string): Generator<unknown, void, unknown> {
+  if (obj.locker === null || obj.locker === t) return;
+  const w = new PageLockWait(obj, name);
+  t.enter(frame);
+  while (obj.locker !== null) yield w;
+  t.leave();
+  if (k.tick()) yield;
+}

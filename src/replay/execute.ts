@@ -3,6 +3,7 @@ import { FsxEngine, FsxExit, type FsxOutput } from '../fsx/engine.js';
 import { KernelPanic } from '../kernel/core.js';
 import { buildMachine } from '../kernel/machine.js';
 import { FaultLoop } from '../kernel/mm/memory.js';
+import { DaxStateMismatch } from '../kernel/sdaxcheck.js';
 import type { TraceEvent } from '../kernel/trace.js';
 import { HungTask } from '../sched/scheduler.js';
 import { startTasks } from '../runsetup.js';
@@ -33,6 +34,7 @@ export function classify(e: unknown): { verdict: string; signature: string; pid:
   if (e instanceof KernelPanic) return { verdict: e.kind, signature: e.func, pid: e.task.pid, exitCode: e.kind === 'warning' ? 52 : 50 };
   if (e instanceof HungTask) return { verdict: 'hung', signature: `hung in ${e.task.stack[e.task.stack.length - 2] ?? 'down'}`, pid: e.task.pid, exitCode: 51 };
   if (e instanceof FaultLoop) return { verdict: 'hung', signature: 'fault retried forever', pid: e.task.pid, exitCode: 51 };
+  if (e instanceof DaxStateMismatch) return { verdict: e.verdict, signature: e.signature, pid: e.task.pid, exitCode: e.exitCode };
   return null;
 }
 
