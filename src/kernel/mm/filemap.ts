@@ -6,6 +6,8 @@ import { mediaRead } from '../fs/bmap.js';
 import { alloc_set_pte, page_mkclean } from './memory.js';
 import { get_page, put_page } from './page_alloc.js';
 
+const F_AROUND = (i: number): string => `fault-around maps cached page ${i} read-only`;
+
 /**
  * mm/filemap.c of the modelled release: page-cache lookups and insertion,
  * deletion, buffered read and write, writeback entry points, the fault
@@ -45,7 +47,11 @@ export function add_to_page_cache_lru(k: Kernel, t: Task, index: number): Page {
   if (old instanceof DaxEntry) {
     if (k.v < V4_14 && k.inode.sDax) {
       // dax_mapping(mapping): "DAX can replace empty locked entry with a hole"
-      k.WARN_ON_ONCE(t, !(old.kind === 'empty' && old.locker !== null), 'mm/filemap.c', `page_cache_tree_insert() replaces a DAX entry (${old.kind}) at index ${index} of a DAX mapping`);
+      t.enter('add_to_page_cache_lru');
+      t.enter('page_cache_tree_insert');
+      k.WARN_ON_ONCE(t, !(old.kind === 'empty' && old.order === 0 && old.locker !== null), 'mm/filemap.c', `page_cache_tree_insert() replaces a DAX entry (${old.kind}) at index ${index} of a DAX mapping`);
+      t.leave();
+      t.leave();
     }
     removeExceptional(mapping, old, index);
   }
@@ -77,8 +83,10 @@ export function removeExceptional(mapping: Kernel['inode']['mapping'], e: DaxEnt
 export function __delete_from_page_cache(k: Kernel, t: Task, page: Page): void {
   const mapping = k.inode.mapping;
   if (page.mapping !== mapping) return;
+  t.enter('__delete_from_page_cache');
   if (page.mapcount > 0) k.badPage(t, 'mm/filemap.c', `Bad page cache in process ${t.comm}: page ${page.index} still mapped when deleted`);
   k.WARN_ON_ONCE(t, page.dirty, 'mm/filemap.c:262', `__delete_from_page_cache() of dirty page ${page.index}: its data is lost`);
+  t.leave();
   if (mapping.entries.get(page.index) === page) mapping.entries.delete(page.index);
   mapping.nrpages--;
   page.mapping = null;
@@ -300,6 +308,7 @@ export function* filemap_map_pages(k: Kernel, t: Task, vmf: Vmf, start: number, 
       if (vma.ptes.has(i)) continue;
       get_page(e);
       alloc_set_pte(vma, i, e, false);
+      if (k.trace.enabled) k.trace.add(t, 'fault', F_AROUND, i);
     }
   } finally {
     t.leave();
