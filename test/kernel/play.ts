@@ -124,3 +124,24 @@ export function runFsxModel(s: FsxRunSetup): FsxRun {
   }
   return { m, engine, error };
 }
+
+/** fsx's body next to other tasks (added by `extra`) under the seeded random scheduler. */
+export function withTasks(setup: Setup & { seed?: number }, body: Body, extra: (m: Machine) => void): { m: Machine; error: unknown } {
+  const m = buildMachine({ ...setup, trace: true });
+  m.sched.add(
+    m.fsx,
+    (function* () {
+      yield* m.file.open({ direct: false });
+      yield* body(m);
+    })(),
+  );
+  extra(m);
+  m.sched.strategy = new RandomStrategy(makePrng(setup.seed ?? 1, 'sched'));
+  let error: unknown = null;
+  try {
+    m.sched.run(m.fsx);
+  } catch (e) {
+    error = e;
+  }
+  return { m, error };
+}

@@ -4,6 +4,8 @@ import { find_or_read_page, lock_page, unlock_page } from '../mm/filemap.js';
 import { put_page } from '../mm/page_alloc.js';
 import { mediaZero } from './bmap.js';
 
+const F_GONE = (index: number): string => `page ${index} belongs to no mapping any more (truncated meanwhile): the fault retries`;
+
 /**
  * iomap_page_mkwrite() (fs/iomap.c, 4.13): make vmf->page writable. It
  * locks the page first thing (a NULL vmf->page oopses there, as in the
@@ -22,6 +24,7 @@ export function* iomap_page_mkwrite(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
     const size = k.isize();
     if (p.mapping !== k.inode.mapping || p.index * PAGE_SIZE > size) {
       // raced with truncate or invalidation: -EFAULT -> VM_FAULT_NOPAGE, the access retries
+      if (k.trace.enabled) k.trace.add(t, 'fault', F_GONE, p.index);
       unlock_page(p);
       return VM_FAULT.NOPAGE;
     }
