@@ -521,7 +521,7 @@ function flipWindow(events: TraceEvent[], fsxPid: number, label: string): string
       const v = /read (true|false)/.exec(e.text)?.[1];
       out.push(`    step ${e.step}  ${e.comm}:${e.pid}  ${e.text}`);
       last = v;
-    } else if (e.kind === 'flip' && /on-disk DAX flag/.test(e.text)) {
+    } else if (e.kind === 'flip' && /on-disk (DAX|journal) flag/.test(e.text)) {
       out.push(`    step ${e.step}  ${e.comm}:${e.pid}  ${e.text}${last !== undefined ? ` (fsx had last read IS_DAX() ${last})` : ''}`);
     }
   }

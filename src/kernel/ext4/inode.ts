@@ -9,8 +9,7 @@ import { filemap_write_and_wait } from '../mm/filemap.js';
  * switch that, before 4.14, changed S_DAX at runtime.
  */
 
-const F_JFLAG = (on: boolean, dax: boolean): string =>
-  `ext4_change_inode_journal_flag(): data journalling ${on ? 'on' : 'off'}, ext4_set_inode_flags(): S_DAX=${dax ? 1 : 0}`;
+const F_JFLAG = (on: boolean, dax: boolean): string => `on-disk journal flag ${on ? 'set (chattr +j)' : 'cleared (chattr -j)'}, ext4_set_inode_flags(): S_DAX=${dax ? 1 : 0} at once`;
 
 /**
  * ext4_should_use_dax() (4.13, 4.14): -o dax, a regular file, no data

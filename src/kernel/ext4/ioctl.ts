@@ -21,7 +21,7 @@ const F_REFUSE = (): string => 'mapping_mapped(): refuse with EBUSY';
 const F_XATTR = (dax: boolean): string => `FS_IOC_FSSETXATTR: ${dax ? 'set' : 'clear'} FS_XFLAG_DAX`;
 const F_NOTSUPP = (): string => 'FS_XFLAG_DAX: EOPNOTSUPP (no per-inode DAX flag on ext4 before 5.8)';
 const F_DONTCACHE = (): string => 'ext4_dax_dontcache(): the flag changes, d_mark_dontcache(): I_DONTCACHE and DCACHE_DONTCACHE set';
-const F_DONE = (dax: boolean): string => `on-disk DAX flag (EXT4_DAX_FL) ${dax ? 'set' : 'cleared'}, S_DAX unchanged`;
+const F_DONE = (dax: boolean): string => `on-disk DAX flag ${dax ? 'set' : 'cleared'} (EXT4_DAX_FL), S_DAX unchanged`;
 
 /**
  * FS_IOC_SETFLAGS toggling EXT4_JOURNAL_DATA_FL: ext4_ioctl takes

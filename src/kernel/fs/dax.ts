@@ -379,7 +379,9 @@ export function* dax_writeback_mapping_range(k: Kernel, t: Task, start: number, 
       prev = e;
       if (e.dirty) towrite.push(i);
     }
-    for (const i of towrite) {
+    const n = towrite.length;
+    for (let j = 0; j < n; j++) {
+      const i = towrite[j];
       if (k.tick()) yield;
       const e = mapping.entries.get(i);
       if (!e) continue;

@@ -177,7 +177,8 @@ function* do_fault_around(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
 function* do_read_fault(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
   t.enter('do_read_fault');
   try {
-    if (vmf.vma.vm_ops!.map_pages) {
+    if (vmf.vma.vm_ops!.map_pages && k.inode.mapping.nrpages > 0) {
+      // (with no page cached, ->map_pages would find nothing to map)
       const r = yield* do_fault_around(k, t, vmf);
       if (r) return r;
     }
