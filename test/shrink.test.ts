@@ -8,7 +8,7 @@ describe('daxfsx shrink', () => {
   it("shrinks the seed's oops to at most 3 ops and 1 flip, and the result replays to the same oops", async () => {
     const d = tmp();
     const f = join(d, 'demo');
-    expect((await cli([f])).code).toBe(50);
+    expect((await cli(['-S', '4', f])).code).toBe(50);
     const t0 = performance.now();
     const r = await cli(['shrink', `${f}.fsxops`, '--summary', join(d, 's.json')]);
     const secs = (performance.now() - t0) / 1000;
@@ -55,7 +55,7 @@ describe('shrink and explore outputs are deterministic and never overwrite their
   it('shrinking a .min.fsxops writes beside it, and the same command writes the same file', async () => {
     const d = tmp();
     const f = join(d, 'demo');
-    await cli([f]);
+    await cli(['-S', '4', f]);
     await cli(['shrink', `${f}.fsxops`]);
     const first = readFileSync(`${f}.min.fsxops`, 'utf8');
     await cli(['shrink', `${f}.fsxops`]);
