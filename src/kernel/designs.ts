@@ -76,6 +76,7 @@ export const V4_14 = 414;
 export const V5_8 = 508;
 export const V5_11 = 511;
 
+/** '4.13' -> 413. */
 export function versionNumber(v: KernelVersion): number {
   const [a, b] = v.split('.').map(Number);
   return a * 100 + b;

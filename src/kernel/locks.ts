@@ -81,10 +81,12 @@ export function down_read(k: LockCtx, t: Task, sem: RwSem, frame?: string): Gene
   return acquire(k, t, sem, false, frame);
 }
 
+/** down_write(). */
 export function down_write(k: LockCtx, t: Task, sem: RwSem, frame?: string): Generator<unknown, void, unknown> {
   return acquire(k, t, sem, true, frame);
 }
 
+/** up_read(): a preemption point after it, where a waiter can take the lock. */
 export function* up_read(k: LockCtx, t: Task, sem: RwSem): Generator<unknown, void, unknown> {
   const tr = k.trace;
   const i = sem.readers.indexOf(t);
@@ -94,6 +96,7 @@ export function* up_read(k: LockCtx, t: Task, sem: RwSem): Generator<unknown, vo
   if (k.tick()) yield; // preemption point: after a release another task may take it
 }
 
+/** up_write(). */
 export function* up_write(k: LockCtx, t: Task, sem: RwSem): Generator<unknown, void, unknown> {
   const tr = k.trace;
   if (sem.writer !== t) throw new Error(`${t} releases ${sem.name} (write) it does not hold`);
@@ -117,6 +120,7 @@ export class PageLockWait implements Waitable {
   }
 }
 
+/** lock_page() (__lock_page when it has to sleep). */
 export function* lock_page_raw(k: LockCtx, t: Task, page: PageLockable, name: string): Generator<unknown, void, unknown> {
   if (k.tick()) yield;
   if (page.locker !== null) {
@@ -128,6 +132,7 @@ export function* lock_page_raw(k: LockCtx, t: Task, page: PageLockable, name: st
   page.locker = t;
 }
 
+/** unlock_page(). */
 export function unlock_page_raw(page: PageLockable): void {
   page.locker = null;
 }

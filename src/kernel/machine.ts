@@ -56,6 +56,7 @@ export function mountFor(kernel: DesignName, fs: 'xfs' | 'ext4', text: string): 
   return m;
 }
 
+/** A machine with the file on disk and not yet in memory: the first open loads it. */
 export function buildMachine(o: Partial<MachineOptions> = {}, strategy?: Strategy): Machine {
   const opts: MachineOptions = {
     fs: 'xfs',

@@ -40,6 +40,7 @@ export function* get_unlocked_mapping_entry(k: Kernel, t: Task, index: number): 
   }
 }
 
+/** __radix_tree_insert() of an entry into every slot it covers; nrexceptional counts it once. */
 function insertEntry(k: Kernel, e: DaxEntry): void {
   const mapping = k.inode.mapping;
   const n = 1 << e.order;

@@ -53,6 +53,7 @@ function* lockBoth(k: Kernel, n: Pick<FsNames, 'iolock' | 'mmaplock'>, t: Task, 
   yield* take(k, t, k.inode.mmaplock, n.mmaplock);
 }
 
+/** Release the inode locks (xfs_iunlock; inode_unlock / up_read, up_write). */
 export function fs_unlock(k: Kernel, t: Task, which: number, write: boolean): Gen<void> {
   const ip = k.inode;
   const drop = write ? up_write : up_read;

@@ -23,6 +23,7 @@ export function inodeDirty(k: Kernel): boolean {
   return false;
 }
 
+/** Dirty page-cache pages, for the trace of an eviction. */
 function dirtyPages(k: Kernel): number {
   let n = 0;
   for (const e of k.inode.mapping.entries.values()) if (e instanceof Page && e.dirty) n++;

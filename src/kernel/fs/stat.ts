@@ -20,6 +20,7 @@ export function statxAttrDax(v: number): number {
   return v < V5_11 ? 0x2000 : 0x00200000;
 }
 
+/** vfs_statx() -> vfs_getattr_nosec() (fs/stat.c): size and attributes. */
 export function* vfs_statx(k: Kernel, t: Task): Gen<Statx> {
   t.enter('vfs_statx');
   try {

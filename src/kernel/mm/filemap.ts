@@ -30,6 +30,7 @@ export function* lock_page(k: Kernel, t: Task, page: Page | null): Gen<void> {
   yield* lock_page_raw(k, t, p, `page ${p.index}`);
 }
 
+/** unlock_page(). */
 export function unlock_page(page: Page): void {
   unlock_page_raw(page);
 }
@@ -258,6 +259,7 @@ export function* filemap_write_and_wait_range(k: Kernel, t: Task, start: number,
   }
 }
 
+/** filemap_write_and_wait(): the whole file. */
 export function* filemap_write_and_wait(k: Kernel, t: Task): Gen<number> {
   return yield* filemap_write_and_wait_range(k, t, 0, Number.MAX_SAFE_INTEGER);
 }

@@ -41,6 +41,7 @@ export function pmdRegion(vma: Vma, pgoff: number): number {
   return Math.floor(vpage(vma, pgoff) / PMD_PAGES);
 }
 
+/** zap_pte_range() for one PTE: the PTE goes, a page's mapcount and the PTE's reference with it (mm/memory.c). */
 function zap_one(k: Kernel, t: Task, vma: Vma, pgoff: number, pte: Pte): void {
   vma.ptes.delete(pgoff);
   if (pte.page) {
@@ -58,6 +59,7 @@ export function zap_huge_pmd(k: Kernel, t: Task, vma: Vma, pgoff: number): void 
   }
 }
 
+/** One PTE, or the whole PMD it belongs to (zap_pmd_range splits a file PMD by clearing it). */
 function zap_pte(k: Kernel, t: Task, vma: Vma, pgoff: number): void {
   const pte = vma.ptes.get(pgoff);
   if (!pte) return;
@@ -145,6 +147,7 @@ export function finish_fault(vmf: Vmf, writable: boolean): number {
   return alloc_set_pte(vmf.vma, vmf.pgoff, vmf.page!, writable) ? 0 : VM_FAULT.NOPAGE;
 }
 
+/** __do_fault() (mm/memory.c, 4.13): ->fault. */
 function* __do_fault(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
   t.enter('__do_fault');
   try {
@@ -174,6 +177,7 @@ function* do_fault_around(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
   }
 }
 
+/** do_read_fault() (mm/memory.c, 4.13): fault-around first if the vm_ops have ->map_pages, then ->fault, the page mapped read-only. */
 function* do_read_fault(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
   t.enter('do_read_fault');
   try {
@@ -220,6 +224,7 @@ function* do_page_mkwrite(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
   }
 }
 
+/** do_shared_fault() (mm/memory.c, 4.13): ->fault; for a returned page ->page_mkwrite, then map it writable and dirty it. */
 function* do_shared_fault(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
   t.enter('do_shared_fault');
   try {
@@ -310,6 +315,7 @@ function transparent_hugepage_enabled(vma: Vma): boolean {
   return (vma.vm_flags & VM.HUGEPAGE) !== 0;
 }
 
+/** create_huge_pmd() (mm/memory.c, 4.13): ->huge_fault(PE_SIZE_PMD) for a file VMA, else VM_FAULT_FALLBACK. */
 function* create_huge_pmd(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
   const ops = vmf.vma.vm_ops!;
   if (!ops.huge_fault) return VM_FAULT.FALLBACK;

@@ -125,6 +125,7 @@ export function* invalidate_inode_pages2_range(k: Kernel, t: Task, first: number
   }
 }
 
+/** invalidate_inode_pages2(): the whole file (mm/truncate.c). */
 export function* invalidate_inode_pages2(k: Kernel, t: Task): Gen<number> {
   t.enter('invalidate_inode_pages2');
   try {
@@ -166,6 +167,7 @@ export function* invalidate_mapping_pages(k: Kernel, t: Task, first: number, las
   }
 }
 
+/** invalidate_inode_page()'s tests and remove_mapping()'s page_ref_freeze(page, 2): clean, unmapped, unlocked, nobody else holding it. */
 function invalidateable(p: Page, mapping: Kernel['inode']['mapping']): boolean {
   return p.locker === null && !p.dirty && p.mapcount === 0 && p.mapping === mapping && p.count === 1;
 }
