@@ -39,7 +39,8 @@ export const VM = {
 
 /** A page-cache page (struct page of a file). */
 export class Page {
-  readonly data = new Uint8Array(PAGE_SIZE);
+  /** The page's 4 KiB (zeroed when the page is allocated; handed back to the allocator when the page is freed). */
+  data: Uint8Array;
   uptodate = false;
   dirty = false;
   /** Holder of PG_locked, or null. */
@@ -58,8 +59,10 @@ export class Page {
   constructor(
     mapping: AddressSpace,
     readonly index: number,
+    data?: Uint8Array,
   ) {
     this.mapping = mapping;
+    this.data = data ?? new Uint8Array(PAGE_SIZE);
   }
 }
 
@@ -407,6 +410,8 @@ export class Kernel {
   /** What fsx's -c writes to drop_caches between close and open (3; 0: fsx before 2020, no drop). */
   closeOpenDrop = 3;
   private readonly scratchBufs: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
+  /** The memory of freed pages, for the next page allocated (the model's page allocator: fewer 4 KiB garbage objects). */
+  readonly freePageData: Uint8Array[] = [];
 
   /** The file as it is on disk before the run (-k, -L): written blocks and the size. */
   loadInitial(bytes: Uint8Array): void {

@@ -89,7 +89,7 @@ export function* grab_mapping_entry(k: Kernel, t: Task, index: number, pmd: bool
       }
       if (e instanceof Page) {
         // 4.13: "Normal page in radix tree?" -- returned locked, as a hole page
-        get_page(e);
+        get_page(e, k, t);
         yield* lock_page(k, t, e);
         if (e.mapping !== mapping) {
           unlock_page(e);

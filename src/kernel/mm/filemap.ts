@@ -15,12 +15,12 @@ const F_AROUND = (i: number): string => `fault-around maps cached page ${i} read
  */
 
 /** find_get_page(): a page-cache lookup (a preemption point); a page found comes with a reference. DAX entries are not pages. */
-export function* find_get_page(k: Kernel, index: number): Gen<Page | null> {
+export function* find_get_page(k: Kernel, t: Task, index: number): Gen<Page | null> {
   if (k.tick()) yield;
   const e = k.inode.mapping.entries.get(index);
   const page = e instanceof Page ? e : null;
   if (k.observer) k.observer(null, page ? 1 : 0);
-  if (page) page.count++;
+  if (page) get_page(page, k, t);
   return page;
 }
 
@@ -56,7 +56,9 @@ export function add_to_page_cache_lru(k: Kernel, t: Task, index: number): Page {
     }
     removeExceptional(mapping, old, index);
   }
-  const page = new Page(mapping, index);
+  const buf = k.freePageData.pop();
+  if (buf) buf.fill(0);
+  const page = new Page(mapping, index, buf);
   page.locker = t;
   page.count = 2;
   mapping.entries.set(index, page);
@@ -112,7 +114,7 @@ function readpage(k: Kernel, page: Page): void {
  */
 export function* find_or_read_page(k: Kernel, t: Task, index: number, fill: boolean): Gen<Page> {
   for (;;) {
-    const page = yield* find_get_page(k, index);
+    const page = yield* find_get_page(k, t, index);
     if (!page) {
       const p = add_to_page_cache_lru(k, t, index);
       if (fill) readpage(k, p);
@@ -222,7 +224,7 @@ export function* write_cache_pages(k: Kernel, t: Task, first: number, last: numb
       const e = mapping.entries.get(i);
       if (!(e instanceof Page) || !e.dirty) continue;
       if (!sync && e.locker !== null) continue;
-      get_page(e);
+      get_page(e, k, t);
       yield* lock_page(k, t, e);
       if (e.mapping === mapping && e.dirty) {
         page_mkclean(k, e);

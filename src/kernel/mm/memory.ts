@@ -2,7 +2,7 @@ import type { Task } from '../../sched/task.js';
 import { Kernel, PAGE_SIZE, PMD_PAGES, Page, VM, VM_FAULT, ZERO_PFN, HUGE_ZERO_PFN, type Gen, type Pte, type Vma, type Vmf } from '../core.js';
 import { V4_14, V5_8 } from '../designs.js';
 import { filemap_map_pages, unlock_page, lock_page } from './filemap.js';
-import { put_page } from './page_alloc.js';
+import { get_page, put_page } from './page_alloc.js';
 
 const F_FAULT = (write: boolean, pgoff: number, what: string): string => `${write ? 'write' : 'read'} fault on page ${pgoff} (${what})`;
 
@@ -282,7 +282,7 @@ function* do_wp_page(k: Kernel, t: Task, vmf: Vmf, pte: Pte): Gen<number> {
     try {
       const page = pte.page;
       vmf.page = page;
-      page.count++;
+      get_page(page, k, t);
       if (ops.page_mkwrite) {
         const tmp = yield* do_page_mkwrite(k, t, vmf);
         if (!tmp || tmp & (VM_FAULT.ERROR | VM_FAULT.NOPAGE)) {

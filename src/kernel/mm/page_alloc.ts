@@ -9,8 +9,17 @@ import type { Kernel, Page } from '../core.js';
  * "BUG: Bad page state", the kernel is tainted and goes on.
  */
 
-/** get_page(). */
-export function get_page(page: Page): void {
+/** What a freed page's `data` becomes (zero-length: nothing to read or write). */
+const EMPTY = new Uint8Array(0);
+
+/**
+ * get_page(). A page whose last reference went is free: taking a reference
+ * to it is a use after free (VM_BUG_ON_PAGE(page_ref_count(page) <= 0) with
+ * CONFIG_DEBUG_VM), which only a lookup that raced with the freeing could
+ * do; the model reports it as a bad page.
+ */
+export function get_page(page: Page, k?: Kernel, t?: Task): void {
+  if (page.count <= 0 && page.mapping === null && k && t) k.badPage(t, 'mm/page_alloc.c', `get_page() on freed page ${page.index}`);
   page.count++;
 }
 
@@ -25,4 +34,9 @@ export function put_page(k: Kernel, t: Task, page: Page): void {
   // free_pages_check()
   if (page.mapping !== null) k.badPage(t, 'mm/page_alloc.c', `Bad page state: page ${page.index} freed while it still belongs to a mapping (page dumped because: non-NULL mapping)`);
   else if (page.mapcount !== 0) k.badPage(t, 'mm/page_alloc.c', `Bad page state: page ${page.index} freed while still mapped (page dumped because: nonzero mapcount)`);
+  else if (k.freePageData.length < 256 && page.data.length) {
+    k.freePageData.push(page.data);
+    // the freed page keeps no memory: a stale user reads an empty view, not another page's data
+    page.data = EMPTY;
+  }
 }

@@ -89,6 +89,8 @@ export function* invalidate_inode_pages2_range(k: Kernel, t: Task, first: number
     for (let i = first; i <= top; i++) {
       const e = mapping.entries.get(i);
       if (!e) continue;
+      // the lookup takes its reference at once (pagevec_lookup_entries under RCU)
+      if (e instanceof Page) get_page(e, k, t);
       if (k.tick()) yield;
       if (e instanceof DaxEntry) {
         if (e.order !== 0 && i !== e.index && i !== first) continue;
@@ -98,7 +100,6 @@ export function* invalidate_inode_pages2_range(k: Kernel, t: Task, first: number
         } else removeExceptional(mapping, e, i);
         continue;
       }
-      get_page(e);
       yield* lock_page(k, t, e);
       if (e.mapping !== mapping) {
         unlock_page(e);
@@ -148,9 +149,9 @@ export function* invalidate_mapping_pages(k: Kernel, t: Task, first: number, las
     let freed = 0;
     const idx = [...mapping.entries.keys()].filter((i) => i >= first && i <= last).sort((a, b) => a - b);
     for (const i of idx) {
+      if (k.tick()) yield;
       const e = mapping.entries.get(i);
       if (!e) continue;
-      if (k.tick()) yield;
       if (e instanceof DaxEntry) {
         if (k.inode.sDax ? dax_invalidate_mapping_entry(k, e, i) : (removeExceptional(mapping, e, i), true)) freed++;
         continue;
