@@ -10,7 +10,7 @@ const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => 
 describe('the picture of the race', () => {
   it('a failure shows a timeline in the terminal: a column per task, the flip, IS_DAX values, the failing step last', async () => {
     const d = tmp();
-    const r = await cli([join(d, 'demo')]);
+    const r = await cli(['-S', '4', join(d, 'demo')]);
     const tl = r.stderr.slice(r.stderr.indexOf('Timeline (the failing operation):'));
     const lines = tl.split('\n');
     expect(lines[1]).toMatch(/^step\s+fsx:6052\s+xfs_io:6060$/);
@@ -21,7 +21,7 @@ describe('the picture of the race', () => {
 
   it("the shrunk reproducer's timeline fits on one screen", async () => {
     const d = tmp();
-    await cli([join(d, 'demo')]);
+    await cli(['-S', '4', join(d, 'demo')]);
     await cli(['shrink', join(d, 'demo.fsxops')]);
     const r = await cli([`--replay-ops=${join(d, 'demo.min.fsxops')}`, join(d, 'again')]);
     const tl = r.stderr.slice(r.stderr.indexOf('Timeline'));
@@ -41,7 +41,7 @@ describe('the picture of the race', () => {
 
   it('--report writes one self-contained page', async () => {
     const d = tmp();
-    await cli([join(d, 'demo'), '--report', join(d, 'r.html')]);
+    await cli(['-S', '4', join(d, 'demo'), '--report', join(d, 'r.html')]);
     const html = readFileSync(join(d, 'r.html'), 'utf8');
     expect(html).not.toMatch(/<script[^>]*src=|<link[^>]*href=|url\(http|src="http/);
     expect(html).toContain('<svg id="timeline"');
@@ -50,7 +50,7 @@ describe('the picture of the race', () => {
 
   it.runIf(chromium)('renders in headless Chromium with lanes, lock bars, IS_DAX marks, the failure and its call stack', async () => {
     const d = tmp();
-    await cli([join(d, 'demo'), '--report', join(d, 'r.html')]);
+    await cli(['-S', '4', join(d, 'demo'), '--report', join(d, 'r.html')]);
     const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${join(d, 'profile')}`];
     const dom = execFileSync(chromium!, [...args, '--dump-dom', `file://${join(d, 'r.html')}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60000 });
     expect(dom).toMatch(/<text class="lane-name"[^>]*>fsx:6052<\/text>/);

@@ -10,10 +10,11 @@ const noHash = (s: string): string =>
     .join('\n');
 
 describe('the seed, end to end', () => {
-  it('daxfsx ./demo with the defaults ends with the seed oops and its explanation', async () => {
+  // seed 4 is the first whose run ends in the 2017 oops (seed 1, the default, now ends in lost data: KERNEL-HISTORY's 4.13 paths)
+  it('daxfsx -S 4 ./demo ends with the seed oops and its explanation', async () => {
     const d = tmp();
     const f = join(d, 'demo');
-    const r = await cli([f]);
+    const r = await cli(['-S', '4', f]);
     expect(r.code).toBe(50);
     expect(r.stderr).toContain('BUG: unable to handle kernel NULL pointer dereference at 0000000000000020');
     expect(r.stderr).toContain('IP: iomap_page_mkwrite+0x17/0xf0');
@@ -25,17 +26,17 @@ describe('the seed, end to end', () => {
     expect(r.stdout).toMatch(/\nLOG DUMP \(\d+ total operations\):/);
     for (const ext of ['fsxlog', 'fsxops', 'fsxgood', 'dmesg']) expect(existsSync(`${f}.${ext}`), ext).toBe(true);
     const dmesg = readFileSync(`${f}.dmesg`, 'utf8');
-    expect(dmesg).toMatch(/^\[ {2}300\.000000\] XFS \(pmem0\): DAX enabled/);
+    expect(dmesg).toMatch(/^\[ {2}300\.000000\] XFS \(pmem0\): Mounting V5 Filesystem/);
     expect(dmesg).toMatch(/\[ *\d+\.\d{6}\] BUG: unable to handle kernel NULL pointer dereference at 0000000000000020\n/);
     expect(dmesg).toContain('---[ end trace ');
   });
 
   it('the summary carries the verdict and the run figures', async () => {
     const d = tmp();
-    const r = await cli(['-q', '-S', '1', '--summary', join(d, 's.json'), join(d, 'f')]);
+    const r = await cli(['-q', '-S', '4', '--summary', join(d, 's.json'), join(d, 'f')]);
     const s = JSON.parse(readFileSync(join(d, 's.json'), 'utf8'));
     expect(Object.keys(s).sort()).toEqual(['elapsedMs', 'exitCode', 'flips', 'fs', 'kernel', 'ops', 'seed', 'signature', 'steps', 'verdict'].sort());
-    expect(s).toMatchObject({ verdict: 'oops', signature: 'iomap_page_mkwrite', exitCode: r.code, seed: 1, kernel: 'immediate', fs: 'xfs' });
+    expect(s).toMatchObject({ verdict: 'oops', signature: 'iomap_page_mkwrite', exitCode: r.code, seed: 4, kernel: 'immediate', fs: 'xfs' });
     expect(s.ops).toBeGreaterThan(0);
     expect(s.steps).toBeGreaterThan(0);
     expect(s.flips).toBeGreaterThan(0);
@@ -53,7 +54,8 @@ describe('designs whose flips must change nothing', () => {
           const b = await cli([...common, '--kernel', kernel, `--record-ops=${join(d, 'b.ops')}`, '--summary', join(d, 'b.json'), join(d, 'b')]);
           expect(a.code).toBe(0);
           expect(b.code, b.stderr).toBe(0);
-          expect(JSON.parse(readFileSync(join(d, 'b.json'), 'utf8')).flips).toBeGreaterThan(0);
+          // ext4 4.14 refuses every chattr +j/-j under -o dax (EBUSY): nothing flips there
+          if (!(fs === 'ext4' && kernel === 'ignored')) expect(JSON.parse(readFileSync(join(d, 'b.json'), 'utf8')).flips).toBeGreaterThan(0);
           expect(noHash(readFileSync(join(d, 'b.ops'), 'utf8'))).toBe(noHash(readFileSync(join(d, 'a.ops'), 'utf8')));
           expect(readFileSync(join(d, 'b'))).toEqual(readFileSync(join(d, 'a')));
           expect(b.stdout.replace(/saved to ".*"/, '')).toBe(a.stdout.replace(/saved to ".*"/, ''));

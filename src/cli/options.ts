@@ -3,6 +3,7 @@ import { MAX_FILE_LEN, MAX_FLIPPERS, MAX_OP_LEN, FS_NAMES, SCHED_NAMES, defaultO
 import { cInt, fsxGetnum, getnum, strtoll } from '../fsx/getnum.js';
 import { fsxParseMessages, type OptionUse, type ParseLine } from '../fsx/parsemessages.js';
 import { DESIGN_NAMES, type DesignName } from '../kernel/designs.js';
+import { MountError, mountFor } from '../kernel/machine.js';
 import { UsageError } from '../util/errors.js';
 
 /** What the command line says: the config it applies to a base, where outputs go, and what fsx prints while parsing. */
@@ -129,6 +130,11 @@ export function addRunOptions(cmd: Command, perRun = true): Command {
     new Option('--pct-depth <d>', 'PCT bug depth (d-1 priority change points)').default(3),
     new Option('--panic-on-warn', 'a kernel WARNING stops the run (exit 52)'),
     new Option('--hung-steps <n>', 'scheduler steps a task may stay blocked before the hung-task report').default(200000),
+    new Option('--mount <opts>', "DAX mount option: 'dax' or 'none' (4.13, 4.14), 'dax=always|inode|never' (5.8+); default: the release's (none on XFS, dax on ext4 before 5.8, dax=inode from 5.8)"),
+    new Option('--drop-caches <1|2|3>', 'a task writing this to /proc/sys/vm/drop_caches now and then'),
+    new Option('--drop-caches-interval <steps>', 'mean steps between its writes').default(5000),
+    new Option('--writeback <steps>', "background writeback: mean steps between the flusher's passes (the kernel's 5 s is 5000000)"),
+    new Option('--closeopen-drop <0|1|2|3>', "what fsx's -c writes to drop_caches between close and open (0: fsx before 2020, no drop)").default(3),
   ]);
   if (perRun)
     g('daxfsx: reports', [
@@ -340,6 +346,27 @@ function fromGiven(raw: Raw, fileArgs: string[], options: readonly GivenOption[]
     const v = n('hungSteps', '--hung-steps', positive);
     model((m) => (m.hungSteps = v));
   }
+  if (has('mount')) {
+    const v = str('mount');
+    model((m) => (m.mount = v));
+  }
+  const dropValue = (v: number): string | null => (v < 0 || v > 3 ? 'must be 0, 1, 2 or 3' : null);
+  if (has('dropCaches')) {
+    const v = n('dropCaches', '--drop-caches', dropValue);
+    model((m) => (m.dropCaches = v));
+  }
+  if (has('dropCachesInterval')) {
+    const v = n('dropCachesInterval', '--drop-caches-interval', positive);
+    model((m) => (m.dropCachesInterval = v));
+  }
+  if (has('writeback')) {
+    const v = n('writeback', '--writeback', nonNeg);
+    model((m) => (m.writeback = v));
+  }
+  if (has('closeopenDrop')) {
+    const v = n('closeopenDrop', '--closeopen-drop', dropValue);
+    model((m) => (m.closeOpenDrop = v));
+  }
 
   const fname = fileArgs[0];
   const outputs: Outputs = {
@@ -356,6 +383,13 @@ function fromGiven(raw: Raw, fileArgs: string[], options: readonly GivenOption[]
   const apply = (base: RunConfig): RunConfig => {
     const c: RunConfig = { fsx: { ...base.fsx }, model: { ...base.model } };
     for (const set of sets) set(c);
+    // the mount option as the release has it (a 5.8 option on 4.13 is refused here, with the release's choices)
+    try {
+      mountFor(c.model.kernel, c.model.fs, c.model.mount);
+    } catch (e) {
+      if (e instanceof MountError) throw new UsageError(e.message);
+      throw e;
+    }
     return c;
   };
   return {

@@ -91,5 +91,10 @@ function modelArgvOf(m: RunConfig['model']): string[] {
   if (m.pctDepth !== dm.pctDepth) out.push('--pct-depth', String(m.pctDepth));
   if (m.panicOnWarn) out.push('--panic-on-warn');
   if (m.hungSteps !== dm.hungSteps) out.push('--hung-steps', String(m.hungSteps));
+  if (m.mount !== dm.mount) out.push('--mount', m.mount);
+  if (m.dropCaches !== dm.dropCaches) out.push('--drop-caches', String(m.dropCaches));
+  if (m.dropCachesInterval !== dm.dropCachesInterval) out.push('--drop-caches-interval', String(m.dropCachesInterval));
+  if (m.writeback !== dm.writeback) out.push('--writeback', String(m.writeback));
+  if (m.closeOpenDrop !== dm.closeOpenDrop) out.push('--closeopen-drop', String(m.closeOpenDrop));
   return out;
 }

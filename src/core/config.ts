@@ -30,6 +30,16 @@ export interface ModelOptions {
   panicOnWarn: boolean;
   /** Steps a task may stay blocked before the hung-task detector fires. */
   hungSteps: number;
+  /** The DAX mount option ('' for the release's default: see src/kernel/fs/super.ts). */
+  mount: string;
+  /** A task writing this (1, 2, 3) to /proc/sys/vm/drop_caches now and then; 0 for none. */
+  dropCaches: number;
+  /** Mean steps between its writes. */
+  dropCachesInterval: number;
+  /** Mean steps between the flusher's background writeback passes; 0 for none. */
+  writeback: number;
+  /** What fsx's -c writes to drop_caches between close and open (3; 0: fsx before 2020). */
+  closeOpenDrop: number;
 }
 
 /**
@@ -70,6 +80,11 @@ export function defaultModelOptions(): ModelOptions {
     pctDepth: 3,
     panicOnWarn: false,
     hungSteps: 200000,
+    mount: '',
+    dropCaches: 0,
+    dropCachesInterval: 5000,
+    writeback: 0,
+    closeOpenDrop: 3,
   };
 }
 
@@ -184,6 +199,11 @@ const MODEL_FIELDS: Record<keyof ModelOptions, Check> = {
   pctDepth: int(1, 64),
   panicOnWarn: bool,
   hungSteps: int(1, Number.MAX_SAFE_INTEGER),
+  mount: oneOf(['', 'none', 'dax', 'dax=always', 'dax=inode', 'dax=never']),
+  dropCaches: int(0, 3),
+  dropCachesInterval: int(1, INT),
+  writeback: int(0, INT),
+  closeOpenDrop: int(0, 3),
 };
 
 function checkObject<T>(v: unknown, field: string, checks: Record<string, Check>): T {

@@ -1,6 +1,7 @@
 import { FsxExit, ReplayDiverged } from '../fsx/engine.js';
 import { KernelPanic, type Kernel } from '../kernel/core.js';
 import { FaultLoop } from '../kernel/mm/memory.js';
+import { DAX_STATE_EXIT, DAX_STATE_SIGNATURE, DAX_STATE_VERDICT, DaxStateMismatch } from '../kernel/sdaxcheck.js';
 import { HungTask } from '../sched/scheduler.js';
 import type { RunConfig } from './config.js';
 
@@ -25,6 +26,11 @@ export type Outcome =
    * the bound (blocked), or a fault retried from user space forever (no-progress).
    */
   | { kind: 'hung'; how: 'deadlock' | 'blocked' | 'no-progress'; where: string; task: TaskRef; frames: readonly string[]; locks: readonly string[] }
+  /**
+   * A check beyond fsx (xfstests generic/608): after a reopen, statx's DAX
+   * attribute disagrees with the flag the file was free to be evicted with.
+   */
+  | { kind: 'sdax'; message: string; task: TaskRef }
   /** An exact replay met an op line its recorded config does not produce. */
   | { kind: 'diverged'; message: string }
   /** A signal stopped the run (SIGINT 2, SIGTERM 15). */
@@ -36,6 +42,7 @@ export const EXIT = {
   OOPS: 50,
   HUNG: 51,
   WARNING: 52,
+  SDAX: DAX_STATE_EXIT,
   USAGE: 90,
   CREATE: 91,
   GOOD_FILE: 92,
@@ -55,6 +62,8 @@ export function exitCode(o: Outcome): number {
       return o.level === 'warning' ? EXIT.WARNING : EXIT.OOPS;
     case 'hung':
       return EXIT.HUNG;
+    case 'sdax':
+      return EXIT.SDAX;
     case 'diverged':
       return EXIT.REPLAY;
     case 'interrupted':
@@ -73,6 +82,8 @@ export function verdict(o: Outcome): string {
       return o.level;
     case 'hung':
       return 'hung';
+    case 'sdax':
+      return DAX_STATE_VERDICT;
     case 'diverged':
       return 'replay diverged';
     case 'interrupted':
@@ -95,6 +106,8 @@ export function signature(o: Outcome): string {
       return o.func;
     case 'hung':
       return o.how === 'no-progress' ? `no progress in ${o.where}` : `${o.how} in ${o.where}`;
+    case 'sdax':
+      return DAX_STATE_SIGNATURE;
     case 'diverged':
       return 'replay diverged';
     case 'interrupted':
@@ -114,7 +127,7 @@ export function headlineOf(verdict: string, signature: string): string {
 
 /** A failure that is the model's or fsx's verdict on the design (not a replay problem or a signal). */
 export function isFailure(o: Outcome): boolean {
-  return o.kind === 'fsx' || o.kind === 'kernel' || o.kind === 'hung';
+  return o.kind === 'fsx' || o.kind === 'kernel' || o.kind === 'hung' || o.kind === 'sdax';
 }
 
 /** The locks of the inode, in words: who holds each and who waits (for a hung task's report). */
@@ -144,6 +157,7 @@ export function classify(e: unknown, k: Kernel): Outcome | null {
   if (e instanceof FaultLoop) {
     return { kind: 'hung', how: 'no-progress', where: e.frames[e.frames.length - 1] ?? 'handle_mm_fault', task: ref(e.task), frames: e.frames.slice(), locks: lockState(k) };
   }
+  if (e instanceof DaxStateMismatch) return { kind: 'sdax', message: e.message, task: ref(e.task) };
   if (e instanceof ReplayDiverged) return { kind: 'diverged', message: e.message };
   return null;
 }

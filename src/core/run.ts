@@ -2,7 +2,7 @@ import { FsxEngine, type FsxOutput, type OpsHeader } from '../fsx/engine.js';
 import type { OpsParseError, ParsedOp } from '../fsx/fsxops.js';
 import type { GenArena } from '../fsx/gendata.js';
 import type { Kernel } from '../kernel/core.js';
-import { buildMachine, flipperTaskFor } from '../kernel/machine.js';
+import { addBackgroundTasks, buildMachine, flipperTaskFor, mountFor } from '../kernel/machine.js';
 import { flipOnce, flipperTask, type ModelFile } from '../kernel/syscalls.js';
 import { PctStrategy } from '../sched/pct.js';
 import { Positioned } from '../sched/positioned.js';
@@ -41,6 +41,7 @@ export interface RunParts {
   engine: FsxEngine;
   fsx: Task;
   flippers: readonly Task[];
+  background: readonly Task[];
   position: FsxPosition;
   /** The explore flipper's wait between flips: runnable, but a default schedule leaves it alone. */
   idle: Waitable;
@@ -95,6 +96,8 @@ export class Run {
   readonly fsx: Task;
   readonly file: ModelFile;
   readonly flippers: Task[] = [];
+  /** drop_caches and the flusher, when the config asks for them. */
+  readonly background: Task[];
   readonly position: FsxPosition;
   /** The schedule being written down (plan.record). */
   readonly recording: Recording | undefined;
@@ -115,6 +118,9 @@ export class Run {
     this.fsx = mach.fsx;
     this.file = mach.file;
     if (plan.existing) this.k.loadInitial(plan.existing);
+    // the mount and fsx's close/open drop take effect before the file is first opened
+    this.k.mount = mountFor(m.kernel, m.fs, m.mount);
+    this.k.closeOpenDrop = m.closeOpenDrop;
     const fname = plan.fname ?? 'daxfsx';
     const engine = new FsxEngine(f, mach.file, plan.output ?? SILENT, fname, plan.goodfile ?? `${fname}.fsxgood`, plan.opsHeader);
     this.engine = engine;
@@ -165,7 +171,9 @@ export class Run {
         this.flippers.push(t);
       }
     }
-    const parts: RunParts = { k: this.k, sched: this.sched, engine, fsx: this.fsx, flippers: this.flippers, position: this.position, idle };
+    // the optional background tasks (drop_caches, the flusher) run under every plan
+    this.background = addBackgroundTasks({ k: this.k, sched: this.sched, fsx: this.fsx, file: this.file }, f.seed, m);
+    const parts: RunParts = { k: this.k, sched: this.sched, engine, fsx: this.fsx, flippers: this.flippers, background: this.background, position: this.position, idle };
     base ??= plan.strategy ? plan.strategy(parts) : this.configStrategy();
     if (plan.record) base = this.recording = new Recording(base, this.fsx, this.flippers, this.position);
     this.sched.strategy = base.everyStep ? new Positioned(base, this.fsx, this.position) : base;
@@ -183,7 +191,7 @@ export class Run {
     const { fsx: f, model: m } = this.plan.config;
     if (m.sched === 'pct') {
       const estimate = (f.numops > 0 ? f.numops : 10000) * 60;
-      return new PctStrategy(makePrng(f.seed, 'pct'), [this.fsx, ...this.flippers], m.pctDepth, estimate);
+      return new PctStrategy(makePrng(f.seed, 'pct'), [this.fsx, ...this.flippers, ...this.background], m.pctDepth, estimate);
     }
     return new RandomStrategy(makePrng(f.seed, 'sched'), new Map(this.flippers.map((t) => [t, m.flipWeight])));
   }

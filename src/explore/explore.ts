@@ -52,7 +52,7 @@ function runOnce(config: RunConfig, program: Script, o: ExploreOptions, prefix: 
     ops: { kind: 'lines', ops: program.ops },
     flippers: { kind: 'explore', maxFlips: o.maxFlips },
     strategy: (p) => {
-      const tasks = [p.fsx, ...p.flippers];
+      const tasks = [p.fsx, ...p.flippers, ...p.background];
       const hashing = new StateHashing(p.k, p.engine, tasks);
       dfs = new ExploreStrategy(prefix, tasks, p.idle, p.position, () => hashing.key());
       hashing.inner = dfs;

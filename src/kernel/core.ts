@@ -1,14 +1,18 @@
 import type { Gen } from '../sched/task.js';
 import type { Task } from '../sched/task.js';
-import type { Design } from './designs.js';
+import { V5_8, versionNumber, type Design } from './designs.js';
 import type { Trace } from './trace.js';
 import { RwSem } from './locks.js';
 
 const F_ISDAX = (v: boolean, fn: string): string => `IS_DAX() read ${v ? 'true' : 'false'} in ${fn}`;
 const F_WARN = (where: string, what: string): string => `WARNING at ${where}: ${what}`;
 
+export type { Gen } from '../sched/task.js';
+
 export const PAGE_SIZE = 4096;
 export const PAGE_SHIFT = 12;
+/** Pages under one PMD (2 MiB). */
+export const PMD_PAGES = 512;
 
 /** vm_fault_t bits (4.13 values). */
 export const VM_FAULT = {
@@ -21,6 +25,7 @@ export const VM_FAULT = {
   NOPAGE: 0x0100,
   LOCKED: 0x0200,
   RETRY: 0x0400,
+  FALLBACK: 0x0800,
   ERROR: 0x0001 | 0x0002 | 0x0040 | 0x0010,
 } as const;
 
@@ -33,30 +38,62 @@ export const VM = {
   HUGEPAGE: 0x20000000,
 } as const;
 
-/** A page-cache page. */
+/** A page-cache page (struct page of a file). */
 export class Page {
-  readonly data = new Uint8Array(PAGE_SIZE);
+  /** The page's 4 KiB (zeroed when the page is allocated; handed back to the allocator when the page is freed). */
+  data: Uint8Array;
   uptodate = false;
   dirty = false;
   /** Holder of PG_locked, or null. */
   locker: Task | null = null;
   /** The address_space it belongs to; NULL once truncated or invalidated. */
   mapping: AddressSpace | null;
-  /** PTEs mapping it. */
+  /** PTEs mapping it (page_mapcount). */
   mapcount = 0;
+  /**
+   * page_count(): the page cache's reference, one per PTE, and those a task
+   * holds across a preemption point (a lookup, a locked page in a fault).
+   * A page freed with a mapping or a mapcount is a "Bad page state".
+   */
+  count = 0;
 
   constructor(
     mapping: AddressSpace,
     readonly index: number,
+    data?: Uint8Array,
   ) {
     this.mapping = mapping;
+    this.data = data ?? new Uint8Array(PAGE_SIZE);
   }
 }
 
-/** A DAX radix-tree entry: the mapping knows the pfn for this index is mapped through DAX. */
+/**
+ * What a DAX radix-tree (exceptional) entry stands for: `empty` the locked
+ * placeholder a fault inserts first (RADIX_DAX_EMPTY), `pte`/`pmd` a
+ * mapped block (or 512 of them), `zero` the 4.14 zero-page entry
+ * (RADIX_DAX_ZERO_PAGE), `hzp` the PMD huge zero page (RADIX_DAX_HZP).
+ */
+export type DaxKind = 'empty' | 'pte' | 'zero' | 'pmd' | 'hzp';
+
+/**
+ * A DAX radix-tree entry. A PMD entry covers 512 indices: the same object
+ * sits in every slot of its range, as a multi-order radix entry answers a
+ * lookup at any index in it.
+ */
 export class DaxEntry {
+  /** PAGECACHE_TAG_DIRTY. */
   dirty = false;
-  constructor(readonly index: number) {}
+  /** RADIX_DAX_ENTRY_LOCK: the task holding the entry locked, or null. */
+  locker: Task | null = null;
+  constructor(
+    /** First index covered. */
+    readonly index: number,
+    /** 0, or 9 for a PMD entry. */
+    readonly order: number,
+    public kind: DaxKind,
+    /** First physical block (the sector), -1 when none. */
+    public pfn: number,
+  ) {}
 }
 
 /** An inode's page cache (i_pages) and its list of VMAs (i_mmap). */
@@ -64,22 +101,35 @@ export class AddressSpace {
   readonly entries = new Map<number, Page | DaxEntry>();
   readonly i_mmap = new Set<Vma>();
   nrpages = 0;
+  /** Exceptional (DAX) entries; a PMD entry counts once. */
+  nrexceptional = 0;
   constructor(readonly host: Inode) {}
 }
 
 /** A page table entry: a page-cache page or a DAX pfn, read-only or writable. */
 export interface Pte {
   page: Page | null;
-  /** Physical block for a DAX mapping, -1 for a page. */
+  /** Physical block for a DAX mapping (ZERO_PFN for the zero page), -1 for a page. */
   pfn: number;
   writable: boolean;
+  /** Part of a huge PMD mapping (all 512 PTEs of it are one PMD). */
+  huge: boolean;
 }
+
+/** The shared zero page's pfn: what a 4.14 DAX read fault on a hole maps. */
+export const ZERO_PFN = -2;
+/** The huge zero page's pfn: a PMD read fault on a hole. */
+export const HUGE_ZERO_PFN = -3;
 
 export interface VmOps {
   readonly name: string;
   fault(k: Kernel, t: Task, vmf: Vmf): Gen<number>;
   page_mkwrite?(k: Kernel, t: Task, vmf: Vmf): Gen<number>;
   pfn_mkwrite?(k: Kernel, t: Task, vmf: Vmf): Gen<number>;
+  /** ->huge_fault(vmf, PE_SIZE_PMD). */
+  huge_fault?(k: Kernel, t: Task, vmf: Vmf): Gen<number>;
+  /** `.map_pages = filemap_map_pages`: fault-around maps cached pages. */
+  readonly map_pages?: boolean;
 }
 
 /** A shared file mapping: flags and vm_ops fixed when mmap ran. */
@@ -89,6 +139,15 @@ export class Vma {
   readonly ptes = new Map<number, Pte>();
   /** Linked into the file's i_mmap (mapping_mapped() sees it). */
   linked = false;
+  /**
+   * Virtual page number of the first mapped page (get_unmapped_area: a DAX
+   * file's mapping is aligned so that PMDs line up with the file).
+   */
+  vstart = 0;
+  /** 2 MiB virtual regions whose PMD points to a page table (no huge mapping possible there any more). */
+  readonly pteTables = new Set<number>();
+  /** The struct file the VMA holds (vm_file). */
+  file: File | null = null;
   constructor(
     readonly inode: Inode,
     /** First file page mapped. */
@@ -107,6 +166,8 @@ export interface Vmf {
   write: boolean;
   /** NULL until a handler supplies one. */
   page: Page | null;
+  /** A PMD-sized fault (PE_SIZE_PMD). */
+  pmd: boolean;
 }
 
 /** Physical media (pmem): 4 KiB blocks, allocated zeroed. */
@@ -119,6 +180,15 @@ export class Media {
     this.data = new Uint8Array(Math.max(1, blocks) * PAGE_SIZE);
   }
 
+  private grow(blocks: number): void {
+    if (blocks * PAGE_SIZE <= this.data.length) return;
+    let n = this.data.length * 2;
+    while (n < blocks * PAGE_SIZE) n *= 2;
+    const d = new Uint8Array(n);
+    d.set(this.data);
+    this.data = d;
+  }
+
   alloc(): number {
     const b = this.free.pop();
     if (b !== undefined) {
@@ -127,12 +197,17 @@ export class Media {
     }
     // a block never used before is still zero
     const n = this.used++;
-    if ((n + 1) * PAGE_SIZE > this.data.length) {
-      const d = new Uint8Array(this.data.length * 2);
-      d.set(this.data);
-      this.data = d;
-    }
+    this.grow(n + 1);
     return n;
+  }
+
+  /** n contiguous zeroed blocks starting at a multiple of n (a 2 MiB-aligned extent for a PMD). */
+  allocAligned(n: number): number {
+    const start = Math.ceil(this.used / n) * n;
+    for (let b = this.used; b < start; b++) this.free.push(b);
+    this.used = start + n;
+    this.grow(this.used);
+    return start;
   }
 
   release(b: number): void {
@@ -146,21 +221,31 @@ export class Media {
 
 export const HOLE = -1;
 
-/** The in-core inode: size, flags, locks, block map, page cache. */
+/** The in-core inode: size, flags, state, locks, block map, page cache. */
 export class Inode {
   i_size = 0;
   /** XFS_DIFLAG2_DAX / EXT4_DAX_FL: the on-disk flag. */
   diskDax: boolean;
+  /** EXT4_INODE_JOURNAL_DATA (chattr +j): data journalling, which excludes DAX on ext4. */
+  journalData = false;
   /** S_DAX: what IS_DAX() reads. */
-  sDax: boolean;
+  sDax = false;
   /** I_DONTCACHE: evict on last iput. */
   dontcache = false;
-  /** i_count: open files, VMAs (through vm_file) and other holders. */
+  /** i_count: the dentry's reference and whatever else holds the inode for a moment. */
   refs = 0;
   /** Not in memory: the next iget loads it from disk. */
-  evicted = false;
+  evicted = true;
   /** I_FREEING: being evicted; an iget waits for that to finish, then loads it anew. */
   freeing = false;
+  /** I_WILL_FREE: iput_final is writing it back before evicting it. */
+  willFree = false;
+  /** I_SYNC: writeback of this inode is in progress (evict waits for it). */
+  sync = false;
+  /** On the inode LRU: unused but cached (i_count 0, not evicted). */
+  onLru = false;
+  /** Times the inode was loaded from disk. */
+  loads = 0;
   /** File block -> physical block, or HOLE. */
   readonly blocks: Int32Array;
   /** Allocated but unwritten (reads as zeros). */
@@ -176,13 +261,33 @@ export class Inode {
     lockNames: [string, string],
   ) {
     this.diskDax = dax;
-    this.sDax = dax;
     this.blocks = new Int32Array(maxBlocks).fill(HOLE);
     this.unwritten = new Uint8Array(maxBlocks);
     this.mapping = new AddressSpace(this);
     this.iolock = new RwSem(lockNames[0]);
     this.mmaplock = new RwSem(lockNames[1]);
   }
+}
+
+/**
+ * The test file's dentry (struct dentry): its reference count (open files)
+ * and the dcache flags that decide whether the last dput keeps it.
+ */
+export class Dentry {
+  /** d_lockref.count. */
+  count = 0;
+  /** DCACHE_LRU_LIST: on the dentry LRU. */
+  lru = false;
+  /** DCACHE_REFERENCED: used again since it went on the LRU. */
+  referenced = false;
+  /** DCACHE_DONTCACHE (5.8+): kill it on the last dput. */
+  dontcache = false;
+}
+
+/** An open file (struct file): the fd's reference and each VMA's. */
+export class File {
+  f_count = 1;
+  constructor(readonly dentry: Dentry) {}
 }
 
 function mediaWriteInitial(ip: Inode, media: Media, bytes: Uint8Array): void {
@@ -224,7 +329,7 @@ export class KernelPanic extends Error {
   }
 }
 
-/** A WARN_ON that fired (recorded in the log; a failure only with panic_on_warn). */
+/** A WARN_ON that fired, or a "BUG: Bad page ..." report (recorded in the log; they do not stop the kernel). */
 export interface Warning {
   func: string;
   where: string;
@@ -232,6 +337,8 @@ export interface Warning {
   task: Task;
   frames: string[];
   step: number;
+  /** 'warn': a WARNING splat (taint W); 'bad page': mm's bad page report (taint B). */
+  kind?: 'warn' | 'bad page';
 }
 
 /** The file-system flavour: names and the entry points the syscalls use. */
@@ -245,17 +352,48 @@ export interface FsType {
   fallocate(k: Kernel, t: Task, mode: number, off: number, len: number): Gen<number>;
   remap(k: Kernel, t: Task, kind: RemapKind, off: number, len: number, dest: number): Gen<number>;
   fsync(k: Kernel, t: Task, start: number, end: number): Gen<number>;
-  /** FS_IOC_FSSETXATTR with the DAX flag set or cleared. */
+  /** ->writepages: write back [start, end] of the mapping (DAX: flush its entries). */
+  writepages(k: Kernel, t: Task, start: number, end: number, sync: boolean): Gen<number>;
+  /** FS_IOC_FSSETXATTR with FS_XFLAG_DAX set or cleared (-EOPNOTSUPP where the file system has no such flag). */
   setxattr_dax(k: Kernel, t: Task, dax: boolean): Gen<number>;
+  /**
+   * The flipper's chattr: the flag this file system and release switch S_DAX
+   * with (chattr +x/-x; on ext4 before 5.8, chattr -j/+j), set so that the
+   * file would be DAX (`dax` true) or not.
+   */
+  chattr(k: Kernel, t: Task, dax: boolean): Gen<number>;
+  /** What the flipper's FS_IOC_*GET* reads: whether the flag it toggles asks for DAX now. */
+  chattrWantsDax(k: Kernel): boolean;
+  /** S_DAX for the inode as a load from disk would set it (xfs_diflags_to_iflags, ext4_set_inode_flags). */
+  loadDax(k: Kernel): boolean;
 }
 
 export type RemapKind = 'copy' | 'clone' | 'dedupe' | 'exchange';
 
 /**
+ * The DAX mount option as the release had it: 'none' (no option), 'dax'
+ * (`-o dax`, 4.13/4.14), or 5.8's `dax=always|inode|never` (a bare `dax`
+ * means always there).
+ */
+export type DaxMount = 'none' | 'dax' | 'always' | 'inode' | 'never';
+
+/** A moment the file was free to be evicted: its last open file and mapping gone. */
+export interface FreeMoment {
+  /** Counts up with each such moment. */
+  seq: number;
+  /** k.flips then: a flip after it changes what a reload would give. */
+  flips: number;
+  /** Whether the on-disk flag then asked for DAX. */
+  diskDax: boolean;
+  step: number;
+  task: Task;
+}
+
+/**
  * A change of the DAX flag as it happens: 'flip' the ioctl changed the
- * on-disk flag (S_DAX with it or not, as the design says: `how` is the
- * design's sDaxUpdate), 'refused' the ioctl left it alone (`how` says why),
- * 'reload' an inode load set S_DAX from the on-disk flag.
+ * flag on disk (`how` says what S_DAX does: 'now', 'never' at runtime, or
+ * 'on-reload' at the next inode load), 'refused' the ioctl left it alone
+ * (`how` says why), 'reload' an inode load set S_DAX from the flag.
  */
 export type FlagChangeKind = 'flip' | 'refused' | 'reload';
 export type FlagListener = (t: Task, kind: FlagChangeKind, dax: boolean, sdaxBefore: boolean, sdaxAfter: boolean, how: string) => void;
@@ -267,9 +405,23 @@ export class Kernel {
   readonly warnings: Warning[] = [];
   /** Times the flag actually changed on disk. */
   flips = 0;
-  /** Told of every flag change (the -d lines, --log-json); null when nobody listens. */
-  onFlag: FlagListener | null = null;
+  /** The release as a number (V4_13 ...): the paths switch on it where a release changed a function. */
+  readonly v: number;
+  /** The DAX mount option. */
+  mount: DaxMount;
+  /** The test file's dentry while it is in the dcache. */
+  dentry: Dentry | null = null;
+  /** The last moment the file was free to be evicted (for the S_DAX-after-close check). */
+  lastFree: FreeMoment | null = null;
+  /** Counts the moments the file was free to be evicted. */
+  freeSeq = 0;
+  /** ext4's s_journal_flag_rwsem: ext4_writepages against a journal-mode change. */
+  readonly journalFlagSem = new RwSem('s_journal_flag_rwsem');
+  /** What fsx's -c writes to drop_caches between close and open (3; 0: fsx before 2020, no drop). */
+  closeOpenDrop = 3;
   private readonly scratchBufs: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
+  /** The memory of freed pages, for the next page allocated (the model's page allocator: fewer 4 KiB garbage objects). */
+  readonly freePageData: Uint8Array[] = [];
 
   /** The file as it is on disk before the run (-k, -L): written blocks and the size. */
   loadInitial(bytes: Uint8Array): void {
@@ -291,10 +443,18 @@ export class Kernel {
     maxFileLen: number,
     initialDax: boolean,
     readonly panicOnWarn: boolean,
+    mount: DaxMount,
   ) {
+    this.v = versionNumber(design.base);
+    this.mount = mount;
     const maxBlocks = Math.ceil(maxFileLen / PAGE_SIZE) + 2;
     this.media = new Media(maxBlocks);
     this.inode = new Inode(131, maxBlocks, initialDax, fs.lockNames);
+    // ext4 before 5.8 has no per-file DAX flag: a file that is not DAX under -o dax journals its data
+    if (fs.name === 'ext4' && this.v < V5_8) {
+      this.inode.diskDax = false;
+      this.inode.journalData = !initialDax;
+    }
   }
 
   /**
@@ -312,6 +472,8 @@ export class Kernel {
    * different values read will not go on the same way.
    */
   observer: ((t: Task | null, v: number) => void) | null = null;
+  /** Told of every flag change (the -d lines, --log-json); null when nobody listens. */
+  onFlag: FlagListener | null = null;
 
   /**
    * IS_DAX(inode): a read of S_DAX. Every read is a preemption point, which
@@ -346,15 +508,34 @@ export class Kernel {
     throw new KernelPanic('bug', func, t, t.stack.slice(), where, what);
   }
 
-  /** WARN_ON_ONCE(cond): logged; with panic_on_warn the run stops. Returns cond. */
+  /** WARN_ON_ONCE(cond): logged once per site; with panic_on_warn the run stops. Returns cond. */
   WARN_ON_ONCE(t: Task, cond: boolean, where: string, what: string): boolean {
+    return this.warn(t, cond, where, what, true);
+  }
+
+  /** WARN_ON(cond): logged every time it fires (up to a few per site); with panic_on_warn the run stops. */
+  WARN_ON(t: Task, cond: boolean, where: string, what: string): boolean {
+    return this.warn(t, cond, where, what, false);
+  }
+
+  private warn(t: Task, cond: boolean, where: string, what: string, once: boolean): boolean {
     if (!cond) return false;
     const func = t.stack[t.stack.length - 1] ?? 'unknown';
     if (this.panicOnWarn) throw new KernelPanic('warning', func, t, t.stack.slice(), where, what);
-    if (!this.warnings.some((w) => w.where === where)) {
-      this.warnings.push({ func, where, what, task: t, frames: t.stack.slice(), step: this.clock.step });
+    let n = 0;
+    for (const w of this.warnings) if (w.where === where && w.func === func) n++;
+    if (once ? n === 0 : n < 4) {
+      this.warnings.push({ func, where, what, task: t, frames: t.stack.slice(), step: this.clock.step, kind: 'warn' });
       if (this.trace.enabled) this.trace.add(t, 'note', F_WARN, where, what);
     }
     return true;
+  }
+
+  /** mm's "BUG: Bad page ..." reports: printed with a stack and taint B; the kernel goes on. */
+  badPage(t: Task, where: string, what: string): void {
+    if (this.warnings.filter((w) => w.kind === 'bad page').length >= 4) return;
+    const func = t.stack[t.stack.length - 1] ?? 'unknown';
+    this.warnings.push({ func, where, what, task: t, frames: t.stack.slice(), step: this.clock.step, kind: 'bad page' });
+    if (this.trace.enabled) this.trace.add(t, 'note', F_WARN, where, what);
   }
 }

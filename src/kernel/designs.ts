@@ -1,7 +1,9 @@
 /**
- * The designs for switching DAX on a live file (KERNEL.md §6). Each is a
- * small difference from `immediate`, expressed as the mechanics it changes;
- * the model's paths read these fields, never the design's name.
+ * The designs for switching DAX on a live file (KERNEL.md §6,
+ * KERNEL-HISTORY.md). A design is a kernel release (`base`: whose code the
+ * paths run, with `k.v >= V4_14`-style switches where a release changed a
+ * function) plus, for the fixes proposed on 4.13, the mechanics the
+ * proposal adds. The model's paths read these fields, never the name.
  */
 /** The kernel release whose code a design's paths run (KERNEL-HISTORY.md). */
 export type KernelVersion = '4.13' | '4.14' | '5.8' | '5.11';
@@ -11,21 +13,13 @@ export interface Design {
   /** The kernel the paths are taken from; a design is this kernel plus its own mechanics below. */
   readonly base: KernelVersion;
   /**
-   * Where read/write and the fault handlers test IS_DAX: false tests it
-   * before taking any lock (the 4.13 code), true tests it only while
-   * holding the lock the flip takes exclusively.
+   * Jan Kara's first fix, proposed on 4.13: read/write and the fault
+   * handlers test IS_DAX only while holding the lock the flip takes
+   * exclusively (4.13 itself tests it before taking any lock).
    */
   readonly decideUnderLock: boolean;
-  /** The flip fails with EBUSY while mapping_mapped(). */
+  /** Jan Kara's suggestion on top: the flip fails with EBUSY while mapping_mapped(). */
   readonly refuseWhileMapped: boolean;
-  /**
-   * What the flip does to the in-memory S_DAX: 'now' sets it in the
-   * ioctl, 'never' leaves it alone, 'on-reload' sets I_DONTCACHE and lets
-   * the next inode load pick up the on-disk flag.
-   */
-  readonly sDaxUpdate: 'now' | 'never' | 'on-reload';
-  /** Whether the flip invalidates the page cache and mappings before changing S_DAX. */
-  readonly invalidateOnFlip: boolean;
   readonly summary: string;
 }
 
@@ -34,9 +28,7 @@ const immediate: Design = {
   base: '4.13',
   decideUnderLock: false,
   refuseWhileMapped: false,
-  sDaxUpdate: 'now',
-  invalidateOnFlip: true,
-  summary: 'the 4.13 paths: IS_DAX tested before locking, S_DAX changed in the ioctl',
+  summary: 'Linux 4.13: IS_DAX tested before locking; the flip invalidates and sets S_DAX at once',
 };
 
 export const DESIGNS = {
@@ -45,7 +37,7 @@ export const DESIGNS = {
     ...immediate,
     name: 'locked',
     decideUnderLock: true,
-    summary: "Jan Kara's first fix: every IS_DAX decision under the lock the flip takes",
+    summary: "Jan Kara's first fix on 4.13: every IS_DAX decision under the lock the flip takes",
   },
   'refuse-mapped': {
     ...immediate,
@@ -58,20 +50,39 @@ export const DESIGNS = {
     ...immediate,
     name: 'ignored',
     base: '4.14',
-    sDaxUpdate: 'never',
-    invalidateOnFlip: false,
-    summary: 'Linux 4.14: the on-disk flag changes, S_DAX never changes at runtime',
+    summary: 'Linux 4.14: the flag changes on disk, still flushes and invalidates; S_DAX only at inode load',
+  },
+  'deferred-5.8': {
+    ...immediate,
+    name: 'deferred-5.8',
+    base: '5.8',
+    summary: 'Linux 5.8 as merged: the flag marks inode and dentry don\'t-cache; S_DAX at the next load (with the two bugs fixed in 5.11)',
   },
   deferred: {
     ...immediate,
     name: 'deferred',
     base: '5.11',
-    sDaxUpdate: 'on-reload',
-    invalidateOnFlip: false,
-    summary: 'Linux 5.8: the on-disk flag changes now, S_DAX when the inode is next loaded',
+    summary: 'Linux 5.11 and later: the 5.8 design with its dput and iput_final fixes',
   },
 } as const satisfies Record<string, Design>;
 
 export type DesignName = keyof typeof DESIGNS;
 /** The designs' names, in the table's order. */
 export const DESIGN_NAMES = Object.keys(DESIGNS) as readonly DesignName[];
+
+/** A release as a number that compares: 4.13 -> 413, 5.8 -> 508. */
+export const V4_13 = 413;
+export const V4_14 = 414;
+export const V5_8 = 508;
+export const V5_11 = 511;
+
+/** '4.13' -> 413. */
+export function versionNumber(v: KernelVersion): number {
+  const [a, b] = v.split('.').map(Number);
+  return a * 100 + b;
+}
+
+/** `uname -r` of the modelled kernel, for the oops header. */
+export function release(v: KernelVersion): string {
+  return v === '4.13' ? '4.13.0+' : `${v}.0`;
+}

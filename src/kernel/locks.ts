@@ -93,10 +93,12 @@ export function down_read(k: LockCtx, t: Task, sem: RwSem, frame?: string): Gen<
   return acquire(k, t, sem, false, frame);
 }
 
+/** down_write(). */
 export function down_write(k: LockCtx, t: Task, sem: RwSem, frame?: string): Gen<void> {
   return acquire(k, t, sem, true, frame);
 }
 
+/** up_read(): a preemption point after it, where a waiter can take the lock. */
 export function* up_read(k: LockCtx, t: Task, sem: RwSem): Gen<void> {
   const tr = k.trace;
   const i = sem.readers.indexOf(t);
@@ -106,6 +108,7 @@ export function* up_read(k: LockCtx, t: Task, sem: RwSem): Gen<void> {
   if (k.tick()) yield; // preemption point: after a release another task may take it
 }
 
+/** up_write(). */
 export function* up_write(k: LockCtx, t: Task, sem: RwSem): Gen<void> {
   const tr = k.trace;
   if (sem.writer !== t) throw new Error(`${t} releases ${sem.name} (write) it does not hold`);
@@ -129,6 +132,7 @@ export class PageLockWait implements Waitable {
   }
 }
 
+/** lock_page() (__lock_page when it has to sleep). */
 export function* lock_page_raw(k: LockCtx, t: Task, page: PageLockable, name: string): Gen<void> {
   if (k.tick()) yield;
   if (page.locker !== null) {
@@ -140,6 +144,28 @@ export function* lock_page_raw(k: LockCtx, t: Task, page: PageLockable, name: st
   page.locker = t;
 }
 
+/** unlock_page(). */
 export function unlock_page_raw(page: PageLockable): void {
   page.locker = null;
+}
+
+/** Sleeping until something another task does makes `ready()` true (a bit wait, an inode state). */
+export class CondWait implements Waitable {
+  constructor(
+    readonly ready: () => boolean,
+    private readonly what: string,
+  ) {}
+  describe(): string {
+    return this.what;
+  }
+}
+
+/** Wait for a locked page or DAX entry to be unlocked, without taking it (wait_on_page_locked, get_unlocked_mapping_entry). */
+export function* wait_unlocked(k: LockCtx, t: Task, obj: PageLockable, name: string, frame: string): Gen<void> {
+  if (obj.locker === null || obj.locker === t) return;
+  const w = new PageLockWait(obj, name);
+  t.enter(frame);
+  while (obj.locker !== null) yield w;
+  t.leave();
+  if (k.tick()) yield;
 }

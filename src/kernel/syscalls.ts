@@ -2,11 +2,17 @@ import { Sleep, type Gen, type Task } from '../sched/task.js';
 import type { Prng } from '../sched/strategy.js';
 import type { Feature, FsxFile, Mapping, OpenFlags } from '../fsx/file.js';
 import { RWF_DONTCACHE } from '../fsx/ops.js';
-import { Kernel, PAGE_SIZE, Page, type Vma } from './core.js';
-import { iget, iput, drop_caches } from './fs/inode.js';
-import { delete_from_page_cache, fileContents, filemap_write_and_wait_range } from './mm/filemap.js';
+import { Kernel, PAGE_SIZE, type File, type Vma } from './core.js';
+import { drop_caches_sysctl_handler } from './fs/drop_caches.js';
+import { fput } from './fs/file_table.js';
+import { do_filp_open } from './fs/namei.js';
+import { vfs_statx, type Statx } from './fs/stat.js';
+import { fileContents, filemap_write_and_wait_range } from './mm/filemap.js';
 import { do_mmap, do_munmap } from './mm/mmap.js';
 import { user_copy } from './mm/memory.js';
+import { invalidate_mapping_pages } from './mm/truncate.js';
+import { check_sdax_after_reopen } from './sdaxcheck.js';
+import { V5_8 } from './designs.js';
 import { MODEL_REFLINK, cloneErrno, dedupeStatus, exchangeErrno, fallocateErrno, probeErrno, rwfErrno, type Platform } from './features.js';
 
 const F_PREAD = (len: number, off: number): string => `pread(${len} bytes at ${off})`;
@@ -16,6 +22,8 @@ const F_FALLOC = (mode: number, len: number, off: number): string => `fallocate(
 const F_COPY = (len: number, off: number, dest: number): string => `copy_file_range(${len} bytes from ${off} to ${dest})`;
 const F_MMAP = (len: number, off: number, w: boolean): string => `mmap(${len} bytes at ${off}, ${w ? 'PROT_READ|PROT_WRITE' : 'PROT_READ'}, MAP_SHARED)`;
 const F_MEMCPY = (len: number): string => `memcpy into the mapping (${len} bytes)`;
+const F_CLOSE = (): string => 'close()';
+const F_OPEN = (): string => 'open()';
 
 interface ModelMapping extends Mapping {
   vma: Vma;
@@ -23,11 +31,15 @@ interface ModelMapping extends Mapping {
 
 /**
  * The fsx task's system calls into the model: each fsx operation becomes
- * the calls a real fsx makes, entering the kernel at the same places.
+ * the calls a real fsx makes, entering the kernel at the same places. When
+ * fsx's close/open reopens the file, the S_DAX-after-close check runs
+ * (sdaxcheck.ts).
  */
 export class ModelFile implements FsxFile {
   private direct = false;
-  private open_ = false;
+  private file: File | null = null;
+  /** k.freeSeq when fsx last closed the file; -1 while it is open. */
+  private freeSeqAtClose = -1;
 
   constructor(
     readonly k: Kernel,
@@ -57,21 +69,30 @@ export class ModelFile implements FsxFile {
   }
 
   *open(flags: OpenFlags): Gen<number> {
+    const k = this.k;
     this.direct = flags.direct;
-    yield* this.syscall('SyS_open', iget(this.k, this.t));
-    this.open_ = true;
+    if (k.trace.enabled) k.trace.add(this.t, 'syscall', F_OPEN);
+    this.file = yield* this.syscall('SyS_open', do_filp_open(k, this.t));
+    if (this.freeSeqAtClose >= 0) yield* this.syscall('SyS_statx', check_sdax_after_reopen(k, this.t, this.freeSeqAtClose));
+    this.freeSeqAtClose = -1;
     return 0;
   }
 
   *close(): Gen<number> {
-    if (!this.open_) return -9;
-    this.open_ = false;
-    yield* this.syscall('SyS_close', iput(this.k, this.t));
+    const f = this.file;
+    if (!f) return -9;
+    this.file = null;
+    const k = this.k;
+    if (k.trace.enabled) k.trace.add(this.t, 'syscall', F_CLOSE);
+    this.freeSeqAtClose = k.freeSeq;
+    yield* this.syscall('SyS_close', fput(k, this.t, f));
     return 0;
   }
 
+  /** fsx's -c: `echo 3 > /proc/sys/vm/drop_caches` (what the kernel's closeOpenDrop says; 0: fsx before 2020, none). */
   *dropCaches(): Gen<number> {
-    yield* this.syscall('SyS_write', drop_caches(this.k, this.t));
+    const v = this.k.closeOpenDrop;
+    if (v) yield* this.syscall('SyS_write', drop_caches_sysctl_handler(this.k, this.t, v));
     return 0;
   }
 
@@ -80,16 +101,16 @@ export class ModelFile implements FsxFile {
     return this.k.inode.i_size;
   }
 
+  /** statx(2) on the open file. */
+  *statx(): Gen<Statx> {
+    return yield* this.syscall('SyS_statx', vfs_statx(this.k, this.t));
+  }
+
   /** RWF_DONTCACHE: once the I/O is done, write back and drop the cached pages of the range. */
   private *dontcache(off: number, len: number): Gen<void> {
     const k = this.k;
     yield* filemap_write_and_wait_range(k, this.t, off, off + len - 1);
-    const first = Math.floor(off / PAGE_SIZE);
-    const last = Math.floor((off + len - 1) / PAGE_SIZE);
-    for (let i = first; i <= last; i++) {
-      const e = k.inode.mapping.entries.get(i);
-      if (e instanceof Page && !e.dirty && e.mapcount === 0 && e.locker === null) delete_from_page_cache(k, e);
-    }
+    yield* invalidate_mapping_pages(k, this.t, Math.floor(off / PAGE_SIZE), Math.floor((off + len - 1) / PAGE_SIZE));
   }
 
   *pread(dst: Uint8Array, dstOff: number, len: number, off: number, rwf: number): Gen<number> {
@@ -152,8 +173,9 @@ export class ModelFile implements FsxFile {
   }
 
   *mmap(off: number, len: number, writable: boolean): Gen<Mapping | number> {
+    if (!this.file) return -9;
     if (this.k.trace.enabled) this.k.trace.add(this.t, 'syscall', F_MMAP, len, off, writable);
-    const vma = yield* this.syscall('SyS_mmap', do_mmap(this.k, this.t, off, len, writable));
+    const vma = yield* this.syscall('SyS_mmap', do_mmap(this.k, this.t, this.file, off, len, writable));
     const m: ModelMapping = { pgoff: off, length: len, vma };
     return m;
   }
@@ -167,6 +189,7 @@ export class ModelFile implements FsxFile {
     return yield* user_copy(this.k, this.t, (m as ModelMapping).vma, at, src, srcOff, len, true);
   }
 
+  /** msync(MS_SYNC): vfs_fsync_range over the mapping's range; its error (-EIO from DAX writeback) comes back. */
   *msync(m: Mapping, sync: boolean): Gen<number> {
     if (!sync) return 0; // MS_INVALIDATE alone does nothing for a shared file mapping
     const start = m.pgoff;
@@ -183,25 +206,29 @@ export class ModelFile implements FsxFile {
   }
 }
 
+const F_GET = (wants: boolean, ext4old: boolean): string =>
+  ext4old ? `FS_IOC_GETFLAGS: EXT4_JOURNAL_DATA_FL ${wants ? 'clear' : 'set'}` : `FS_IOC_FSGETXATTR: FS_XFLAG_DAX ${wants ? 'set' : 'clear'}`;
+
 /**
- * One xfs_io run of the seed's shell loop: open the file,
- * FS_IOC_FSGETXATTR, toggle FS_XFLAG_DAX, FS_IOC_FSSETXATTR, close.
- * Returns the ioctl's result.
+ * One run of the seed's shell loop (`xfs_io -c 'chattr +x'` / `-x`; on ext4
+ * before 5.8, which has no per-file DAX flag, `chattr -j` / `+j`): open the
+ * file, read the flag, toggle it, close. Returns the ioctl's result.
  */
 export function* flipOnce(k: Kernel, t: Task): Gen<number> {
   t.enter('entry_SYSCALL_64_fastpath');
   t.enter('SyS_open');
-  yield* iget(k, t);
+  const f = yield* do_filp_open(k, t);
   t.leave();
   t.enter('SyS_ioctl');
-  t.enter('xfs_ioc_fsgetxattr');
+  t.enter(k.fs.name === 'xfs' ? 'xfs_ioc_fsgetxattr' : 'ext4_ioctl');
   if (k.tick()) yield;
-  const cur = k.inode.diskDax; // FS_IOC_FSGETXATTR reports the on-disk flag
+  const wants = k.fs.chattrWantsDax(k);
+  if (k.trace.enabled) k.trace.add(t, 'flip', F_GET, wants, k.fs.name === 'ext4' && k.v < V5_8);
   t.leave();
-  const r = yield* k.fs.setxattr_dax(k, t, !cur);
+  const r = yield* k.fs.chattr(k, t, !wants);
   t.leave();
   t.enter('SyS_close');
-  yield* iput(k, t);
+  yield* fput(k, t, f);
   t.leave();
   t.leave();
   return r;

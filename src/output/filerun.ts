@@ -7,7 +7,9 @@ import { FsxEngine, type FsxOutput } from '../fsx/engine.js';
 import { formatOpsLine } from '../fsx/oplog.js';
 import { OP_NAMES } from '../fsx/ops.js';
 import { KernelPanic, type FlagChangeKind } from '../kernel/core.js';
+import { bootLog } from '../kernel/machine.js';
 import { FaultLoop } from '../kernel/mm/memory.js';
+import { DaxStateMismatch } from '../kernel/sdaxcheck.js';
 import { Dmesg, hungReport, hungReportStep, machineFor, noProgressText, panicText, warningText } from '../kernel/oops.js';
 import type { TraceEvent } from '../kernel/trace.js';
 import { explainBadData, opWords } from '../report/baddata.js';
@@ -183,14 +185,7 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
   const trace = k.trace;
   const dmesg = new Dmesg(sched);
   const machine = machineFor(m.fs, m.kernel, f.seed);
-  if (m.fs === 'xfs') {
-    dmesg.log('XFS (pmem0): DAX enabled. Warning: EXPERIMENTAL, use at your own risk', 0);
-    dmesg.log('XFS (pmem0): Mounting V5 Filesystem', 0);
-    dmesg.log('XFS (pmem0): Ending clean mount', 0);
-  } else {
-    dmesg.log('EXT4-fs (pmem0): DAX enabled. Warning: EXPERIMENTAL, use at your own risk', 0);
-    dmesg.log('EXT4-fs (pmem0): mounted filesystem with ordered data mode. Opts: dax', 0);
-  }
+  for (const line of bootLog(k).mount) dmesg.log(line, 0);
 
   // structured log
   let jlog: pino.Logger | undefined;
@@ -301,6 +296,7 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
     kernelReport = hungReport(k, machine, dmesg.tainted, cause.task);
     reportStep = hungReportStep(cause.task.waitSince);
   } else if (cause instanceof FaultLoop) ownReport = noProgressText(cause, machine);
+  else if (cause instanceof DaxStateMismatch) ownReport = `daxfsx: S_DAX check after reopen (xfstests generic/608): ${cause.message}`;
 
   const failing = outcome.kind === 'kernel' || outcome.kind === 'hung' ? outcome.task : { comm: fsxTask.comm, pid: fsxTask.pid };
   let explanation: string[] = [];
@@ -463,7 +459,7 @@ function flipWindow(events: TraceEvent[], fsxPid: number, label: string): string
       const v = /read (true|false)/.exec(e.text)?.[1];
       out.push(`    step ${e.step}  ${e.comm}:${e.pid}  ${e.text}`);
       last = v;
-    } else if (e.kind === 'flip' && /on-disk DAX flag/.test(e.text)) {
+    } else if (e.kind === 'flip' && /on-disk (DAX|journal) flag/.test(e.text)) {
       out.push(`    step ${e.step}  ${e.comm}:${e.pid}  ${e.text}${last !== undefined ? ` (fsx had last read IS_DAX() ${last})` : ''}`);
     }
   }

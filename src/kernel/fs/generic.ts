@@ -1,25 +1,20 @@
-import type { Gen } from '../../sched/task.js';
 import type { Task } from '../../sched/task.js';
 import { FALLOC } from '../../fsx/ops.js';
-import { Kernel, PAGE_SIZE, Page, type RemapKind } from '../core.js';
+import { Kernel, PAGE_SIZE, Page, type Gen, type RemapKind } from '../core.js';
 import { down_read, down_write, up_read, up_write } from '../locks.js';
-import {
-  filemap_write_and_wait_range,
-  generic_file_buffered_read,
-  generic_perform_write,
-  truncate_pagecache,
-  truncate_pagecache_range,
-} from '../mm/filemap.js';
+import { filemap_write_and_wait_range, generic_file_buffered_read, generic_perform_write, write_cache_pages } from '../mm/filemap.js';
+import { truncate_pagecache, truncate_pagecache_range } from '../mm/truncate.js';
 import { bmapCollapse, bmapInsert, bmapPrealloc, bmapPunch, bmapZeroUnwritten, mediaRead, mediaWrite } from './bmap.js';
-import { dax_iomap_read, dax_iomap_write } from './dax.js';
+import { dax_iomap_read, dax_iomap_write, dax_writeback_mapping_range } from './dax.js';
 import { zero_file_range } from './iomap.js';
 import { F_DATA } from '../trace.js';
 
-
 /**
- * The read/write/size paths XFS and ext4 share in shape (KERNEL.md §4-5):
- * the same order of IS_DAX tests and locks, each file system giving its
- * own function names so call traces read like the kernel's.
+ * The paths XFS and ext4 share in shape (KERNEL.md §4-5): the bodies of
+ * read and write once a path is chosen, size changes, fallocate, remap,
+ * fsync, writeback; each file system gives its own function names so call
+ * traces read like the kernel's, and its own ->read_iter/->write_iter
+ * (xfs/file.ts, ext4/file.ts) decide where IS_DAX is tested.
  */
 export interface FsNames {
   read_iter: string;
@@ -35,6 +30,7 @@ export interface FsNames {
   fallocate: string;
   remap: string;
   fsync: string;
+  writepages: string;
   /** Frame for taking the I/O lock and the mmap lock (xfs_ilock; inode_lock / down_write). */
   iolock: string;
   mmaplock: string;
@@ -44,7 +40,7 @@ export const IOLOCK = 1;
 export const MMAPLOCK = 2;
 
 /** Take the inode locks in the kernel's order: IOLOCK before MMAPLOCK. */
-export function fs_lock(k: Kernel, n: FsNames, t: Task, which: number, write: boolean): Gen<void> {
+export function fs_lock(k: Kernel, n: Pick<FsNames, 'iolock' | 'mmaplock'>, t: Task, which: number, write: boolean): Gen<void> {
   const ip = k.inode;
   const take = write ? down_write : down_read;
   if (which === IOLOCK) return take(k, t, ip.iolock, n.iolock);
@@ -52,12 +48,13 @@ export function fs_lock(k: Kernel, n: FsNames, t: Task, which: number, write: bo
   return lockBoth(k, n, t, write);
 }
 
-function* lockBoth(k: Kernel, n: FsNames, t: Task, write: boolean): Gen<void> {
+function* lockBoth(k: Kernel, n: Pick<FsNames, 'iolock' | 'mmaplock'>, t: Task, write: boolean): Gen<void> {
   const take = write ? down_write : down_read;
   yield* take(k, t, k.inode.iolock, n.iolock);
   yield* take(k, t, k.inode.mmaplock, n.mmaplock);
 }
 
+/** Release the inode locks (xfs_iunlock; inode_unlock / up_read, up_write). */
 export function fs_unlock(k: Kernel, t: Task, which: number, write: boolean): Gen<void> {
   const ip = k.inode;
   const drop = write ? up_write : up_read;
@@ -72,46 +69,37 @@ function* unlockBoth(k: Kernel, t: Task, write: boolean): Gen<void> {
   yield* drop(k, t, k.inode.iolock);
 }
 
-/**
- * ->read_iter. 4.13 tests IS_DAX before taking any lock and then takes
- * IOLOCK shared in the path it chose; with decideUnderLock the test moves
- * after the lock.
- */
-export function* read_iter(k: Kernel, n: FsNames, t: Task, dst: Uint8Array, dstOff: number, len: number, pos: number, direct: boolean): Gen<number> {
-  t.enter(n.read_iter);
+/** A DAX read: dax_iomap_rw under the caller's lock. */
+export function* dax_read(k: Kernel, n: FsNames, t: Task, dst: Uint8Array, dstOff: number, len: number, pos: number): Gen<number> {
+  t.enter(n.dax_read);
   try {
-    let early: boolean | null = null;
-    if (!k.design.decideUnderLock) {
-      if (k.tick()) yield;
-      early = k.isDax(t);
-    }
-    yield* fs_lock(k, n, t, IOLOCK, false);
-    let dax = early;
-    if (dax === null) {
-      if (k.tick()) yield;
-      dax = k.isDax(t);
-    }
-    let ret: number;
-    if (dax) {
-      t.enter(n.dax_read);
-      ret = yield* dax_iomap_read(k, t, dst, dstOff, len, pos);
-      t.leave();
-    } else if (direct) {
-      t.enter(n.dio_read);
-      yield* filemap_write_and_wait_range(k, t, pos, pos + len - 1);
-      if (k.tick()) yield;
-      const isize = k.isize();
-      ret = Math.max(0, Math.min(len, isize - pos));
-      mediaRead(k.inode, k.media, dst, dstOff, pos, ret);
-      if (ret && k.trace.enabled) k.trace.add(t, 'data', F_DATA, 'read-direct', pos, ret);
-      t.leave();
-    } else {
-      t.enter(n.buffered_read);
-      ret = yield* generic_file_buffered_read(k, t, dst, dstOff, len, pos);
-      t.leave();
-    }
-    yield* fs_unlock(k, t, IOLOCK, false);
+    return yield* dax_iomap_read(k, t, dst, dstOff, len, pos);
+  } finally {
+    t.leave();
+  }
+}
+
+/** A direct read: write back the range, then read media (the caller holds what the file system takes). */
+export function* dio_read(k: Kernel, n: FsNames, t: Task, dst: Uint8Array, dstOff: number, len: number, pos: number): Gen<number> {
+  t.enter(n.dio_read);
+  try {
+    yield* filemap_write_and_wait_range(k, t, pos, pos + len - 1);
+    if (k.tick()) yield;
+    const isize = k.isize();
+    const ret = Math.max(0, Math.min(len, isize - pos));
+    mediaRead(k.inode, k.media, dst, dstOff, pos, ret);
+    if (ret && k.trace.enabled) k.trace.add(t, 'data', F_DATA, 'read-direct', pos, ret);
     return ret;
+  } finally {
+    t.leave();
+  }
+}
+
+/** A buffered read through the page cache. */
+export function* buffered_read(k: Kernel, n: FsNames, t: Task, dst: Uint8Array, dstOff: number, len: number, pos: number): Gen<number> {
+  t.enter(n.buffered_read);
+  try {
+    return yield* generic_file_buffered_read(k, t, dst, dstOff, len, pos);
   } finally {
     t.leave();
   }
@@ -124,7 +112,46 @@ function* write_checks(k: Kernel, t: Task, pos: number, dax: boolean): Gen<void>
   if (pos > isize) yield* zero_file_range(k, t, isize, Math.min(pos, Math.ceil(isize / PAGE_SIZE) * PAGE_SIZE), dax);
 }
 
-/** ->write_iter, with the same placement of the IS_DAX test as read_iter. */
+/** The body of a write under IOLOCK exclusive once the path is chosen: DAX, direct or buffered. */
+export function* write_body(k: Kernel, n: FsNames, t: Task, dax: boolean, direct: boolean, src: Uint8Array, srcOff: number, len: number, pos: number): Gen<number> {
+  if (dax) {
+    t.enter(n.dax_write);
+    try {
+      yield* write_checks(k, t, pos, true);
+      return yield* dax_iomap_write(k, t, src, srcOff, len, pos);
+    } finally {
+      t.leave();
+    }
+  }
+  if (direct) {
+    t.enter(n.dio_write);
+    try {
+      yield* write_checks(k, t, pos, false);
+      yield* filemap_write_and_wait_range(k, t, pos, pos + len - 1);
+      truncate_pagecache_range(k, t, Math.floor(pos / PAGE_SIZE) * PAGE_SIZE, Math.ceil((pos + len) / PAGE_SIZE) * PAGE_SIZE);
+      mediaWrite(k.inode, k.media, src, srcOff, pos, len);
+      if (len && k.trace.enabled) k.trace.add(t, 'data', F_DATA, 'write-direct', pos, len);
+      if (pos + len > k.inode.i_size) k.inode.i_size = pos + len;
+      return len;
+    } finally {
+      t.leave();
+    }
+  }
+  t.enter(n.buffered_write);
+  try {
+    yield* write_checks(k, t, pos, false);
+    return yield* generic_perform_write(k, t, src, srcOff, len, pos);
+  } finally {
+    t.leave();
+  }
+}
+
+/**
+ * ->write_iter (xfs_file_write_iter and ext4_file_write_iter have the same
+ * shape in 4.13-5.11): IS_DAX tested before taking any lock, then IOLOCK
+ * exclusive in the path chosen, no second test; with decideUnderLock the
+ * test moves after the lock.
+ */
 export function* write_iter(k: Kernel, n: FsNames, t: Task, src: Uint8Array, srcOff: number, len: number, pos: number, direct: boolean): Gen<number> {
   t.enter(n.write_iter);
   try {
@@ -139,28 +166,7 @@ export function* write_iter(k: Kernel, n: FsNames, t: Task, src: Uint8Array, src
       if (k.tick()) yield;
       dax = k.isDax(t);
     }
-    let ret: number;
-    if (dax) {
-      t.enter(n.dax_write);
-      yield* write_checks(k, t, pos, true);
-      ret = yield* dax_iomap_write(k, t, src, srcOff, len, pos);
-      t.leave();
-    } else if (direct) {
-      t.enter(n.dio_write);
-      yield* write_checks(k, t, pos, false);
-      yield* filemap_write_and_wait_range(k, t, pos, pos + len - 1);
-      truncate_pagecache_range(k, Math.floor(pos / PAGE_SIZE) * PAGE_SIZE, Math.ceil((pos + len) / PAGE_SIZE) * PAGE_SIZE);
-      mediaWrite(k.inode, k.media, src, srcOff, pos, len);
-      if (len && k.trace.enabled) k.trace.add(t, 'data', F_DATA, 'write-direct', pos, len);
-      if (pos + len > k.inode.i_size) k.inode.i_size = pos + len;
-      ret = len;
-      t.leave();
-    } else {
-      t.enter(n.buffered_write);
-      yield* write_checks(k, t, pos, false);
-      ret = yield* generic_perform_write(k, t, src, srcOff, len, pos);
-      t.leave();
-    }
+    const ret = yield* write_body(k, n, t, dax, direct, src, srcOff, len, pos);
     yield* fs_unlock(k, t, IOLOCK, true);
     return ret;
   } finally {
@@ -186,7 +192,7 @@ export function* setattr_size(k: Kernel, n: FsNames, t: Task, newsize: number): 
       yield* zero_file_range(k, t, newsize, Math.ceil(newsize / PAGE_SIZE) * PAGE_SIZE, dax);
     }
     ip.i_size = newsize;
-    truncate_pagecache(k, newsize);
+    truncate_pagecache(k, t, newsize);
     if (newsize <= oldsize) bmapPunch(ip, k.media, Math.ceil(newsize / PAGE_SIZE) * PAGE_SIZE, ip.blocks.length * PAGE_SIZE);
     t.leave();
     yield* fs_unlock(k, t, IOLOCK | MMAPLOCK, true);
@@ -197,10 +203,11 @@ export function* setattr_size(k: Kernel, n: FsNames, t: Task, newsize: number): 
 }
 
 /** Write back and drop the page cache over [start, end): the fallocate family's first step. */
-function* flush_unmap_range(k: Kernel, t: Task, start: number, end: number): Gen<void> {
+function* flush_unmap_range(k: Kernel, t: Task, start: number, end: number): Gen<number> {
   const s = Math.floor(start / PAGE_SIZE) * PAGE_SIZE;
   const e = Math.ceil(end / PAGE_SIZE) * PAGE_SIZE;
-  yield* filemap_write_and_wait_range(k, t, s, e - 1);
+  const err = yield* filemap_write_and_wait_range(k, t, s, e - 1);
+  if (err) return err;
   if (k.trace.enabled && k.inode.mapping.nrpages > 0) {
     // pages the write-back left dirty (a DAX write-back skips them) lose their bytes here
     const entries = k.inode.mapping.entries;
@@ -209,7 +216,8 @@ function* flush_unmap_range(k: Kernel, t: Task, start: number, end: number): Gen
       if (p instanceof Page && p.dirty) k.trace.add(t, 'data', F_DATA, 'drop-dirty', i * PAGE_SIZE, PAGE_SIZE);
     }
   }
-  truncate_pagecache_range(k, s, e);
+  truncate_pagecache_range(k, t, s, e);
+  return 0;
 }
 
 /** ->fallocate: IOLOCK and MMAPLOCK exclusive; write back and drop the range; change blocks and size. */
@@ -227,35 +235,43 @@ export function* fallocate(k: Kernel, n: FsNames, t: Task, mode: number, off: nu
     const up = (x: number): number => Math.ceil(x / bs) * bs;
     const down = (x: number): number => Math.floor(x / bs) * bs;
     if (mode & FALLOC.PUNCH_HOLE) {
-      yield* flush_unmap_range(k, t, off, end);
-      bmapPunch(ip, k.media, off, end);
-      yield* zero_file_range(k, t, off, Math.min(end, up(off)), dax);
-      if (end > up(off)) yield* zero_file_range(k, t, Math.max(off, down(end)), end, dax);
+      ret = yield* flush_unmap_range(k, t, off, end);
+      if (!ret) {
+        bmapPunch(ip, k.media, off, end);
+        yield* zero_file_range(k, t, off, Math.min(end, up(off)), dax);
+        if (end > up(off)) yield* zero_file_range(k, t, Math.max(off, down(end)), end, dax);
+      }
     } else if (mode & FALLOC.ZERO_RANGE) {
-      yield* flush_unmap_range(k, t, off, end);
-      if (!keep && end > ip.i_size) yield* zero_file_range(k, t, ip.i_size, Math.min(off, up(ip.i_size)), dax);
-      bmapZeroUnwritten(ip, k.media, off, end);
-      yield* zero_file_range(k, t, off, Math.min(end, up(off)), dax);
-      if (end > up(off)) yield* zero_file_range(k, t, Math.max(off, down(end)), end, dax);
-      if (!keep && end > ip.i_size) ip.i_size = end;
+      ret = yield* flush_unmap_range(k, t, off, end);
+      if (!ret) {
+        if (!keep && end > ip.i_size) yield* zero_file_range(k, t, ip.i_size, Math.min(off, up(ip.i_size)), dax);
+        bmapZeroUnwritten(ip, k.media, off, end);
+        yield* zero_file_range(k, t, off, Math.min(end, up(off)), dax);
+        if (end > up(off)) yield* zero_file_range(k, t, Math.max(off, down(end)), end, dax);
+        if (!keep && end > ip.i_size) ip.i_size = end;
+      }
     } else if (mode & FALLOC.COLLAPSE_RANGE) {
       if (off % bs || len % bs || end >= ip.i_size) ret = -22;
       else {
-        yield* flush_unmap_range(k, t, off, up(ip.i_size));
-        bmapCollapse(ip, k.media, off, len);
-        // then the size goes down as a truncate would: zero the new EOF block's tail
-        ip.i_size -= len;
-        yield* zero_file_range(k, t, ip.i_size, up(ip.i_size), dax);
-        truncate_pagecache(k, ip.i_size);
+        ret = yield* flush_unmap_range(k, t, off, up(ip.i_size));
+        if (!ret) {
+          bmapCollapse(ip, k.media, off, len);
+          // then the size goes down as a truncate would: zero the new EOF block's tail
+          ip.i_size -= len;
+          yield* zero_file_range(k, t, ip.i_size, up(ip.i_size), dax);
+          truncate_pagecache(k, t, ip.i_size);
+        }
       }
     } else if (mode & FALLOC.INSERT_RANGE) {
       if (off % bs || len % bs || off >= ip.i_size) ret = -22;
       else {
         // the size goes up first, as a truncate would (zeroing the old EOF block's tail), then the shift
         yield* zero_file_range(k, t, ip.i_size, up(ip.i_size), dax);
-        yield* flush_unmap_range(k, t, off, up(ip.i_size));
-        ip.i_size += len;
-        bmapInsert(ip, k.media, off, len);
+        ret = yield* flush_unmap_range(k, t, off, up(ip.i_size));
+        if (!ret) {
+          ip.i_size += len;
+          bmapInsert(ip, k.media, off, len);
+        }
       }
     } else {
       // allocate (and unshare: no shared extents in the model)
@@ -289,7 +305,11 @@ export function* remap(k: Kernel, n: FsNames, t: Task, kind: RemapKind, off: num
     const count = Math.max(0, Math.min(len, isize - off));
     const lo = Math.min(off, dest, isize);
     const hi = Math.max(off + count, dest + count, isize);
-    yield* flush_unmap_range(k, t, lo, hi);
+    const err = yield* flush_unmap_range(k, t, lo, hi);
+    if (err) {
+      yield* fs_unlock(k, t, IOLOCK | MMAPLOCK, true);
+      return err;
+    }
     if (kind !== 'dedupe' && count > 0) {
       const buf = k.scratch(0, count);
       mediaRead(ip, k.media, buf, 0, off, count);
@@ -311,11 +331,26 @@ export function* remap(k: Kernel, n: FsNames, t: Task, kind: RemapKind, off: num
   }
 }
 
-/** ->fsync: write back the range (DAX: flush the DAX entries). */
+/** ->fsync: write back the range (file_write_and_wait_range: DAX flushes its entries); an error comes back to fsync(2) and msync(2). */
 export function* fsync(k: Kernel, n: FsNames, t: Task, start: number, end: number): Gen<number> {
   t.enter(n.fsync);
   try {
     return yield* filemap_write_and_wait_range(k, t, start, end);
+  } finally {
+    t.leave();
+  }
+}
+
+/**
+ * ->writepages (xfs_vm_writepages, ext4_writepages): a DAX mapping goes to
+ * dax_writeback_mapping_range(), a page-cache mapping to write_cache_pages().
+ */
+export function* writepages(k: Kernel, n: FsNames, t: Task, start: number, end: number, sync: boolean): Gen<number> {
+  t.enter(n.writepages);
+  try {
+    if (k.tick()) yield;
+    if (k.isDax(t)) return yield* dax_writeback_mapping_range(k, t, start, end, sync);
+    return yield* write_cache_pages(k, t, Math.floor(start / PAGE_SIZE), Math.floor(end / PAGE_SIZE), sync);
   } finally {
     t.leave();
   }

@@ -1,16 +1,19 @@
-import type { Gen } from '../../sched/task.js';
 import type { Task } from '../../sched/task.js';
-import { HOLE, Kernel, PAGE_SIZE, Page, VM_FAULT, type Vmf } from '../core.js';
-import { find_get_page, find_or_read_page, lock_page, unlock_page } from '../mm/filemap.js';
+import { HOLE, Kernel, PAGE_SIZE, Page, VM_FAULT, type Gen, type Vmf } from '../core.js';
+import { find_or_read_page, lock_page, unlock_page } from '../mm/filemap.js';
+import { put_page } from '../mm/page_alloc.js';
 import { mediaZero } from './bmap.js';
 import { F_DATA } from '../trace.js';
 
+const F_GONE = (index: number): string => `page ${index} belongs to no mapping any more (truncated meanwhile): the fault retries`;
 
 /**
- * iomap_page_mkwrite(): make vmf->page writable. It locks the page first
- * thing (a NULL vmf->page oopses there, as in the seed), checks the page
- * still belongs to the file and lies inside i_size, and dirties it. Block
- * allocation is delayed (delalloc) until writeback in the model.
+ * iomap_page_mkwrite() (fs/iomap.c, 4.13): make vmf->page writable. It
+ * locks the page first thing (a NULL vmf->page oopses there, as in the
+ * seed), checks the page still belongs to the file's mapping and lies
+ * inside i_size (a page that belongs to no mapping any more: -EFAULT, the
+ * access retries), and dirties it. Block allocation is delayed (delalloc)
+ * until writeback in the model.
  */
 export function* iomap_page_mkwrite(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
   t.enter('iomap_page_mkwrite');
@@ -22,6 +25,7 @@ export function* iomap_page_mkwrite(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
     const size = k.isize();
     if (p.mapping !== k.inode.mapping || p.index * PAGE_SIZE > size) {
       // raced with truncate or invalidation: -EFAULT -> VM_FAULT_NOPAGE, the access retries
+      if (k.trace.enabled) k.trace.add(t, 'fault', F_GONE, p.index);
       unlock_page(p);
       return VM_FAULT.NOPAGE;
     }
@@ -51,13 +55,15 @@ export function* zero_file_range(k: Kernel, t: Task, from: number, to: number, d
       const index = Math.floor(pos / PAGE_SIZE);
       const inPage = pos - index * PAGE_SIZE;
       const n = Math.min(to - pos, PAGE_SIZE - inPage);
-      const cached = yield* find_get_page(k, index);
+      if (k.tick()) yield;
+      const cached = ip.mapping.entries.get(index) instanceof Page;
       const b = ip.blocks[index];
       if (cached || (b !== HOLE && !ip.unwritten[index])) {
         const page = yield* find_or_read_page(k, t, index, true);
         page.data.fill(0, inPage, inPage + n);
         page.dirty = true;
         unlock_page(page);
+        put_page(k, t, page);
       }
       pos += n;
     }

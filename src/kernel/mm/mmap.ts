@@ -1,7 +1,6 @@
-import type { Gen } from '../../sched/task.js';
 import type { Task } from '../../sched/task.js';
-import { Kernel, PAGE_SIZE, VM, Vma } from '../core.js';
-import { iget, iput } from '../fs/inode.js';
+import { Kernel, PAGE_SIZE, PMD_PAGES, VM, Vma, type File, type Gen } from '../core.js';
+import { fput, get_file } from '../fs/file_table.js';
 import { zap_vma } from './memory.js';
 
 const F_SETUP = (pgoff: number, n: number, ops: string): string =>
@@ -9,33 +8,60 @@ const F_SETUP = (pgoff: number, n: number, ops: string): string =>
 const F_LINK = (): string => 'vma_link(): the VMA is now in the file mapping (mapping_mapped() is true)';
 const F_UNMAP = (): string => 'munmap: VMA unlinked';
 
+/** The top of the mmap area, as a page number (a fixed, unaligned address: mmap is top-down). */
+const MMAP_TOP = 0x7f5d9c9a8;
 
 /**
- * mmap_region(): the file system's ->mmap sets vm_ops and flags (from
- * IS_DAX at this moment), and only then is the VMA linked into the file's
+ * get_unmapped_area() through thp_get_unmapped_area() (XFS and ext4,
+ * 4.13): for a DAX inode (IS_DAX at this moment) the address is aligned so
+ * that file PMDs line up with virtual PMDs; otherwise the usual top-down
+ * placement.
+ */
+function* get_unmapped_area(k: Kernel, t: Task, pgoff: number, npages: number): Gen<number> {
+  t.enter('thp_get_unmapped_area');
+  try {
+    if (k.tick()) yield;
+    const top = MMAP_TOP - npages;
+    if (!k.isDax(t)) return top;
+    const base = Math.floor((top - PMD_PAGES) / PMD_PAGES) * PMD_PAGES;
+    return base + (pgoff % PMD_PAGES);
+  } finally {
+    t.leave();
+  }
+}
+
+/**
+ * do_mmap() -> mmap_region(): the VMA takes a reference to the file
+ * (vm_file), the file system's ->mmap sets vm_ops and flags (from IS_DAX
+ * at this moment), and only then is the VMA linked into the file's
  * mapping, where mapping_mapped() and the flip's unmapping can see it. The
  * two steps are separate preemption points.
  */
-export function* do_mmap(k: Kernel, t: Task, off: number, len: number, writable: boolean): Gen<Vma> {
+export function* do_mmap(k: Kernel, t: Task, file: File, off: number, len: number, writable: boolean): Gen<Vma> {
   t.enter('do_mmap');
-  t.enter('mmap_region');
   try {
     const pgoff = Math.floor(off / PAGE_SIZE);
     const npages = Math.ceil((off - pgoff * PAGE_SIZE + len) / PAGE_SIZE);
-    const vma = new Vma(k.inode, pgoff, npages, VM.SHARED | VM.READ | (writable ? VM.WRITE : 0));
-    // get_file(): the VMA holds a reference to the file
-    yield* iget(k, t);
-    t.enter('call_mmap');
-    yield* k.fs.mmap(k, t, vma);
-    t.leave();
-    if (k.trace.enabled) k.trace.add(t, 'vma', F_SETUP, vma.pgoff, vma.npages, vma.vm_flags & VM.MIXEDMAP ? vma.vm_ops?.name ?? '' : `!${vma.vm_ops?.name ?? ''}`);
-    if (k.tick()) yield; // between ->mmap and vma_link()
-    k.inode.mapping.i_mmap.add(vma);
-    vma.linked = true;
-    if (k.trace.enabled) k.trace.add(t, 'vma', F_LINK);
-    return vma;
+    const vstart = yield* get_unmapped_area(k, t, pgoff, npages);
+    t.enter('mmap_region');
+    try {
+      const vma = new Vma(k.inode, pgoff, npages, VM.SHARED | VM.READ | (writable ? VM.WRITE : 0));
+      vma.vstart = vstart;
+      get_file(file);
+      vma.file = file;
+      t.enter('call_mmap');
+      yield* k.fs.mmap(k, t, vma);
+      t.leave();
+      if (k.trace.enabled) k.trace.add(t, 'vma', F_SETUP, vma.pgoff, vma.npages, vma.vm_flags & VM.MIXEDMAP ? vma.vm_ops?.name ?? '' : `!${vma.vm_ops?.name ?? ''}`);
+      if (k.tick()) yield; // between ->mmap and vma_link()
+      k.inode.mapping.i_mmap.add(vma);
+      vma.linked = true;
+      if (k.trace.enabled) k.trace.add(t, 'vma', F_LINK);
+      return vma;
+    } finally {
+      t.leave();
+    }
   } finally {
-    t.leave();
     t.leave();
   }
 }
@@ -45,11 +71,13 @@ export function* do_munmap(k: Kernel, t: Task, vma: Vma): Gen<void> {
   t.enter('do_munmap');
   try {
     if (k.tick()) yield;
-    zap_vma(vma);
+    zap_vma(k, t, vma);
     k.inode.mapping.i_mmap.delete(vma);
     vma.linked = false;
     if (k.trace.enabled) k.trace.add(t, 'vma', F_UNMAP);
-    yield* iput(k, t);
+    const f = vma.file;
+    vma.file = null;
+    if (f) yield* fput(k, t, f);
   } finally {
     t.leave();
   }

@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, tmp } from '../helpers.js';
+
+/**
+ * The history, found (KERNEL-HISTORY.md): each bug is found under the
+ * design and release it belongs to -- the first seed of 1..12 that shows
+ * it, with the options it needs -- and the same seeds run clean on the
+ * release that fixed it. Nothing here names a design in the model: the
+ * verdicts come out of the paths each release runs.
+ */
+
+interface Bug {
+  name: string;
+  fs: 'xfs' | 'ext4';
+  /** The design (release) and options that have the bug. */
+  found: string[];
+  /** The release that fixed it, same options. */
+  fixed: string[];
+  /** What the failure's signature must match. */
+  signature: RegExp;
+}
+
+const HISTORY: Bug[] = [
+  {
+    name: 'Aug 2017: NULL pointer dereference in iomap_page_mkwrite (the seed), fixed by 4.14 disabling the switch',
+    fs: 'xfs',
+    found: ['--kernel', 'immediate'],
+    fixed: ['--kernel', 'ignored'],
+    signature: /^iomap_page_mkwrite$/,
+  },
+  {
+    name: "Jan Kara's VM_MIXEDMAP BUG in vm_insert_mixed, still there with every decision under the lock (locked); gone in 4.14",
+    fs: 'xfs',
+    found: ['--kernel', 'locked'],
+    fixed: ['--kernel', 'ignored'],
+    signature: /^vm_insert_mixed$/,
+  },
+  {
+    name: 'ext4 4.13: S_DAX switched at runtime by chattr +j/-j under -o dax; 4.14 refuses it with EBUSY (e9072d859df3)',
+    fs: 'ext4',
+    found: ['--kernel', 'immediate'],
+    fixed: ['--kernel', 'ignored'],
+    signature: /^(READ BAD DATA|fallocate failed|msync failed|non-zero data past EOF)$/,
+  },
+  {
+    name: '5.8: fast_dput keeps a DCACHE_REFERENCED dentry, S_DAX does not change after the last close; fixed in 5.11 (77573fa310d9)',
+    fs: 'xfs',
+    found: ['--kernel', 'deferred-5.8', '-c', '10', '--closeopen-drop', '0'],
+    fixed: ['--kernel', 'deferred', '-c', '10', '--closeopen-drop', '0'],
+    signature: /^S_DAX stale after last close$/,
+  },
+  {
+    name: '5.8: iput_final evicts an I_DONTCACHE inode without writeback, dirty data is lost; fixed in 5.11 (88149082bb8e)',
+    fs: 'xfs',
+    found: ['--kernel', 'deferred-5.8', '-c', '10'],
+    fixed: ['--kernel', 'deferred', '-c', '10'],
+    signature: /^READ BAD DATA$/,
+  },
+];
+
+async function verdictOf(d: string, fs: string, seed: number, args: string[]): Promise<{ verdict: string; signature: string; exitCode: number }> {
+  const s = join(d, 's.json');
+  await cli(['-q', '-S', String(seed), '-N', '3000', '--fs', fs, ...args, '--summary', s, join(d, 'f')]);
+  return JSON.parse(readFileSync(s, 'utf8'));
+}
+
+describe('the history, found', () => {
+  for (const bug of HISTORY) {
+    it(bug.name, async () => {
+      const d = tmp();
+      let first = 0;
+      for (let seed = 1; seed <= 12 && !first; seed++) {
+        const r = await verdictOf(d, bug.fs, seed, bug.found);
+        if (bug.signature.test(r.signature)) first = seed;
+      }
+      expect(first, `not found in seeds 1..12 with ${bug.found.join(' ')}`).toBeGreaterThan(0);
+      for (let seed = 1; seed <= first; seed++) {
+        const r = await verdictOf(d, bug.fs, seed, bug.fixed);
+        expect(r.exitCode, `seed ${seed} with ${bug.fixed.join(' ')}: ${r.signature}`).toBe(0);
+      }
+    });
+  }
+});
