@@ -7,7 +7,7 @@ import { IOLOCK, fs_lock, fs_unlock } from '../../src/kernel/fs/generic.js';
 import { FLUSHER_PID } from '../../src/kernel/machine.js';
 import { __delete_from_page_cache, add_to_page_cache_lru, unlock_page } from '../../src/kernel/mm/filemap.js';
 import { put_page } from '../../src/kernel/mm/page_alloc.js';
-import { makePrng } from '../../src/sched/scheduler.js';
+import { makePrng } from '../../src/sched/strategy.js';
 import { Task } from '../../src/sched/task.js';
 import type { Mapping } from '../../src/fsx/file.js';
 import { filled, framesSeen, play, runFsxModel, solo, withTasks, type Body } from './play.js';

@@ -5,7 +5,8 @@ import { flipperTask } from '../../src/kernel/syscalls.js';
 import { FsxEngine, type FsxOutput } from '../../src/fsx/engine.js';
 import { defaultFsxOptions, type FsxOptions } from '../../src/fsx/options.js';
 import { PlanStrategy, type PlanStep } from '../../src/sched/plan.js';
-import { RandomStrategy, makePrng } from '../../src/sched/scheduler.js';
+import { RandomStrategy } from '../../src/sched/random.js';
+import { makePrng } from '../../src/sched/strategy.js';
 import type { Task } from '../../src/sched/task.js';
 
 /**
