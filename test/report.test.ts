@@ -21,7 +21,7 @@ describe('the picture of the race', () => {
 
   it("the shrunk reproducer's timeline fits on one screen", async () => {
     const d = tmp();
-    await cli(['-S', '4', join(d, 'demo')]);
+    await cli(['-S', '2', join(d, 'demo')]);
     await cli(['shrink', join(d, 'demo.fsxops')]);
     const r = await cli([`--replay-ops=${join(d, 'demo.min.fsxops')}`, join(d, 'again')]);
     const tl = r.stderr.slice(r.stderr.indexOf('Timeline'));

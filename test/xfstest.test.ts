@@ -183,7 +183,7 @@ describe('daxfsx xfstest', () => {
   /** A failing run recorded by daxfsx itself (the model's 4.13 oops, seed 1). */
   async function recording(): Promise<{ dir: string; ops: string }> {
     const dir = tmp();
-    const r = await cli(['-q', '-S', '1', '-N', '200', join(dir, 'f')]);
+    const r = await cli(['-q', '-S', '2', '-N', '200', join(dir, 'f')]);
     expect(r.code).toBe(50);
     return { dir, ops: join(dir, 'f.fsxops') };
   }

@@ -35,7 +35,7 @@ const same = (a: Record<string, unknown>, b: Record<string, unknown>): void => {
 
 describe('one outcome everywhere: a run, a sweep, a scenario, explore', () => {
   const kinds: [string, string[], number, string, string, number][] = [
-    ['a kernel oops', ['-N', '20000', '--kernel', 'immediate'], 1, 'oops', 'iomap_page_mkwrite', 50],
+    ['a kernel oops', ['-N', '20000', '--kernel', 'immediate'], 4, 'oops', 'iomap_page_mkwrite', 50],
     ['a kernel BUG', ['-N', '20000', '--kernel', 'locked'], 7, 'bug', 'vm_insert_mixed', 50],
     ["fsx's check (READ BAD DATA)", ['-N', '20000', '--kernel', 'immediate', '--fs', 'ext4'], 2, 'READ BAD DATA', 'READ BAD DATA', 110],
     ['a clean run', ['-N', '3000', '--kernel', 'deferred'], 1, 'ok', '', 0],

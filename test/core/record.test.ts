@@ -170,7 +170,7 @@ describe('what the reports say', () => {
     const d = tmp();
     const bug = await cli(['-q', '-S', '7', '-N', '20000', '--kernel', 'locked', join(d, 'a')]);
     expect(bug.stderr).toMatch(/In short: the VMA was set up for one mode and faulted in the other:\n\s+IS_DAX\(\) read false at step \d+ \(xfs_file_mmap\).* and true at step \d+ \(xfs_filemap_fault\); in between, xfs_io:6060 changed it/);
-    const oops = await cli(['-q', '-S', '1', '-N', '20000', join(d, 'b')]);
+    const oops = await cli(['-q', '-S', '4', '-N', '20000', join(d, 'b')]);
     expect(oops.stderr).toMatch(/In short: S_DAX changed while the operation was in flight.*\n\s+IS_DAX\(\) read true at step \d+ \(xfs_filemap_fault\) and false at step \d+ \(xfs_filemap_page_mkwrite\)/);
   });
 
