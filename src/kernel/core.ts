@@ -422,6 +422,13 @@ export class Kernel {
   private readonly scratchBufs: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
   /** The memory of freed pages, for the next page allocated (the model's page allocator: fewer 4 KiB garbage objects). */
   readonly freePageData: Uint8Array[] = [];
+  /**
+   * The page faults in flight, by task: whether each is a write
+   * (FAULT_FLAG_WRITE). Bookkeeping for the reports only: lockdep lists
+   * sb_pagefaults for a write fault's handler, and a PMD fault (whose
+   * create_huge_pmd/wp_huge_pmd are inlined) leaves no frame saying so.
+   */
+  readonly faultWrite = new Map<Task, boolean>();
 
   /** The file as it is on disk before the run (-k, -L): written blocks and the size. */
   loadInitial(bytes: Uint8Array): void {

@@ -362,6 +362,7 @@ function* handle_pte_fault(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
 export function* handle_mm_fault(k: Kernel, t: Task, vma: Vma, pgoff: number, write: boolean): Gen<number> {
   t.enter('handle_mm_fault');
   t.enter('__handle_mm_fault');
+  k.faultWrite.set(t, write);
   try {
     const vmf: Vmf = { vma, pgoff, write, page: null, pmd: false };
     const pte = vma.ptes.get(pgoff);
@@ -376,6 +377,7 @@ export function* handle_mm_fault(k: Kernel, t: Task, vma: Vma, pgoff: number, wr
     }
     return yield* handle_pte_fault(k, t, vmf);
   } finally {
+    k.faultWrite.delete(t);
     t.leave();
     t.leave();
   }

@@ -18,7 +18,10 @@
  * for a page fault (and for mmap/munmap, exclusively), sb_writers for the
  * calls that write (vfs_write, vfs_fallocate, do_sys_ftruncate, the
  * ioctl's mnt_want_write_file, vfs_copy_file_range), sb_pagefaults in a
- * write fault's ->page_mkwrite/->pfn_mkwrite. Page locks are not lockdep
+ * write fault's ->page_mkwrite/->pfn_mkwrite and in a write fault's
+ * ->fault/->huge_fault where the handler takes it (ext4's DAX faults, XFS's
+ * PMD fault; whether the fault writes comes from k.faultWrite, as a PMD
+ * fault leaves no frame that says so). Page locks are not lockdep
  * locks and are not listed.
  *
  * Unknowable, and chosen: the `#N` after a class name (how many classes of
@@ -106,8 +109,9 @@ function frameLocks(k: Kernel, m: Machine, t: Task): Held[] {
   const fs = k.fs.name;
   const sb = (level: 'sb_writers' | 'sb_pagefaults', at: string): Held => ({ cls: `${level}#${CLASS_N[fs].sb}`, kind: 'percpu', at, via: '__sb_start_write' });
   const mm = (at: string): Held => ({ cls: modern ? '&mm->mmap_lock' : '&mm->mmap_sem', kind: 'rwsem', at, via: 'down_read_trylock' });
-  const writeFault = st.includes('do_shared_fault') || st.includes('do_wp_page');
-  for (const f of st) {
+  const writeFault = st.includes('do_shared_fault') || st.includes('do_wp_page') || k.faultWrite.get(t) === true;
+  for (let i = 0; i < st.length; i++) {
+    const f = st[i];
     if (f === '__do_page_fault') out.push(mm(modern ? 'do_user_addr_fault' : '__do_page_fault'));
     else if (f === 'SyS_mmap') out.push({ ...mm('vm_mmap_pgoff'), via: 'down_write_killable' });
     else if (f === 'SyS_munmap') out.push({ ...mm('vm_munmap'), via: 'down_write_killable' });
@@ -118,7 +122,9 @@ function frameLocks(k: Kernel, m: Machine, t: Task): Held[] {
     else if (f === 'SyS_ioctl' && st.some((x) => /setattr|setflags|fssetxattr/.test(x))) out.push(sb('sb_writers', 'mnt_want_write_file'));
     else if (f === 'xfs_filemap_page_mkwrite' || f === 'xfs_filemap_pfn_mkwrite' || f === 'ext4_page_mkwrite' || f === 'ext4_dax_pfn_mkwrite')
       out.push(sb('sb_pagefaults', f));
-    else if (f === 'ext4_dax_fault' && writeFault) out.push(sb('sb_pagefaults', 'ext4_dax_fault'));
+    else if ((f === 'ext4_dax_fault' || f === 'ext4_dax_huge_fault') && writeFault) out.push(sb('sb_pagefaults', f));
+    // a write PMD fault: 4.13's xfs_filemap_huge_fault takes it itself, 4.14+ in the __xfs_filemap_fault it calls
+    else if (f === 'xfs_filemap_huge_fault' && writeFault) out.push(sb('sb_pagefaults', st[i + 1] === '__xfs_filemap_fault' ? '__xfs_filemap_fault' : f));
   }
   return out;
 }
