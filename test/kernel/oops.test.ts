@@ -40,9 +40,9 @@ async function dmesgOf(args: string[]): Promise<string> {
 let seedOops: Promise<string> | undefined;
 let seedBug: Promise<string> | undefined;
 /** The seed's NULL dereference (default design: 4.13 paths, XFS). */
-const nullDeref = (): Promise<string> => (seedOops ??= dmesgOf(['-S', '1', '-N', '20000']));
+const nullDeref = (): Promise<string> => (seedOops ??= dmesgOf(['-S', '2', '-N', '20000']));
 /** vm_insert_mixed's BUG_ON. */
-const bugOn = (): Promise<string> => (seedBug ??= dmesgOf(['-S', '2', '-N', '20000']));
+const bugOn = (): Promise<string> => (seedBug ??= dmesgOf(['-S', '1', '-N', '20000']));
 
 /** The model's frames of the seed's write fault, outermost first (with the functions a build inlines). */
 const FAULT = [
