@@ -194,6 +194,20 @@ describe('READ BAD DATA in plain words', () => {
     expect(again.stderr.slice(again.stderr.indexOf('In short:'), again.stderr.indexOf('The flag changed'))).toBe(story);
   });
 
+  it('names the eviction that dropped the dirty pages (5.8: I_DONTCACHE evicts without write-back)', async () => {
+    const d = tmp();
+    const r = await cli(['-q', '-S', '1', '-N', '5000', '-c', '20', '--kernel', 'deferred-5.8', join(d, 'f')]);
+    expect(r.code).toBe(110);
+    const story = r.stderr.slice(r.stderr.indexOf('In short:'), r.stderr.indexOf('The flag changed'));
+    expect(story.trim().split('\n')).toEqual([
+      'In short: op 103 (read 0x12a6 thru 0x7eca) did not read what op 92 (write 0x104 thru 0x8510) wrote at 0x12a6 (23859 bytes differ, 0x12a6 thru 0x6fff):',
+      '  op 92 (write 0x104 thru 0x8510) tested IS_DAX() false in xfs_file_write_iter at step 1750, and copied its data into the page cache;',
+      "  at step 2055 (fsx's op 102, truncate) the dirty page-cache pages 1..6 were dropped without being written back: their bytes are gone;",
+      '  fsx:6052 loaded the inode at step 2060: S_DAX=0;',
+      '  op 103 (read 0x12a6 thru 0x7eca) tested IS_DAX() false in xfs_file_read_iter at step 2063 and read the page cache, whose dropped pages were read in again from media, which never got the data.',
+    ]);
+  });
+
   it('a shrunk READ BAD DATA says the same, and never "READ BAD DATA in READ BAD DATA"', async () => {
     const d = tmp();
     const r = await cli(['shrink', '--budget', '3', staleWriteScript(d)]);
