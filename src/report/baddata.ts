@@ -277,6 +277,10 @@ export function explainBadData(inp: BadDataInput): BadDataStory {
       const how = e.values[1];
       const s = how === 'now' ? `S_DAX=${dax ? 1 : 0} at once` : how === 'on-reload' ? 'S_DAX to follow on the next inode load' : 'S_DAX unchanged';
       flips.push({ at: i, text: `  ${who(e)} ${dax ? 'set' : 'cleared'} the DAX flag at step ${e.step} (${s});` });
+    } else if (e.kind === 'flip' && e.values && e.values[2] === true && /^on-disk journal flag/.test(e.text)) {
+      // ext4 before 5.8: the flipper toggles the journalling flag, and ext4_set_inode_flags() sets S_DAX from it at once
+      const on = e.values[0] === true;
+      flips.push({ at: i, text: `  ${who(e)} ${on ? 'set' : 'cleared'} the journal flag (chattr ${on ? '+j' : '-j'}) at step ${e.step} (S_DAX=${e.values[1] === true ? 1 : 0} at once);` });
     } else if (e.kind === 'note' && /^inode loaded from disk/.test(e.text)) {
       flips.push({ at: i, text: `  ${who(e)} loaded the inode at step ${e.step}: ${e.text.replace(/^inode loaded from disk: /, '')};` });
     } else if (e.kind === 'data' && (e.values?.[0] === 'wb-skip' || e.values?.[0] === 'drop-dirty') && i > w.dataAt) {

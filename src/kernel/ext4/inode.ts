@@ -56,7 +56,7 @@ export function* ext4_change_inode_journal_flag(k: Kernel, t: Task, val: boolean
     const before = ip.sDax;
     ip.sDax = ext4_should_use_dax(k);
     if (changed && k.onFlag) k.onFlag(t, 'flip', !val, before, ip.sDax, 'now');
-    if (k.trace.enabled) k.trace.add(t, 'flip', F_JFLAG, val, ip.sDax);
+    if (k.trace.enabled) k.trace.add(t, 'flip', F_JFLAG, val, ip.sDax, changed);
     yield* up_write(k, t, k.journalFlagSem);
     if (val) yield* up_write(k, t, ip.mmaplock);
     return 0;

@@ -87,7 +87,7 @@ export function* ext4_ioctl_fssetxattr(k: Kernel, t: Task, dax: boolean): Gen<nu
     }
     ip.diskDax = dax;
     if (changed && k.onFlag) k.onFlag(t, 'flip', dax, ip.sDax, ip.sDax, 'on-reload');
-    if (k.trace.enabled) k.trace.add(t, 'flip', F_DONE, dax);
+    if (k.trace.enabled) k.trace.add(t, 'flip', F_DONE, dax, 'on-reload', changed);
     t.leave();
     yield* up_write(k, t, ip.iolock);
     return 0;

@@ -4,6 +4,7 @@ import { dax_delete_mapping_entry, dax_invalidate_mapping_entry, dax_invalidate_
 import { delete_from_page_cache, lock_page, removeExceptional, unlock_page } from './filemap.js';
 import { unmap_mapping_range } from './memory.js';
 import { get_page, put_page } from './page_alloc.js';
+import { F_DATA } from '../trace.js';
 
 /**
  * mm/truncate.c of the modelled release: truncation (pages and DAX entries
@@ -51,8 +52,11 @@ export function truncate_inode_pages_range(k: Kernel, t: Task, start: number, en
   } else for (let i = first; i <= top; i++) visit(i);
 }
 
-/** truncate_inode_pages_final(): everything, at eviction. */
+/** truncate_inode_pages_final(): everything, at eviction; a dirty page's bytes are lost (a 'drop-dirty' data event each). */
 export function truncate_inode_pages_final(k: Kernel, t: Task): void {
+  if (k.trace.enabled && k.inode.mapping.nrpages > 0) {
+    for (const [i, p] of [...k.inode.mapping.entries].sort((a, b) => a[0] - b[0])) if (p instanceof Page && p.dirty) k.trace.add(t, 'data', F_DATA, 'drop-dirty', i * PAGE_SIZE, PAGE_SIZE);
+  }
   truncate_inode_pages_range(k, t, 0, (k.inode.blocks.length + 1) * PAGE_SIZE);
 }
 

@@ -14,7 +14,7 @@ import { invalidate_inode_pages2 } from '../mm/truncate.js';
 const F_IOCTL = (dax: boolean): string => `FS_IOC_FSSETXATTR: ${dax ? 'set' : 'clear'} FS_XFLAG_DAX`;
 const F_REFUSE = (): string => 'mapping_mapped(): refuse with EBUSY';
 const F_INVAL = (err: number): string => `write back / invalidate failed (${err}): the flag stays`;
-const F_DONE = (dax: boolean, sdax: string): string => `on-disk DAX flag ${dax ? 'set' : 'cleared'}, ${sdax}`;
+const F_DONE = (dax: boolean, how: string): string => `on-disk DAX flag ${dax ? 'set' : 'cleared'}, ${how === 'now' ? `S_DAX=${dax ? 1 : 0} at once` : 'S_DAX unchanged'}`;
 const F_DONTCACHE = (): string => 'xfs_ioctl_setattr_prepare_dax(): the flag changes, d_mark_dontcache(): I_DONTCACHE and DCACHE_DONTCACHE set';
 
 const XFS_N = { iolock: 'xfs_ilock', mmaplock: 'xfs_ilock' };
@@ -102,7 +102,7 @@ export function* xfs_ioctl_setattr(k: Kernel, t: Task, dax: boolean): Gen<number
     ip.diskDax = dax;
     if (k.v < V4_14) ip.sDax = dax;
     if (changed && k.onFlag) k.onFlag(t, 'flip', dax, before, ip.sDax, k.v < V4_14 ? 'now' : 'on-reload');
-    if (k.trace.enabled) k.trace.add(t, 'flip', F_DONE, dax, k.v < V4_14 ? `S_DAX=${dax ? 1 : 0} at once` : 'S_DAX unchanged');
+    if (k.trace.enabled) k.trace.add(t, 'flip', F_DONE, dax, k.v < V4_14 ? 'now' : 'on-reload', changed);
     t.leave();
     // the transaction commits, then the joined locks go
     if (locked) yield* fs_unlock(k, t, IOLOCK | MMAPLOCK, true);
