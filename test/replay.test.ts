@@ -61,7 +61,7 @@ describe('the record', () => {
     const lines = recordLines({ origin: { kind: 'generated', firstOp: 10001 }, config, schedule: [{ op: 3, tick: 4, choices: 'f0f' }] }, 'v');
     expect(lines.length).toBeGreaterThan(3);
     expect(lines.every((l) => l.length < 255)).toBe(true);
-    expect(lines.slice(1).every((l) => /^# daxfsx-record: v1 \d+\/\d+ [0-9a-f]{8} /.test(l))).toBe(true);
+    expect(lines.slice(1).every((l) => /^# daxfsx-record: v2 \d+\/\d+ [0-9a-f]{8} /.test(l))).toBe(true);
     expect(readRecord(lines.join('\n'), 'f')).toEqual({ origin: { kind: 'generated', firstOp: 10001 }, config, schedule: [{ op: 3, tick: 4, choices: 'f0f' }] });
   });
 

@@ -40,7 +40,7 @@ describe('daxfsx shrink', () => {
     const rec = readRecord(readFileSync(`${f}.min.fsxops`, 'utf8'), 'min');
     expect(rec?.origin.kind).toBe('script');
     expect(rec?.schedule.length).toBeGreaterThan(0);
-    expect(rec?.config.model.kernel).toBe('locked');
+    expect(rec?.config.model.kernel.name).toBe('locked');
   });
 
   it('refuses what it cannot shrink, with one line', async () => {

@@ -28,7 +28,7 @@ describe('interrupted runs lose nothing', () => {
       expect(r.stdout).toMatch(new RegExp(`signal ${n}\\ntestcalls = \\d+\\nLOG DUMP \\(\\d+ total operations\\):`));
       expect(existsSync(`${f}.fsxops`)).toBe(true);
       expect(readFileSync(`${f}.fsxlog`, 'utf8')).toContain(`signal ${n}\n`);
-      expect(readFileSync(`${f}.fsxops`, 'utf8')).toMatch(/^# daxfsx-record: v1 1\/\d+ /m);
+      expect(readFileSync(`${f}.fsxops`, 'utf8')).toMatch(/^# daxfsx-record: v2 1\/\d+ /m);
     });
   }
 

@@ -106,7 +106,7 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
     }
     const res = explore(config, prog, bounds);
     const w = (s: string): void => io.stdout.write(s + '\n');
-    w(`Explored ${prog.ops.length} op(s) with up to ${bounds.maxFlips} flip(s), ${bounds.preemptions} preemption(s) (${config.model.fs}, kernel ${config.model.kernel}):`);
+    w(`Explored ${prog.ops.length} op(s) with up to ${bounds.maxFlips} flip(s), ${bounds.preemptions} preemption(s) (${config.model.fs}, kernel ${config.model.kernel.name}):`);
     w(`  interleavings  ${res.interleavings}`);
     w(`  distinct states ${res.states}`);
     w(`  exhausted      ${res.exhausted ? 'yes: every interleaving within the bounds was run' : 'no: the time budget ran out'}`);

@@ -6,6 +6,7 @@ import { planReplay, type ReplayPlan } from '../replay/plan.js';
 import { RecordError } from '../replay/recording.js';
 import { OutputError, UsageError, errText } from '../util/errors.js';
 import { Sink } from '../util/sink.js';
+import { runDesignsCli } from './designs.js';
 import { runExploreCli } from './explore.js';
 import { painter, parseRunArgv, type CliIo } from './program.js';
 import { runMatrixCli, runScenarioCli } from './scenario.js';
@@ -15,7 +16,7 @@ import { runXfstestCli } from './xfstest.js';
 
 export type { CliIo };
 
-const COMMANDS = ['shrink', 'explore', 'sweep', 'scenario', 'matrix', 'xfstest'];
+const COMMANDS = ['shrink', 'explore', 'sweep', 'scenario', 'matrix', 'xfstest', 'designs'];
 
 /** Colour on the terminal: --no-color and NO_COLOR turn it off, FORCE_COLOR (chalk's convention) on even off a terminal. */
 export function useColor(flag: boolean, io: Pick<CliIo, 'isTTY' | 'env'>): boolean {
@@ -41,6 +42,7 @@ export async function runCli(argv: string[], io: CliIo, signals?: { interrupted:
   if (argv[0] === 'scenario') return runScenarioCli(argv.slice(1), io);
   if (argv[0] === 'matrix') return runMatrixCli(argv.slice(1), io);
   if (argv[0] === 'xfstest') return runXfstestCli(argv.slice(1), io);
+  if (argv[0] === 'designs') return runDesignsCli(argv.slice(1), io);
   try {
     const parsed = parseRunArgv(argv, io);
     if (!parsed) return 0;

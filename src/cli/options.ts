@@ -2,7 +2,8 @@ import { Command, Option } from 'commander';
 import { MAX_FILE_LEN, MAX_FLIPPERS, MAX_OP_LEN, FS_NAMES, SCHED_NAMES, defaultOutputs, type ModelOptions, type Outputs, type RunConfig } from '../core/config.js';
 import { cInt, fsxGetnum, getnum, strtoll } from '../fsx/getnum.js';
 import { fsxParseMessages, type OptionUse, type ParseLine } from '../fsx/parsemessages.js';
-import { DESIGN_NAMES, type DesignName } from '../kernel/designs.js';
+import { DESIGN_NAMES } from '../kernel/designs.js';
+import { designArg } from './designs.js';
 import { MountError, mountFor } from '../kernel/machine.js';
 import { UsageError } from '../util/errors.js';
 
@@ -120,7 +121,7 @@ export function addRunOptions(cmd: Command, perRun = true): Command {
   ]);
   g('daxfsx: the kernel model', [
     new Option('--fs <fs>', 'file system to model').choices([...FS_NAMES]).default('xfs'),
-    new Option('--kernel <design>', 'how a DAX flag change takes effect').choices([...DESIGN_NAMES]).default('immediate'),
+    new Option('--kernel <design>', `how a DAX flag change takes effect: a design's name (${DESIGN_NAMES.join(', ')}) or a design file (daxfsx designs knobs)`).default('immediate'),
     new Option('--initial-dax <on|off>', 'whether the file starts in DAX mode').choices(['on', 'off']).default('on'),
     new Option('--no-flip', 'no flag flips (fsx alone)'),
     new Option('--flippers <n>', 'chattr +x/-x tasks').default(1),
@@ -309,7 +310,7 @@ function fromGiven(raw: Raw, fileArgs: string[], options: readonly GivenOption[]
     model((m) => (m.fs = v));
   }
   if (has('kernel')) {
-    const v = str('kernel') as DesignName;
+    const v = designArg(str('kernel'));
     model((m) => (m.kernel = v));
   }
   if (has('initialDax')) {

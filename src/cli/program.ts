@@ -42,6 +42,7 @@ export function makeRunProgram(io: Pick<CliIo, 'stdout' | 'stderr'>, given: Give
         '  daxfsx shrink F.fsxops       cut a failing run down to a minimal reproducer\n' +
         '  daxfsx explore [PROGRAM]     every interleaving of a small program, in bounds\n' +
         '  daxfsx sweep --seeds A..B    many seeds in worker threads\n' +
+        '  daxfsx designs list|show|knobs  the designs --kernel takes, and a design file\'s knobs\n' +
         '  daxfsx scenario run          the shipped scenarios, with expected verdicts\n' +
         '  daxfsx matrix                designs x file systems, what each reaches\n' +
         '  daxfsx xfstest F.fsxops      the finding as an xfstests test for a real kernel',

@@ -70,7 +70,7 @@ export function loadScenario(file: string): Scenario {
   const fs = str('fs', 'xfs');
   if (fs !== 'xfs' && fs !== 'ext4') bad('fs', `must be "xfs" or "ext4", not "${fs}"`);
   const kernel = str('kernel', 'immediate');
-  if (!DESIGN_NAMES.includes(kernel as (typeof DESIGN_NAMES)[number])) bad('kernel', `must be one of ${DESIGN_NAMES.join(', ')}, not "${kernel}"`);
+  if (!DESIGN_NAMES.includes(kernel as (typeof DESIGN_NAMES)[number]) && !kernel.includes('/') && !kernel.endsWith('.json')) bad('kernel', `must be one of ${DESIGN_NAMES.join(', ')} or a design file (a path with '/' or ending in .json), not "${kernel}"`);
   const args = o.args ?? [];
   if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) bad('args', 'must be an array of strings (daxfsx run options)');
   const flippers = o.flippers ?? 1;

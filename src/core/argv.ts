@@ -1,4 +1,5 @@
 import { defaultConfig, type RunConfig } from './config.js';
+import { DESIGNS, isDesignName, sameDesign } from '../kernel/designs.js';
 import type { FsxOptions } from '../fsx/options.js';
 
 type Fsx = FsxOptions;
@@ -81,7 +82,7 @@ function modelArgvOf(m: RunConfig['model']): string[] {
   const dm = defaultConfig().model;
   const out: string[] = [];
   if (m.fs !== dm.fs) out.push('--fs', m.fs);
-  if (m.kernel !== dm.kernel) out.push('--kernel', m.kernel);
+  if (!sameDesign(m.kernel, dm.kernel)) out.push('--kernel', isDesignName(m.kernel.name) && sameDesign(DESIGNS[m.kernel.name], m.kernel) ? m.kernel.name : `${m.kernel.name}.json`);
   if (m.initialDax !== dm.initialDax) out.push('--initial-dax', m.initialDax ? 'on' : 'off');
   if (!m.flip) out.push('--no-flip');
   if (m.flippers !== dm.flippers) out.push('--flippers', String(m.flippers));

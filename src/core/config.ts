@@ -1,5 +1,5 @@
 import { defaultFsxOptions, type FsxOptions } from '../fsx/options.js';
-import { DESIGN_NAMES, type DesignName } from '../kernel/designs.js';
+import { DESIGNS, DESIGN_NAMES, DesignError, checkDesign, isDesignName, type Design } from '../kernel/designs.js';
 
 /** daxfsx's version, printed by --version and on recordings. */
 export const VERSION = '0.2.0';
@@ -17,7 +17,8 @@ export const SCHED_NAMES: readonly SchedName[] = ['random', 'pct'];
 /** What daxfsx adds to fsx's options: the machine and the tasks around fsx. */
 export interface ModelOptions {
   fs: FsName;
-  kernel: DesignName;
+  /** The design: its knobs decide the run; a recording carries it whole. */
+  kernel: Design;
   flip: boolean;
   flippers: number;
   /** Relative chance a runnable flipper is picked over fsx at a step. */
@@ -70,7 +71,7 @@ export interface Outputs {
 export function defaultModelOptions(): ModelOptions {
   return {
     fs: 'xfs',
-    kernel: 'immediate',
+    kernel: DESIGNS.immediate,
     flip: true,
     flippers: 1,
     flipWeight: 1,
@@ -189,7 +190,7 @@ const FSX_FIELDS: Record<keyof FsxOptions, Check> = {
 
 const MODEL_FIELDS: Record<keyof ModelOptions, Check> = {
   fs: oneOf(FS_NAMES),
-  kernel: oneOf(DESIGN_NAMES),
+  kernel: () => undefined, // checked by checkConfig: a design (record v2) or a built-in's name (v1)
   flip: bool,
   flippers: int(1, MAX_FLIPPERS),
   flipWeight: num(0),
@@ -221,13 +222,27 @@ function checkObject<T>(v: unknown, field: string, checks: Record<string, Check>
  * Check a config read from outside (a recording): every field present, of
  * its type and in its range, and no other field. Returns a fresh copy.
  */
-export function checkConfig(v: unknown): RunConfig {
+export function checkConfig(v: unknown, format = 2): RunConfig {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError('config', 'must be an object');
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) if (k !== 'fsx' && k !== 'model') throw new ConfigError(k, 'unknown field');
   const fsx = checkObject<FsxOptions>(o.fsx, 'fsx', FSX_FIELDS);
   const model = checkObject<ModelOptions>(o.model, 'model', MODEL_FIELDS);
-  return { fsx: { ...fsx }, model: { ...model } };
+  return { fsx: { ...fsx }, model: { ...model, kernel: checkKernel((o.model as { kernel: unknown }).kernel, format) } };
+}
+
+/** A record's model.kernel: v1 names a built-in design, v2 holds the design itself. */
+function checkKernel(v: unknown, format: number): Design {
+  if (format < 2) {
+    if (typeof v !== 'string' || !isDesignName(v)) throw new ConfigError('model.kernel', `must be one of ${DESIGN_NAMES.join(', ')} (got ${JSON.stringify(v)})`);
+    return DESIGNS[v];
+  }
+  try {
+    return checkDesign(v);
+  } catch (e) {
+    if (e instanceof DesignError) throw new ConfigError(`model.kernel.${e.field}`, e.why);
+    throw e;
+  }
 }
 
 /** The fields in which two configs differ, as 'fsx.seed' paths. */
@@ -236,7 +251,7 @@ export function configDiff(a: RunConfig, b: RunConfig): string[] {
   for (const part of ['fsx', 'model'] as const) {
     const x = a[part] as unknown as Record<string, unknown>;
     const y = b[part] as unknown as Record<string, unknown>;
-    for (const k of new Set([...Object.keys(x), ...Object.keys(y)])) if (x[k] !== y[k]) out.push(`${part}.${k}`);
+    for (const k of new Set([...Object.keys(x), ...Object.keys(y)])) if (x[k] !== y[k] && JSON.stringify(x[k]) !== JSON.stringify(y[k])) out.push(`${part}.${k}`);
   }
   return out;
 }

@@ -180,5 +180,5 @@ export interface RunRecord {
 }
 
 export function runRecord(config: RunConfig, o: Outcome, counts: { ops: number; steps: number; flips: number }): RunRecord {
-  return { seed: config.fsx.seed, fs: config.model.fs, kernel: config.model.kernel, verdict: verdict(o), signature: signature(o), exitCode: exitCode(o), ...counts };
+  return { seed: config.fsx.seed, fs: config.model.fs, kernel: config.model.kernel.name, verdict: verdict(o), signature: signature(o), exitCode: exitCode(o), ...counts };
 }

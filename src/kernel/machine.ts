@@ -2,7 +2,7 @@ import { RandomStrategy } from '../sched/random.js';
 import { Scheduler } from '../sched/scheduler.js';
 import { makePrng, type Strategy } from '../sched/strategy.js';
 import { Task } from '../sched/task.js';
-import { DESIGNS, release, versionNumber, type DesignName } from './designs.js';
+import { DESIGNS, release, versionNumber, type Design, type DesignName } from './designs.js';
 import { Kernel, type DaxMount } from './core.js';
 import { EXT4 } from './ext4/file.js';
 import { XFS } from './xfs/file.js';
@@ -14,7 +14,8 @@ import { Trace } from './trace.js';
 
 export interface MachineOptions {
   fs: 'xfs' | 'ext4';
-  kernel: DesignName;
+  /** The design, or a built-in design's name. */
+  kernel: Design | DesignName;
   /** The file's on-disk DAX flag at the start (on ext4 before 5.8: data journalling off). */
   initialDax: boolean;
   panicOnWarn: boolean;
@@ -50,8 +51,8 @@ export class MountError extends Error {
 }
 
 /** The DAX mount option for a design and file system: `text`, or the release's default when empty. */
-export function mountFor(kernel: DesignName, fs: 'xfs' | 'ext4', text: string): DaxMount {
-  const v = versionNumber(DESIGNS[kernel].base);
+export function mountFor(kernel: Design, fs: 'xfs' | 'ext4', text: string): DaxMount {
+  const v = versionNumber(kernel.base);
   if (!text) return defaultMount(v, fs);
   const m = parseMount(v, text);
   if (typeof m !== 'string') throw new MountError(`--mount ${m.error}`);
@@ -75,8 +76,9 @@ export function buildMachine(o: Partial<MachineOptions> = {}, strategy?: Strateg
   };
   const sched = new Scheduler(strategy ?? new RandomStrategy(makePrng(opts.seed, 'sched')), opts.hungSteps);
   const trace = new Trace(sched, opts.trace);
-  const mount = mountFor(opts.kernel, opts.fs, opts.mount);
-  const k = new Kernel(opts.fs === 'xfs' ? XFS : EXT4, DESIGNS[opts.kernel], trace, sched, opts.maxFileLen, opts.initialDax, opts.panicOnWarn, mount);
+  const design = typeof opts.kernel === 'string' ? DESIGNS[opts.kernel] : opts.kernel;
+  const mount = mountFor(design, opts.fs, opts.mount);
+  const k = new Kernel(opts.fs === 'xfs' ? XFS : EXT4, design, trace, sched, opts.maxFileLen, opts.initialDax, opts.panicOnWarn, mount);
   k.closeOpenDrop = opts.closeOpenDrop;
   const fsx = new Task(FSX_PID, 'fsx', 3);
   return { k, sched, fsx, file: new ModelFile(k, fsx) };

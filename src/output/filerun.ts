@@ -166,7 +166,7 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
     const recorded: RunConfig = { fsx: { ...f, durationSec: 0, numops: f.durationSec > 0 ? e.testcalls : f.numops }, model: m };
     return recordLines(
       { origin: { kind: exactKind, firstOp: e.log.count > 10000 ? e.log.count - 9999 : 1 }, config: recorded, schedule: req.replay?.flippers.kind === 'script' ? [...req.replay.flippers.flips] : [] },
-      `${VERSION}: ${m.fs}, kernel ${m.kernel}, ${m.flip ? `${m.flippers} flipper(s)` : 'no flips'}; ${run.sched.step} steps, ${run.k.flips} flag changes; replay: daxfsx --replay-ops=THIS_FILE FILE`,
+      `${VERSION}: ${m.fs}, kernel ${m.kernel.name}, ${m.flip ? `${m.flippers} flipper(s)` : 'no flips'}; ${run.sched.step} steps, ${run.k.flips} flag changes; replay: daxfsx --replay-ops=THIS_FILE FILE`,
     );
   };
   run = new Run({
@@ -195,7 +195,7 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
     } catch (e) {
       throw new OutputError(`${out.logJson}: ${errText(e)}`, EXIT.FILE);
     }
-    jlog.info({ event: 'start', seed: f.seed, fs: m.fs, kernel: m.kernel, flip: m.flip, flippers: m.flip ? m.flippers : 0 });
+    jlog.info({ event: 'start', seed: f.seed, fs: m.fs, kernel: m.kernel.name, flip: m.flip, flippers: m.flip ? m.flippers : 0 });
   }
   let logged = 0;
   let opStartStep = 0;
@@ -374,7 +374,7 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
   if (out.report) {
     const head = headline(outcome);
     const html = renderHtml({
-      title: `daxfsx: ${head} (${m.fs}, ${m.kernel}, seed ${f.seed})`,
+      title: `daxfsx: ${head} (${m.fs}, ${m.kernel.name}, seed ${f.seed})`,
       verdict: head,
       command: req.command,
       replay: replayCmd,
@@ -394,7 +394,7 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
   const flipNote = m.flip ? `${k.flips} flag changes${run.flipResults.busy ? `, ${run.flipResults.busy} refused` : ''}` : 'no flips';
   const sig = signature(outcome);
   const v = verdict(outcome);
-  const line = `daxfsx: ${v === 'ok' ? io.paint('good', 'ok') : io.paint('bad', v)}${headlineOf(v, sig).slice(v.length)}: ${engine.testcalls} ops, ${flipNote}, ${sched.step} steps, ${(elapsedMs / 1000).toFixed(2)} s (${m.fs}, ${m.kernel}${m.flip ? `, ${run.script ? 'script' : m.sched}` : ''})`;
+  const line = `daxfsx: ${v === 'ok' ? io.paint('good', 'ok') : io.paint('bad', v)}${headlineOf(v, sig).slice(v.length)}: ${engine.testcalls} ops, ${flipNote}, ${sched.step} steps, ${(elapsedMs / 1000).toFixed(2)} s (${m.fs}, ${m.kernel.name}${m.flip ? `, ${run.script ? 'script' : m.sched}` : ''})`;
   // a reader that went away gets no more words (fsx, killed by its SIGPIPE handler, says nothing either)
   if (!(outcome.kind === 'interrupted' && outcome.signal === SIGPIPE)) io.stderr.write(line + '\n');
   if (jlog) {

@@ -43,7 +43,10 @@ export function planReplay(file: string, text: string, apply: (base: RunConfig) 
   if (clash.length) {
     const show = (c: RunConfig, f: string): string => {
       const [part, key] = f.split('.') as ['fsx' | 'model', string];
-      return JSON.stringify((c[part] as unknown as { [k: string]: unknown })[key]);
+      const v = (c[part] as unknown as { [k: string]: unknown })[key];
+      // a design by its name, unless the two have the same name and differ in their knobs
+      if (key === 'kernel' && config.model.kernel.name !== rec.config.model.kernel.name) return JSON.stringify(c.model.kernel.name);
+      return JSON.stringify(v);
     };
     throw new RecordError(file, 0, `the command line contradicts the recording: ${clash.map((f) => `${f} ${show(config, f)} (recorded: ${show(rec.config, f)})`).join(', ')}; leave those options out to replay the recorded run`);
   }

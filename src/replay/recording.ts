@@ -6,8 +6,8 @@ import type { FlipSpec } from '../sched/schedule.js';
  * them; it reads lines of at most 255 characters, so the data is split):
  *
  *   # daxfsx 0.2.0: xfs, kernel locked, 1 flipper; ...          a summary for people
- *   # daxfsx-record: v1 1/2 3f2a91c0 {"origin":{"kind":"generated","firstOp":1},"config":{...
- *   # daxfsx-record: v1 2/2 3f2a91c0 ...,"schedule":[]}
+ *   # daxfsx-record: v2 1/2 3f2a91c0 {"origin":{"kind":"generated","firstOp":1},"config":{...
+ *   # daxfsx-record: v2 2/2 3f2a91c0 ...,"schedule":[]}
  *
  * The record holds what decides the run — its config (fsx's options and
  * the model's) — how the op lines came to be, and for a script its
@@ -15,7 +15,9 @@ import type { FlipSpec } from '../sched/schedule.js';
  * its part, and a checksum of the whole, so a damaged, truncated or
  * foreign record is refused before anything runs.
  */
-export const RECORD_FORMAT = 1;
+export const RECORD_FORMAT = 2;
+/** v1: model.kernel names a built-in design; v2 (this one): it holds the design's contents. */
+const READ_FORMATS = [1, 2];
 const RECORD = '# daxfsx-record: ';
 const CHUNK = 200;
 
@@ -107,15 +109,17 @@ export function readRecord(text: string, file: string): Recorded | null {
   let n = 0;
   let sum = '';
   let json = '';
+  let format = RECORD_FORMAT;
   for (const [i, p] of parts.entries()) {
     const m = PART.exec(p.text);
     if (!m) throw new RecordError(file, p.line, "a '# daxfsx-record:' line that is damaged (expected 'vN K/N CHECKSUM DATA')");
-    if (Number(m[1]) !== RECORD_FORMAT) throw new RecordError(file, p.line, `record format v${m[1]}, which this version of daxfsx does not know (it reads v${RECORD_FORMAT})`);
+    if (!READ_FORMATS.includes(Number(m[1]))) throw new RecordError(file, p.line, `record format v${m[1]}, which this version of daxfsx does not know (it reads ${READ_FORMATS.map((f) => `v${f}`).join(' and ')})`);
     if (i === 0) {
+      format = Number(m[1]);
       n = Number(m[3]);
       sum = m[4];
     }
-    if (Number(m[2]) !== i + 1 || Number(m[3]) !== n || m[4] !== sum) throw new RecordError(file, p.line, `record part ${m[2]}/${m[3]} where part ${i + 1}/${n} was expected: the record is damaged or parts are missing`);
+    if (Number(m[2]) !== i + 1 || Number(m[3]) !== n || m[4] !== sum || Number(m[1]) !== format) throw new RecordError(file, p.line, `record part ${m[2]}/${m[3]} where part ${i + 1}/${n} was expected: the record is damaged or parts are missing`);
     json += m[5];
   }
   if (parts.length !== n) throw new RecordError(file, parts[parts.length - 1].line, `the record is truncated: ${parts.length} of its ${n} parts are here`);
@@ -130,7 +134,7 @@ export function readRecord(text: string, file: string): Recorded | null {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError('record', 'must be an object');
     const o = v as { [k: string]: unknown };
     for (const k of Object.keys(o)) if (!['origin', 'config', 'schedule'].includes(k)) throw new ConfigError(k, 'unknown field');
-    return { origin: checkOrigin(o.origin), config: checkConfig(o.config), schedule: checkSchedule(o.schedule) };
+    return { origin: checkOrigin(o.origin), config: checkConfig(o.config, format), schedule: checkSchedule(o.schedule) };
   } catch (e) {
     if (e instanceof ConfigError) throw new RecordError(file, parts[0].line, `the record's ${e.field} ${e.why}`);
     throw e;

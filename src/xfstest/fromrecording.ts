@@ -1,7 +1,6 @@
 import { fsxArgvOf } from '../core/argv.js';
 import type { RunConfig } from '../core/config.js';
 import { parseOps } from '../fsx/fsxops.js';
-import { DESIGNS } from '../kernel/designs.js';
 import { RecordError, readRecord } from '../replay/recording.js';
 import { EXIT_FILE, EXIT_PARSE, XfstestError, type XfstestInput } from './input.js';
 
@@ -71,12 +70,12 @@ export function inputFromFacts(facts: RecordingFacts, source: string, choices: T
   const c = facts.config;
   // fsx's own options only, without those the test cannot use (fsx takes none of daxfsx's)
   const fsx = { ...c.fsx, integrity: false, keepExisting: false, lite: false, durationSec: 0 };
-  const design = DESIGNS[c.model.kernel];
+  const design = c.model.kernel;
   const flip = c.model.flip;
   const script = facts.origin === 'script';
   return {
     fs: choices.fs ?? c.model.fs,
-    design: { name: c.model.kernel, kernel: design.base, summary: design.summary },
+    design: { name: design.name, kernel: design.base, summary: design.summary },
     fsxArgs: fsxArgvOf(fsx),
     opLines: facts.opLines,
     flips: {

@@ -29,11 +29,11 @@ describe('a recording decides its replay, or the replay does not run (defect 1)'
 
   const damaged: [string, (t: string) => string, RegExp][] = [
     ['its record lines deleted', withoutRecord, /run\.fsxops:1: daxfsx lines but no '# daxfsx-record:' line/],
-    ['a record part missing (truncated)', (t) => t.replace(/^# daxfsx-record: v1 2\/.*\n/m, ''), /record part 3\/\d+ where part 2\/\d+ was expected|truncated/],
+    ['a record part missing (truncated)', (t) => t.replace(/^# daxfsx-record: v2 2\/.*\n/m, ''), /record part 3\/\d+ where part 2\/\d+ was expected|truncated/],
     ['its last part missing', (t) => t.split('\n').filter((l, i, all) => !(l.startsWith('# daxfsx-record:') && !all[i + 1]?.startsWith('# daxfsx-record:'))).join('\n'), /truncated/],
-    ['a byte of its data changed', (t) => t.replace('"kernel":"locked"', '"kernel":"immediate"'), /checksum does not match/],
-    ['an unknown format version', (t) => t.replace(/# daxfsx-record: v1 /g, '# daxfsx-record: v9 '), /record format v9, which this version of daxfsx does not know/],
-    ['a damaged record line', (t) => t.replace(/# daxfsx-record: v1 1\/(\d+) [0-9a-f]{8}/, '# daxfsx-record: v1 1/$1 zz'), /damaged/],
+    ['a byte of its data changed', (t) => t.replace('"refuseWhileMapped":false', '"refuseWhileMapped":true '), /checksum does not match/],
+    ['an unknown format version', (t) => t.replace(/# daxfsx-record: v2 /g, '# daxfsx-record: v9 '), /record format v9, which this version of daxfsx does not know/],
+    ['a damaged record line', (t) => t.replace(/# daxfsx-record: v2 1\/(\d+) [0-9a-f]{8}/, '# daxfsx-record: v2 1/$1 zz'), /damaged/],
   ];
   for (const [what, edit, why] of damaged) {
     it(`refuses a recording with ${what}: one line naming the file, exit 100, nothing run`, async () => {
@@ -111,7 +111,7 @@ describe('crafted records cannot steer a replay (defect 6)', () => {
     let h = 0x811c9dc5;
     for (let i = 0; i < json.length; i++) h = Math.imul(h ^ json.charCodeAt(i), 0x01000193);
     const sum = (h >>> 0).toString(16).padStart(8, '0');
-    return [lines[0], `# daxfsx-record: v1 1/1 ${sum} ${json}`, 'write 0x0 0x10 0x0 *'].join('\n') + '\n';
+    return [lines[0], `# daxfsx-record: v2 1/1 ${sum} ${json}`, 'write 0x0 0x10 0x0 *'].join('\n') + '\n';
   };
   const payloads: [string, (d: string) => unknown][] = [
     ['an output path in the config', (d) => ({ origin: { kind: 'generated', firstOp: 1 }, config: { ...defaultConfig(), report: join(d, 'evil.html') }, schedule: [] })],

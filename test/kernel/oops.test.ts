@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KernelPanic, type Warning } from '../../src/kernel/core.js';
-import type { DesignName } from '../../src/kernel/designs.js';
+import { DESIGNS, type DesignName } from '../../src/kernel/designs.js';
 import { IOLOCK, MMAPLOCK, fs_lock } from '../../src/kernel/fs/generic.js';
 import { buildMachine, flipperTaskFor } from '../../src/kernel/machine.js';
 import { FaultLoop } from '../../src/kernel/mm/memory.js';
@@ -64,7 +64,7 @@ const FSYNC = ['entry_SYSCALL_64_fastpath', 'SyS_fsync', 'xfs_file_fsync', 'file
 const fsx = (): Task => new Task(6052, 'fsx', 3);
 const nullPanic = (t = fsx(), frames = FAULT): KernelPanic => new KernelPanic('oops', 'iomap_page_mkwrite', t, frames, '0000000000000020', 'lock_page() on a NULL struct page');
 const warning = (t: Task, frames = FSYNC, step = 10): Warning => ({ func: 'grab_mapping_entry', where: 'fs/dax.c:479', what: 'x', task: t, frames, step });
-const mach = (d: DesignName = 'immediate'): Machine => machineFor('xfs', d, 1);
+const mach = (d: DesignName = 'immediate'): Machine => machineFor('xfs', DESIGNS[d], 1);
 
 /** The first register dump's values by name. */
 function regs(text: string): Record<string, bigint> {
@@ -308,7 +308,7 @@ describe('the hung-task report', () => {
   it('5.x: the task line of its version, and every lock in the system once, after the hung tasks', () => {
     for (const fs of ['xfs', 'ext4'] as const) {
       const h = hang('deferred', fs, true);
-      const text = hungReport(h.k, machineFor(fs, 'deferred', 1), '', h.task);
+      const text = hungReport(h.k, machineFor(fs, DESIGNS['deferred'], 1), '', h.task);
       const l = text.split('\n');
       expect(l[0]).toBe('INFO: task fsx:6052 blocked for more than 122 seconds.');
       expect(l[3]).toBe('task:fsx             state:D stack:    0 pid: 6052 ppid:  6051 flags:0x00000000');
@@ -324,7 +324,7 @@ describe('the hung-task report', () => {
       expect(text).toMatch(/\d locks held by xfs_io\/6060:\n\n/);
     }
     const h = hang('deferred', 'xfs', true);
-    const m58: Machine = { ...machineFor('xfs', 'deferred', 1), base: '5.8', version: '5.8.0+' };
+    const m58: Machine = { ...machineFor('xfs', DESIGNS['deferred'], 1), base: '5.8', version: '5.8.0+' };
     expect(hungReport(h.k, m58, '', h.task)).toMatch(/\nfsx             D    0  6052   6051 0x00000000\n[\s\S]*\nCode: Bad RIP value\.\n/);
   });
 
@@ -363,7 +363,7 @@ describe('the hung-task report', () => {
 
   it('lockList gives the lines for one task (for callers building their own report)', () => {
     const h = hang('immediate', 'ext4', false);
-    const lines = lockList(h.k, machineFor('ext4', 'immediate', 1), h.task);
+    const lines = lockList(h.k, machineFor('ext4', DESIGNS['immediate'], 1), h.task);
     expect(lines[0]).toBe('2 locks held by fsx/6052:');
     expect(lines[2]).toMatch(/\(&sb->s_type->i_mutex_key#8\)\{\+{6}\}, at: \[<ffffffff[0-9a-f]{8}>\] ext4_file_write_iter\+/);
   });
@@ -431,10 +431,10 @@ describe('the format follows the kernel the design comes from', () => {
   });
 
   it('machineFor takes the release from the design', () => {
-    expect(machineFor('xfs', 'immediate', 1).version).toBe('4.13.0+');
-    expect(machineFor('xfs', 'locked', 1).version).toBe('4.13.0+');
-    expect(machineFor('xfs', 'ignored', 1).version).toBe('4.14.0+');
-    expect(machineFor('ext4', 'deferred', 1).version).toBe('5.11.0+');
+    expect(machineFor('xfs', DESIGNS['immediate'], 1).version).toBe('4.13.0+');
+    expect(machineFor('xfs', DESIGNS['locked'], 1).version).toBe('4.13.0+');
+    expect(machineFor('xfs', DESIGNS['ignored'], 1).version).toBe('4.14.0+');
+    expect(machineFor('ext4', DESIGNS['deferred'], 1).version).toBe('5.11.0+');
   });
 
   it('panic_on_warn: 4.13 panics before the registers, and dump_stack goes through the trap into the interrupted code', () => {

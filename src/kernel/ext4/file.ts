@@ -56,13 +56,13 @@ const N: FsNames = {
  * ext4_dax_read_iter takes inode_lock_shared and re-checks IS_DAX, falling
  * back to generic_file_read_iter if it is gone. Otherwise
  * generic_file_read_iter: a buffered read takes no inode lock; a direct
- * read takes it shared in ext4_direct_IO. With decideUnderLock the
+ * read takes it shared in ext4_direct_IO. With readIsDax "locked" the
  * decision is made once, under inode_lock_shared, and the read done there.
  */
 function* ext4_file_read_iter(k: Kernel, t: Task, dst: Uint8Array, dstOff: number, len: number, pos: number, direct: boolean): Gen<number> {
   t.enter(N.read_iter);
   try {
-    if (k.design.decideUnderLock) {
+    if (k.design.readIsDax === 'locked') {
       yield* fs_lock(k, N, t, IOLOCK, false);
       if (k.tick()) yield;
       const dax = k.isDax(t);

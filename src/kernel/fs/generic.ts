@@ -149,14 +149,14 @@ export function* write_body(k: Kernel, n: FsNames, t: Task, dax: boolean, direct
 /**
  * ->write_iter (xfs_file_write_iter and ext4_file_write_iter have the same
  * shape in 4.13-5.11): IS_DAX tested before taking any lock, then IOLOCK
- * exclusive in the path chosen, no second test; with decideUnderLock the
+ * exclusive in the path chosen, no second test; with writeIsDax "locked" the
  * test moves after the lock.
  */
 export function* write_iter(k: Kernel, n: FsNames, t: Task, src: Uint8Array, srcOff: number, len: number, pos: number, direct: boolean): Gen<number> {
   t.enter(n.write_iter);
   try {
     let early: boolean | null = null;
-    if (!k.design.decideUnderLock) {
+    if (k.design.writeIsDax === 'unlocked') {
       if (k.tick()) yield;
       early = k.isDax(t);
     }

@@ -1,4 +1,4 @@
-import { DESIGNS, type DesignName, type KernelVersion } from '../designs.js';
+import type { Design, KernelVersion } from '../designs.js';
 import { hash } from './symbols.js';
 
 /** The machine a kernel report describes. */
@@ -29,9 +29,9 @@ export function releaseOf(base: KernelVersion): string {
 }
 
 /** The Machine of a run: the design's kernel, the file system, the seed. */
-export function machineFor(fs: 'xfs' | 'ext4', design: DesignName, seed: number): Machine {
-  const base = DESIGNS[design].base;
-  return { version: releaseOf(base), hardware: `daxfsx model of ${fs} on pmem, design ${design}`, seed, base };
+export function machineFor(fs: 'xfs' | 'ext4', design: Design, seed: number): Machine {
+  const base = design.base;
+  return { version: releaseOf(base), hardware: `daxfsx model of ${fs} on pmem, design ${design.name}`, seed, base };
 }
 
 export function baseOf(m: Machine): KernelVersion {

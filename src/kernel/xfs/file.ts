@@ -53,19 +53,20 @@ export const N: FsNames = {
 /**
  * xfs_file_read_iter() (4.13-5.11): IS_DAX tested with no lock held, then
  * IOLOCK shared in the path chosen (xfs_file_dax_read, the DIO read or the
- * buffered read), nothing re-tested; with decideUnderLock the test is made
- * under IOLOCK.
+ * buffered read), nothing re-tested; with readIsDax "locked" the test is
+ * made under IOLOCK.
  */
 function* xfs_file_read_iter(k: Kernel, t: Task, dst: Uint8Array, dstOff: number, len: number, pos: number, direct: boolean): Gen<number> {
   t.enter(N.read_iter);
   try {
     let dax = false;
-    if (!k.design.decideUnderLock) {
+    const locked = k.design.readIsDax === 'locked';
+    if (!locked) {
       if (k.tick()) yield;
       dax = k.isDax(t);
     }
     yield* fs_lock(k, N, t, IOLOCK, false);
-    if (k.design.decideUnderLock) {
+    if (locked) {
       if (k.tick()) yield;
       dax = k.isDax(t);
     }
@@ -108,12 +109,12 @@ function* xfs_filemap_page_mkwrite(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
  * inode (IS_DAX tested with no lock held) goes straight to
  * xfs_filemap_page_mkwrite with vmf->page still NULL. Otherwise MMAPLOCK
  * shared, and IS_DAX picks the DAX or page-cache fault. With
- * decideUnderLock the shortcut is gone: the test is made under MMAPLOCK.
+ * faultWriteIsDax "locked" the shortcut is gone: the test is made under MMAPLOCK.
  */
 function* xfs_filemap_fault_413(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
   t.enter('xfs_filemap_fault');
   try {
-    if (vmf.write && !k.design.decideUnderLock) {
+    if (vmf.write && k.design.faultWriteIsDax === 'unlocked') {
       if (k.tick()) yield;
       if (k.isDax(t)) return yield* xfs_filemap_page_mkwrite(k, t, vmf);
     }
@@ -130,19 +131,21 @@ function* xfs_filemap_fault_413(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
 /**
  * xfs_filemap_huge_fault() (4.13): VM_FAULT_FALLBACK unless IS_DAX (tested
  * with no lock held), then MMAPLOCK shared and dax_iomap_fault with no
- * second test. With decideUnderLock the test is made under MMAPLOCK.
+ * second test. With hugeFaultIsDax "locked" the test is made under
+ * MMAPLOCK.
  */
 function* xfs_filemap_huge_fault_413(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
   t.enter('xfs_filemap_huge_fault');
   try {
-    if (!k.design.decideUnderLock) {
+    const locked = k.design.hugeFaultIsDax === 'locked';
+    if (!locked) {
       if (k.tick()) yield;
       if (!k.isDax(t)) return VM_FAULT.FALLBACK;
     }
     yield* fs_lock(k, N, t, MMAPLOCK, false);
     let ret: number = VM_FAULT.FALLBACK;
     let dax = true;
-    if (k.design.decideUnderLock) {
+    if (locked) {
       if (k.tick()) yield;
       dax = k.isDax(t);
     }

@@ -30,7 +30,7 @@ export function xfs_ioc_fsgetxattr_dax(k: Kernel): boolean {
  * equals IS_DAX; otherwise MMAPLOCK and IOLOCK exclusive (held until the
  * transaction commits), filemap_write_and_wait and invalidate_inode_pages2.
  * Since 4.14 never changes IS_DAX, every request differing from it flushes.
- * refuse-mapped adds its EBUSY once the locks are held.
+ * refuseWhileMapped adds its EBUSY once the locks are held.
  */
 function* xfs_ioctl_setattr_dax_invalidate(k: Kernel, t: Task, dax: boolean): Gen<{ err: number; locked: boolean }> {
   t.enter('xfs_ioctl_setattr_dax_invalidate');
