@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { EXIT } from '../core/outcome.js';
 import { DESIGNS, DESIGN_NAMES, DesignError, FIXED_DECISIONS, KNOBS, designsDir, isDesignName, parseDesign, type Design } from '../kernel/designs.js';
 import { OutputError, UsageError, errText } from '../util/errors.js';
-import type { CliIo } from './program.js';
+import type { Sink } from '../util/sink.js';
 
 /** Read a design file: one line naming the file and the field for anything wrong (exit 93). */
 export function loadDesignFile(file: string): Design {
@@ -56,7 +56,7 @@ export function knobsText(): string {
 const USAGE = 'Usage: daxfsx designs list | show NAME|FILE | knobs\n  The designs --kernel takes: the built-in ones (designs/*.json) or a design file.\n';
 
 /** `daxfsx designs ...` */
-export function runDesignsCli(argv: string[], io: CliIo): number {
+export function runDesignsCli(argv: string[], io: { stdout: Sink; stderr: Sink }): number {
   const [sub, arg, ...rest] = argv;
   try {
     if (sub === '--help' || sub === '-h' || sub === undefined) {
