@@ -104,7 +104,7 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
       const gen = recordRun({ fsx: { ...config.fsx, numops: n * 20 }, model: { ...config.model, flip: false } });
       prog = { ops: gen.script.ops.slice(0, n).map((o, i) => ({ ...o, line: i + 1 })), flips: [] };
     }
-    const res = explore(config, prog, bounds);
+    const res = await explore(config, prog, bounds);
     const w = (s: string): void => io.stdout.write(s + '\n');
     w(`Explored ${prog.ops.length} op(s) with up to ${bounds.maxFlips} flip(s), ${bounds.preemptions} preemption(s) (${config.model.fs}, kernel ${config.model.kernel.name}):`);
     w(`  interleavings  ${res.interleavings}`);

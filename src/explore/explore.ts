@@ -63,8 +63,14 @@ function runOnce(config: RunConfig, program: Script, o: ExploreOptions, prefix: 
   return { points: dfs!.points, signature: signature(outcome), verdict: verdict(outcome), exitCode: exitCode(outcome), script: { ops: program.ops, flips: dfs!.flips } };
 }
 
-export function explore(config: RunConfig, program: Script, o: ExploreOptions): ExploreResult {
+/**
+ * Explore every interleaving within the bounds. Between interleavings it
+ * gives the event loop a turn now and then (a signal, a progress line, the
+ * test runner's heartbeat are not held up by a long exploration).
+ */
+export async function explore(config: RunConfig, program: Script, o: ExploreOptions): Promise<ExploreResult> {
   const t0 = performance.now();
+  let lastTurn = t0;
   const seen = new Map<string, number>(); // state -> most preemption budget left when it was reached
   const failures = new Map<string, ExploreFailure>();
   const stack: number[][] = [[]];
@@ -74,6 +80,10 @@ export function explore(config: RunConfig, program: Script, o: ExploreOptions): 
     if (performance.now() - t0 > o.budgetMs) {
       exhausted = false;
       break;
+    }
+    if (performance.now() - lastTurn > 100) {
+      await new Promise((r) => setImmediate(r));
+      lastTurn = performance.now();
     }
     const prefix = stack.pop()!;
     const r = runOnce(config, program, o, prefix);
