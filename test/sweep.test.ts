@@ -19,7 +19,8 @@ describe('daxfsx sweep', () => {
     expect(lines.map((l) => l.seed)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     expect(Object.keys(lines[0]).sort()).toEqual(['exitCode', 'flips', 'fs', 'kernel', 'ops', 'seed', 'signature', 'steps', 'verdict']);
     expect(a.stdout).toMatch(/signature\s+seeds\s+first seed\s+median ops/);
-    expect(a.stdout).toMatch(/iomap_page_mkwrite\s+\d+\s+\d+\s+\d+/);
+    expect(a.stdout).toMatch(/iomap_page_mkwrite\s+\d+\s+2\s+\d+/);
+    expect(a.stdout).toMatch(/vm_insert_mixed\s+\d+\s+1\s+\d+/);
   });
 
   it('shards cover the range once and merge back into the whole', async () => {

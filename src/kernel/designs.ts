@@ -251,7 +251,3 @@ export function versionNumber(v: KernelVersion): number {
   return a * 100 + b;
 }
 
-/** `uname -r` of the modelled kernel, for the oops header. */
-export function release(v: KernelVersion): string {
-  return v === '4.13' ? '4.13.0+' : `${v}.0`;
-}

@@ -11,6 +11,16 @@ import { inodeDirty } from './inode.js';
 
 const F_BG = (): string => 'background writeback of the inode (WB_SYNC_NONE)';
 
+/** inode_wait_for_writeback() (fs/fs-writeback.c, 4.13–5.11): wait while the inode is under writeback (I_SYNC). */
+export function* inode_wait_for_writeback(k: Kernel, t: Task): Gen<void> {
+  const ip = k.inode;
+  if (!ip.sync) return;
+  const w = new CondWait(() => !ip.sync, 'writeback of the inode (I_SYNC)');
+  t.enter('inode_wait_for_writeback');
+  while (ip.sync) yield w;
+  t.leave();
+}
+
 /**
  * write_inode_now(inode, 1): writeback_single_inode() with WB_SYNC_ALL,
  * waiting for writeback already in flight first.
@@ -19,12 +29,7 @@ export function* write_inode_now(k: Kernel, t: Task): Gen<number> {
   t.enter('write_inode_now');
   try {
     const ip = k.inode;
-    if (ip.sync) {
-      const w = new CondWait(() => !ip.sync, 'writeback of the inode (I_SYNC)');
-      t.enter('inode_wait_for_writeback');
-      while (ip.sync) yield w;
-      t.leave();
-    }
+    yield* inode_wait_for_writeback(k, t);
     ip.sync = true;
     try {
       return yield* k.fs.writepages(k, t, 0, Number.MAX_SAFE_INTEGER, true);

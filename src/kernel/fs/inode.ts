@@ -3,7 +3,7 @@ import { DaxEntry, Page, type Gen, type Kernel } from '../core.js';
 import { V5_11, V5_8 } from '../designs.js';
 import { CondWait } from '../locks.js';
 import { invalidate_mapping_pages, truncate_inode_pages_final } from '../mm/truncate.js';
-import { write_inode_now } from './fs-writeback.js';
+import { inode_wait_for_writeback, write_inode_now } from './fs-writeback.js';
 
 /**
  * fs/inode.c as the test file's inode needs it: finding it (and loading it
@@ -130,12 +130,7 @@ export function* evict(k: Kernel, t: Task): Gen<void> {
   t.enter('evict');
   try {
     const ip = k.inode;
-    if (ip.sync) {
-      const w = new CondWait(() => !ip.sync, 'writeback of the inode (I_SYNC)');
-      t.enter('inode_wait_for_writeback');
-      while (ip.sync) yield w;
-      t.leave();
-    }
+    yield* inode_wait_for_writeback(k, t);
     t.enter(k.fs.name === 'xfs' ? 'xfs_fs_evict_inode' : 'ext4_evict_inode');
     const lost = dirtyPages(k);
     truncate_inode_pages_final(k, t);
