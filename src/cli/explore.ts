@@ -1,10 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION, defaultConfig, type RunConfig } from '../core/config.js';
 import { EXIT, headlineOf } from '../core/outcome.js';
-import { recordRun, type Script } from '../core/scripted.js';
+import type { Script } from '../core/scripted.js';
 import { explore } from '../explore/explore.js';
+import { programFromSeed } from '../explore/program.js';
 import { parseOps } from '../fsx/fsxops.js';
 import { FL } from '../fsx/ops.js';
 import { replayCommand } from '../output/paths.js';
@@ -99,10 +100,13 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
       if (parsed.error) return fail(parsed.error.message, EXIT.REPLAY);
       prog = { ops: annotateOps(text, parsed.ops.filter((o) => !(o.flags & FL.SKIPPED))), flips: [] };
     } else {
-      const n = int('ops', opts.ops, 1);
-      // the first N ops of the stream that do something (skipped ones are left out)
-      const gen = recordRun({ fsx: { ...config.fsx, numops: n * 20 }, model: { ...config.model, flip: false } });
-      prog = { ops: gen.script.ops.slice(0, n).map((o, i) => ({ ...o, line: i + 1 })), flips: [] };
+      prog = programFromSeed(config, int('ops', opts.ops, 1));
+    }
+    // the directory for failing runs is made before exploring (not found missing after minutes of it)
+    try {
+      mkdirSync(String(opts.outDir), { recursive: true });
+    } catch (e) {
+      return fail(`${String(opts.outDir)}: ${errText(e)}`, EXIT.FILE);
     }
     const res = await explore(config, prog, bounds);
     const w = (s: string): void => io.stdout.write(s + '\n');

@@ -1,9 +1,9 @@
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { defaultConfig, type RunConfig } from '../core/config.js';
 import type { RunRecord } from '../core/outcome.js';
-import { DESIGN_NAMES } from '../kernel/designs.js';
+import { DESIGN_NAMES, isDesignName } from '../kernel/designs.js';
 import { runSeeds } from '../sweep/pool.js';
 import { EXIT } from '../core/outcome.js';
 import { UsageError, errText } from '../util/errors.js';
@@ -69,7 +69,9 @@ export function loadScenario(file: string): Scenario {
   const name = str('name');
   const fs = str('fs', 'xfs');
   if (fs !== 'xfs' && fs !== 'ext4') bad('fs', `must be "xfs" or "ext4", not "${fs}"`);
-  const kernel = str('kernel', 'immediate');
+  const kernelArg = str('kernel', 'immediate');
+  // a design file's path is relative to the scenario file (as a scenario in scenarios/ names ../designs/x.json)
+  const kernel = isDesignName(kernelArg) || isAbsolute(kernelArg) || !(kernelArg.includes('/') || kernelArg.endsWith('.json')) ? kernelArg : join(dirname(file), kernelArg);
   if (!DESIGN_NAMES.includes(kernel as (typeof DESIGN_NAMES)[number]) && !kernel.includes('/') && !kernel.endsWith('.json')) bad('kernel', `must be one of ${DESIGN_NAMES.join(', ')} or a design file (a path with '/' or ending in .json), not "${kernel}"`);
   const args = o.args ?? [];
   if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) bad('args', 'must be an array of strings (daxfsx run options)');

@@ -13,6 +13,7 @@ import { expectationText, parseExpectation, summarize, summaryTable, unexpected 
 import { UsageError, errText } from '../util/errors.js';
 import { Sink } from '../util/sink.js';
 import { argvOf } from '../core/argv.js';
+import { isDesignName } from '../kernel/designs.js';
 import { addRunOptions, parseRunOptions, recordOptions, type GivenOption } from './options.js';
 import { painter, type CliIo } from './program.js';
 import { runShrinkCli } from './shrink.js';
@@ -23,8 +24,8 @@ const ndjson = (rs: RunRecord[]): string => rs.map((r) => JSON.stringify(r)).joi
 const slug = (sig: string): string => sig.replace(/[^\w.-]+/g, '_');
 
 /** The command that runs one seed of the sweep on its own, runnable as printed. */
-export function reproduceCommand(config: RunConfig, seed: number, file: string): string {
-  return ['daxfsx', ...argvOf(withSeed(config, seed)), file].map(shellWord).join(' ');
+export function reproduceCommand(config: RunConfig, seed: number, file: string, designFile?: string): string {
+  return ['daxfsx', ...argvOf(withSeed(config, seed), designFile), file].map(shellWord).join(' ');
 }
 
 /** ETA in words that never say 2m60s. */
@@ -138,6 +139,8 @@ export async function runSweepCli(argv: string[], io: CliIo, interrupted?: () =>
     const runGiven = given.filter((g) => !['seeds', 'jobs', 'out', 'shard', 'expect', 'saveFailures', 'shrink', 'color'].includes(g.attr));
     const { run } = parseRunOptions(cmd.opts(), ['(sweep)'], runGiven);
     const config = run.apply(defaultConfig());
+    // a design read from a file is named by that file in the reproduce lines
+    const designFile = typeof cmd.opts().kernel === 'string' && !isDesignName(cmd.opts().kernel as string) ? (cmd.opts().kernel as string) : undefined;
     if (config.fsx.keepExisting || config.fsx.lite) throw new UsageError('-k and -L need an existing file: run them with daxfsx FILE, not in a sweep');
     if (config.fsx.durationSec) throw new UsageError('--duration: a sweep runs -N ops per seed (a timed seed would not be the same seed twice)');
 
@@ -169,7 +172,7 @@ export async function runSweepCli(argv: string[], io: CliIo, interrupted?: () =>
     for (const l of summaryTable(results)) w(l);
     const failing = summarize(results).filter((s) => s.signature !== 'clean');
     if (failing.length) w('To run the first seed of each on its own:');
-    for (const s of failing) w(`  ${s.signature}: ${reproduceCommand(config, s.firstSeed, `./${slug(s.signature)}-seed${s.firstSeed}`)}`);
+    for (const s of failing) w(`  ${s.signature}: ${reproduceCommand(config, s.firstSeed, `./${slug(s.signature)}-seed${s.firstSeed}`, designFile)}`);
     if (stopped) return interrupted?.() || 2;
 
     if (o.saveFailures && failing.length) {
@@ -183,7 +186,7 @@ export async function runSweepCli(argv: string[], io: CliIo, interrupted?: () =>
       for (const s of failing) {
         const base = join(o.saveFailures, `${slug(s.signature)}-seed${s.firstSeed}`);
         const res = await runWithFiles(
-          { config: withSeed(config, s.firstSeed), outputs: { fname: base, report: `${base}.html`, explain: true, timeline: false, shrink: false, recordOps: true }, parseMessages: [], notes: [], seedPicked: false, command: reproduceCommand(config, s.firstSeed, base) },
+          { config: withSeed(config, s.firstSeed), outputs: { fname: base, report: `${base}.html`, explain: true, timeline: false, shrink: false, recordOps: true }, parseMessages: [], notes: [], seedPicked: false, command: reproduceCommand(config, s.firstSeed, base, designFile) },
           { stdout: quiet.stdout, stderr: quiet.stderr, progress: false, paint: painter(false), columns: 100 },
         );
         w(`  ${s.signature}: ${base} (.fsxops .fsxlog .fsxgood .dmesg .html), exit ${res.exitCode}`);

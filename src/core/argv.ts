@@ -52,8 +52,8 @@ const FLAGS: [keyof Fsx, boolean, string][] = [
  * defaults; the seed always): what daxfsx prints so that a person can run
  * a sweep's seed, a scenario or a saved failure as a plain command.
  */
-export function argvOf(c: RunConfig): string[] {
-  return [...fsxArgvOf(c.fsx), ...modelArgvOf(c.model)];
+export function argvOf(c: RunConfig, designFile?: string): string[] {
+  return [...fsxArgvOf(c.fsx), ...modelArgvOf(c.model, designFile)];
 }
 
 /** fsx's own options for a config's fsx part (what xfstests fsx takes), the seed always. */
@@ -77,12 +77,12 @@ export function fsxArgvOf(f: Fsx): string[] {
   return out;
 }
 
-/** daxfsx's options for the model part. */
-function modelArgvOf(m: RunConfig['model']): string[] {
+/** daxfsx's options for the model part; `designFile`: where a design that is not built in was read from. */
+function modelArgvOf(m: RunConfig['model'], designFile?: string): string[] {
   const dm = defaultConfig().model;
   const out: string[] = [];
   if (m.fs !== dm.fs) out.push('--fs', m.fs);
-  if (!sameDesign(m.kernel, dm.kernel)) out.push('--kernel', isDesignName(m.kernel.name) && sameDesign(DESIGNS[m.kernel.name], m.kernel) ? m.kernel.name : `${m.kernel.name}.json`);
+  if (!sameDesign(m.kernel, dm.kernel)) out.push('--kernel', isDesignName(m.kernel.name) && sameDesign(DESIGNS[m.kernel.name], m.kernel) ? m.kernel.name : (designFile ?? `${m.kernel.name}.json`));
   if (m.initialDax !== dm.initialDax) out.push('--initial-dax', m.initialDax ? 'on' : 'off');
   if (!m.flip) out.push('--no-flip');
   if (m.flippers !== dm.flippers) out.push('--flippers', String(m.flippers));

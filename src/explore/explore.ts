@@ -18,6 +18,8 @@ export interface ExploreOptions {
   preemptions: number;
   maxSteps: number;
   budgetMs: number;
+  /** Stop after this many interleavings (a bound that, unlike the time budget, gives the same result on any machine). */
+  maxInterleavings?: number;
 }
 
 export interface ExploreFailure {
@@ -77,7 +79,7 @@ export async function explore(config: RunConfig, program: Script, o: ExploreOpti
   let interleavings = 0;
   let exhausted = true;
   while (stack.length) {
-    if (performance.now() - t0 > o.budgetMs) {
+    if (performance.now() - t0 > o.budgetMs || interleavings >= (o.maxInterleavings ?? Infinity)) {
       exhausted = false;
       break;
     }

@@ -1,6 +1,7 @@
 import { Piscina } from 'piscina';
 import type { RunConfig } from '../core/config.js';
 import type { RunRecord } from '../core/outcome.js';
+import type { Job, JobResult } from './jobs.js';
 
 /** The worker's built module (also when this module runs from source, as under the tests). */
 function workerUrl(): string {
@@ -20,26 +21,26 @@ function workerUrl(): string {
 export const YOUNG_GEN_MB = 192;
 
 /**
- * Run seeds of a config in worker threads; results in seed order whatever
- * the order workers finish. When `interrupted()` turns true the seeds in
- * flight are abandoned at once (their threads are ended: a seed of millions
- * of ops does not hold a Ctrl-C up) and the seeds that finished are returned.
+ * Run jobs (seeds, explorations) in worker threads; results in job order
+ * whatever the order workers finish. When `interrupted()` turns true the
+ * jobs in flight are abandoned at once (their threads are ended: a seed of
+ * millions of ops does not hold a Ctrl-C up) and the results of the jobs
+ * that finished are returned (the others are left undefined).
  */
-export async function runSeeds(
-  config: RunConfig,
-  seeds: readonly number[],
-  jobs: number,
+export async function runJobs<J extends Job>(
+  jobs: readonly J[],
+  threads: number,
   onDone?: (n: number) => void,
   interrupted?: () => boolean,
-): Promise<{ results: RunRecord[]; stopped: boolean }> {
+): Promise<{ results: (JobResult<J> | undefined)[]; stopped: boolean }> {
   const pool = new Piscina({
     filename: workerUrl(),
-    minThreads: jobs,
-    maxThreads: jobs,
+    minThreads: threads,
+    maxThreads: threads,
     idleTimeout: 60_000,
     resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GEN_MB },
   });
-  const results: RunRecord[] = [];
+  const results: (JobResult<J> | undefined)[] = new Array<JobResult<J> | undefined>(jobs.length).fill(undefined);
   const abort = new AbortController();
   let done = 0;
   let stopped = false;
@@ -51,13 +52,12 @@ export async function runSeeds(
         }
       }, 50)
     : undefined;
-  const queue = [...seeds];
+  let next = 0;
   const runOne = async (): Promise<void> => {
-    while (!stopped) {
-      const seed = queue.shift();
-      if (seed === undefined) return;
+    while (!stopped && next < jobs.length) {
+      const i = next++;
       try {
-        results.push((await pool.run({ config, seed }, { signal: abort.signal })) as RunRecord);
+        results[i] = (await pool.run(jobs[i], { signal: abort.signal })) as JobResult<J>;
       } catch (e) {
         if (stopped) return; // abandoned by the interrupt
         throw e;
@@ -66,11 +66,27 @@ export async function runSeeds(
     }
   };
   try {
-    await Promise.all(Array.from({ length: jobs }, runOne));
+    await Promise.all(Array.from({ length: threads }, runOne));
   } finally {
     if (watch) clearInterval(watch);
     await pool.destroy();
   }
-  results.sort((x, y) => x.seed - y.seed);
   return { results, stopped };
+}
+
+/** Run seeds of a config in worker threads (a sweep): the seeds that finished, in seed order. */
+export async function runSeeds(
+  config: RunConfig,
+  seeds: readonly number[],
+  jobs: number,
+  onDone?: (n: number) => void,
+  interrupted?: () => boolean,
+): Promise<{ results: RunRecord[]; stopped: boolean }> {
+  const { results, stopped } = await runJobs(
+    seeds.map((seed) => ({ kind: 'seed' as const, config, seed })),
+    jobs,
+    onDone,
+    interrupted,
+  );
+  return { results: results.filter((r): r is RunRecord => r !== undefined), stopped };
 }
