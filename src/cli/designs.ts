@@ -53,7 +53,7 @@ export function knobsText(): string {
   return out.join('\n') + '\n';
 }
 
-const USAGE = 'Usage: daxfsx designs list | show NAME|FILE | knobs\n  The designs --kernel takes: the built-in ones (designs/*.json) or a design file.\n';
+const USAGE = 'Usage: daxfsx designs list | show NAME|FILE | knobs | search [options]\n  The designs --kernel takes: the built-in ones (designs/*.json) or a design file.\n  search: every combination of the knobs through a sweep and an exploration; the minimal safe designs (daxfsx designs search --help).\n';
 
 /** `daxfsx designs ...` */
 export function runDesignsCli(argv: string[], io: { stdout: Sink; stderr: Sink }): number {
@@ -78,7 +78,7 @@ export function runDesignsCli(argv: string[], io: { stdout: Sink; stderr: Sink }
       io.stdout.write(showDesign(d, isDesignName(arg) ? `built in: ${join(designsDir(), `${arg}.json`)}` : arg));
       return 0;
     }
-    throw new UsageError(`designs: expected list, show NAME|FILE or knobs (got ${argv.join(' ') || 'nothing'})`);
+    throw new UsageError(`designs: expected list, show NAME|FILE, knobs or search (got ${argv.join(' ') || 'nothing'})`);
   } catch (e) {
     if (e instanceof UsageError || e instanceof OutputError) {
       io.stderr.write(`daxfsx: ${e.message}\n`);

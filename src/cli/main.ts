@@ -7,6 +7,7 @@ import { RecordError } from '../replay/recording.js';
 import { OutputError, UsageError, errText } from '../util/errors.js';
 import { Sink } from '../util/sink.js';
 import { runDesignsCli } from './designs.js';
+import { runSearchCli } from './search.js';
 import { runExploreCli } from './explore.js';
 import { painter, parseRunArgv, type CliIo } from './program.js';
 import { runMatrixCli, runScenarioCli } from './scenario.js';
@@ -42,6 +43,7 @@ export async function runCli(argv: string[], io: CliIo, signals?: { interrupted:
   if (argv[0] === 'scenario') return runScenarioCli(argv.slice(1), io);
   if (argv[0] === 'matrix') return runMatrixCli(argv.slice(1), io);
   if (argv[0] === 'xfstest') return runXfstestCli(argv.slice(1), io);
+  if (argv[0] === 'designs' && argv[1] === 'search') return runSearchCli(argv.slice(2), io, signals?.interrupted);
   if (argv[0] === 'designs') return runDesignsCli(argv.slice(1), io);
   try {
     const parsed = parseRunArgv(argv, io);

@@ -51,6 +51,10 @@ export interface KnobDoc {
   readonly kernel: string;
   /** The bases whose paths read it. */
   readonly readOn: readonly KernelVersion[];
+  /** Every value it takes, its default (what a base that does not read it has) first: the design search's space. */
+  readonly choices: readonly (string | boolean)[];
+  /** What a value costs users, when it costs them anything: the flag change refused, deferred, or not made at runtime. */
+  readonly cost?: Readonly<Record<string, string>>;
 }
 
 export const KNOBS: readonly KnobDoc[] = [
@@ -60,6 +64,8 @@ export const KNOBS: readonly KnobDoc[] = [
     changes: 'the release whose paths run: 4.13 changes S_DAX in the ioctl; 4.14 changes only the on-disk flag; 5.8 and 5.11 set I_DONTCACHE and change S_DAX at the next inode load (5.11 with the dput/iput_final fixes)',
     kernel: 'xfs_ioctl_setattr, xfs_diflags_to_iflags, ext4_ioctl, fault handlers per release',
     readOn: KERNEL_VERSIONS,
+    choices: KERNEL_VERSIONS,
+    cost: { '4.14': 'no runtime change', '5.8': 'at the last close', '5.11': 'at the last close' },
   },
   {
     name: 'readIsDax',
@@ -67,6 +73,7 @@ export const KNOBS: readonly KnobDoc[] = [
     changes: 'unlocked: IS_DAX tested before IOLOCK shared (ext4: re-tested under it in ext4_dax_read_iter); locked: tested once under IOLOCK shared, the read done there',
     kernel: 'xfs_file_read_iter, ext4_file_read_iter',
     readOn: KERNEL_VERSIONS,
+    choices: DECIDES,
   },
   {
     name: 'writeIsDax',
@@ -74,6 +81,7 @@ export const KNOBS: readonly KnobDoc[] = [
     changes: 'unlocked: IS_DAX tested before IOLOCK exclusive, not re-tested; locked: tested after taking it',
     kernel: 'xfs_file_write_iter, ext4_file_write_iter',
     readOn: KERNEL_VERSIONS,
+    choices: DECIDES,
   },
   {
     name: 'faultWriteIsDax',
@@ -81,6 +89,7 @@ export const KNOBS: readonly KnobDoc[] = [
     changes: 'unlocked: a write fault tests IS_DAX with no lock and goes straight to page_mkwrite with vmf->page NULL (the shortcut); locked: no shortcut, the fault decides under MMAPLOCK shared',
     kernel: 'xfs_filemap_fault (4.13, xfs_file.c:1057)',
     readOn: ['4.13'],
+    choices: DECIDES,
   },
   {
     name: 'hugeFaultIsDax',
@@ -88,6 +97,7 @@ export const KNOBS: readonly KnobDoc[] = [
     changes: 'unlocked: VM_FAULT_FALLBACK unless IS_DAX tested with no lock, then dax_iomap_fault under MMAPLOCK with no second test; locked: the test is made under MMAPLOCK shared',
     kernel: 'xfs_filemap_huge_fault (4.13)',
     readOn: ['4.13'],
+    choices: DECIDES,
   },
   {
     name: 'refuseWhileMapped',
@@ -95,6 +105,8 @@ export const KNOBS: readonly KnobDoc[] = [
     changes: 'true: with the locks held, the flip fails with EBUSY while the file has a VMA (mapping_mapped())',
     kernel: 'xfs_ioctl_setattr_dax_invalidate, ext4_ioctl_setflags (4.13, 4.14)',
     readOn: ['4.13', '4.14'],
+    choices: [false, true],
+    cost: { true: 'refused while mapped' },
   },
 ];
 
@@ -165,13 +177,8 @@ export function checkDesign(v: unknown, defaultName?: string): Design {
 
 /** A knob set away from its default on a base whose paths do not read it: the two knobs contradict each other. */
 function contradictionOf(d: Knobs): { field: string; why: string } | null {
-  const away: Partial<Record<keyof Knobs, boolean>> = {
-    faultWriteIsDax: d.faultWriteIsDax !== 'unlocked',
-    hugeFaultIsDax: d.hugeFaultIsDax !== 'unlocked',
-    refuseWhileMapped: d.refuseWhileMapped,
-  };
   for (const doc of KNOBS) {
-    if (away[doc.name] && !doc.readOn.includes(d.base)) {
+    if (d[doc.name] !== doc.choices[0] && !doc.readOn.includes(d.base)) {
       return {
         field: doc.name,
         why: `contradicts base "${d.base}": ${JSON.stringify(d[doc.name])} changes ${doc.kernel}, which only base ${doc.readOn.join(', ')} has (the ${d.base} paths never read it); leave it at its default or change base`,

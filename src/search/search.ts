@@ -1,0 +1,137 @@
+import { withSeed, type RunConfig } from '../core/config.js';
+import type { RunRecord } from '../core/outcome.js';
+import type { Script } from '../core/scripted.js';
+import type { ExploreOptions } from '../explore/explore.js';
+import { knobsOf, type Design, type Knobs } from '../kernel/designs.js';
+import type { ExploreRecord, Job } from '../sweep/jobs.js';
+import { runJobs } from '../sweep/pool.js';
+import { minimalByCost, userCost } from './cost.js';
+import { builtinEqual } from './space.js';
+
+/** What the search runs each design through. */
+export interface SearchPlan {
+  designs: readonly Design[];
+  /** The sweep's config (its design replaced by each searched one): fsx's options, evictions. */
+  sweep: RunConfig;
+  seeds: readonly number[];
+  /** The bounded exploration: its program and bounds, under the sweep's config with no background tasks. */
+  program: Script;
+  explore: ExploreOptions;
+}
+
+export interface Failure {
+  signature: string;
+  verdict: string;
+  exitCode: number;
+}
+
+/** One design's result, as a line of the search's NDJSON. */
+export interface DesignResult {
+  design: string;
+  knobs: Knobs;
+  /** The built-in design with these knobs. */
+  equals: string | null;
+  /** What it costs users (empty: the change applies at once and is never refused). */
+  cost: string[];
+  safe: boolean;
+  /** Safe, and no other safe design of the search costs users less. */
+  minimal: boolean;
+  /** The first failure: the lowest failing seed's, else the exploration's first signature. */
+  first: (Failure & { by: 'sweep'; seed: number; seeds: number[] }) | (Failure & { by: 'explore'; interleavings: number }) | null;
+  sweep: { seeds: number; clean: number; failures: (Failure & { seeds: number[] })[] };
+  explore: { interleavings: number; exhausted: boolean; failures: (Failure & { count: number })[] };
+  /** A command that replays the first failure (when its reproducer was saved). */
+  reproduce?: string;
+}
+
+/** A design's result with what its reproducers are made from (not in the NDJSON). */
+export interface Searched {
+  result: DesignResult;
+  design: Design;
+  /** The config of the sweep's first failing seed, if any. */
+  sweepConfig: RunConfig | null;
+  /** A script of one failing interleaving per signature. */
+  exploreScripts: { signature: string; script: Script }[];
+  exploreConfig: RunConfig;
+}
+
+/** The exploration's config for a design: the sweep's, with no task besides fsx and the flipper (the program's ops are fixed). */
+export function exploreConfig(sweep: RunConfig, d: Design): RunConfig {
+  return { fsx: sweep.fsx, model: { ...sweep.model, kernel: d, flip: true, dropCaches: 0, writeback: 0 } };
+}
+
+function withDesign(c: RunConfig, d: Design): RunConfig {
+  return { fsx: c.fsx, model: { ...c.model, kernel: d } };
+}
+
+/** Fill in `minimal`: safe designs no other safe design costs users less. */
+export function markMinimal(results: DesignResult[]): void {
+  const safe = results.filter((r) => r.safe);
+  const min = new Set(minimalByCost(safe, (r) => r.cost));
+  for (const r of results) r.minimal = min.has(r);
+}
+
+/** Collect one design's seeds and exploration into its result. */
+function collect(d: Design, plan: SearchPlan, seeds: RunRecord[], ex: ExploreRecord): Searched {
+  const bySig = new Map<string, Failure & { seeds: number[] }>();
+  for (const r of seeds) {
+    if (!r.signature) continue; // clean
+    const f = bySig.get(r.signature) ?? { signature: r.signature, verdict: r.verdict, exitCode: r.exitCode, seeds: [] };
+    f.seeds.push(r.seed);
+    bySig.set(r.signature, f);
+  }
+  const sweepFailures = [...bySig.values()].sort((a, b) => a.seeds[0] - b.seeds[0]);
+  const exFailures = ex.failures.map((f) => ({ signature: f.signature, verdict: f.verdict, exitCode: f.exitCode, count: f.count }));
+  const firstSeed = sweepFailures[0];
+  const first: DesignResult['first'] = firstSeed
+    ? { by: 'sweep', signature: firstSeed.signature, verdict: firstSeed.verdict, exitCode: firstSeed.exitCode, seed: firstSeed.seeds[0], seeds: firstSeed.seeds }
+    : exFailures[0]
+      ? { by: 'explore', signature: exFailures[0].signature, verdict: exFailures[0].verdict, exitCode: exFailures[0].exitCode, interleavings: exFailures[0].count }
+      : null;
+  const result: DesignResult = {
+    design: d.name,
+    knobs: knobsOf(d),
+    equals: builtinEqual(d),
+    cost: userCost(d),
+    safe: first === null,
+    minimal: false,
+    first,
+    sweep: { seeds: seeds.length, clean: seeds.filter((r) => !r.signature).length, failures: sweepFailures },
+    explore: { interleavings: ex.interleavings, exhausted: ex.exhausted, failures: exFailures },
+  };
+  return {
+    result,
+    design: d,
+    sweepConfig: firstSeed ? withSeed(withDesign(plan.sweep, d), firstSeed.seeds[0]) : null,
+    exploreScripts: ex.failures.map((f) => ({ signature: f.signature, script: f.script })),
+    exploreConfig: exploreConfig(plan.sweep, d),
+  };
+}
+
+/**
+ * Run every design of the plan through its sweep and its exploration, on
+ * the sweep's worker threads (the explorations first: they are the long
+ * jobs). Designs whose jobs did not all finish (an interrupt) are left out.
+ */
+export async function searchDesigns(
+  plan: SearchPlan,
+  threads: number,
+  onDone?: (done: number, total: number) => void,
+  interrupted?: () => boolean,
+): Promise<{ searched: Searched[]; stopped: boolean }> {
+  const jobs: Job[] = [];
+  for (const d of plan.designs) jobs.push({ kind: 'explore', config: exploreConfig(plan.sweep, d), program: plan.program, options: plan.explore });
+  for (const d of plan.designs) for (const seed of plan.seeds) jobs.push({ kind: 'seed', config: withDesign(plan.sweep, d), seed });
+  const { results, stopped } = await runJobs(jobs, Math.max(1, Math.min(threads, jobs.length)), (n) => onDone?.(n, jobs.length), interrupted);
+  const searched: Searched[] = [];
+  const nd = plan.designs.length;
+  const ns = plan.seeds.length;
+  plan.designs.forEach((d, i) => {
+    const ex = results[i] as ExploreRecord | undefined;
+    const seeds = results.slice(nd + i * ns, nd + (i + 1) * ns) as (RunRecord | undefined)[];
+    if (!ex || seeds.some((s) => s === undefined)) return;
+    searched.push(collect(d, plan, seeds as RunRecord[], ex));
+  });
+  markMinimal(searched.map((s) => s.result));
+  return { searched, stopped };
+}
