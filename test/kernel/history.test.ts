@@ -83,3 +83,27 @@ describe('the history, found', () => {
     });
   }
 });
+
+describe("the thread's open question: does Dave Chinner's first fix still panic?", () => {
+  it('fault-locked never dereferences a NULL vmf->page, but still hits the vm_insert_mixed BUG', async () => {
+    const { runSeeds } = await import('../../src/sweep/pool.js');
+    const { configFromArgv } = await import('../../src/cli/program.js');
+    const seeds = Array.from({ length: 60 }, (_, i) => i + 1);
+    const { results } = await runSeeds(configFromArgv(['-q', '-N', '20000', '--kernel', 'fault-locked']), seeds, 2);
+    const sigs = new Set(results.map((r) => r.signature));
+    expect(sigs.has('iomap_page_mkwrite')).toBe(false);
+    expect(results.filter((r) => r.signature === 'vm_insert_mixed').length).toBeGreaterThan(40);
+    // the same seeds under 4.13 as it was: the NULL dereference is among them
+    const { results: before } = await runSeeds(configFromArgv(['-q', '-N', '20000', '--kernel', 'immediate']), seeds, 2);
+    expect(before.some((r) => r.signature === 'iomap_page_mkwrite')).toBe(true);
+  }, 120_000);
+
+  it('the shrunk reproducer (one mapped write, two flips) panics: the VMA set up non-DAX, faulted DAX', async () => {
+    const d = tmp();
+    const r = await cli([`--replay-ops=${join(__dirname, '..', 'fixtures', 'fault-locked-vm_insert_mixed.fsxops')}`, join(d, 'f')]);
+    expect(r.code).toBe(50);
+    expect(r.stdout + r.stderr).toContain('bug in vm_insert_mixed: 1 ops, 2 flag changes');
+    expect(r.stderr).toMatch(/IS_DAX\(\) read false at step \d+ \(xfs_file_mmap\), which fixed the VMA's flags and vm_ops for good, and true at step \d+ \(xfs_filemap_fault\)/);
+    expect(readFileSync(join(d, 'f.dmesg'), 'utf8')).toMatch(/kernel BUG at mm\/memory\.c:1780![\s\S]*Hardware name: daxfsx model of xfs on pmem, design fault-locked/);
+  });
+});
