@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
  *   - memory flat in -N: 10 million ops under 150 MiB peak RSS
  *   - the 100-seed sweep of `immediate` on XFS: under a minute
  *   - sweep scaling: --jobs 2 at least 1.8x --jobs 1 (issue 15)
- * Pass --quick to skip the 10-million-op run.
+ *   - designs search over the whole knob space: under 10 minutes; safe designs clean at 10x seeds (issue 13)
+ * Pass --quick to skip the 10-million-op run and the design search.
  */
 const here = dirname(fileURLToPath(import.meta.url));
 const child = join(here, 'child.js');
@@ -107,6 +108,40 @@ for (const [k, v] of Object.entries(sig).sort((a, b) => b[1] - a[1])) console.lo
   if (r.status !== 0) throw new Error(r.stderr);
   const j = JSON.parse(readFileSync(join(work, 'shrink.json'), 'utf8')) as { opsBefore: number; opsAfter: number; flipsAfter: number; seconds: number };
   console.log(`shrink the seed's oops: ${j.opsBefore} -> ${j.opsAfter} ops, ${j.flipsAfter} flip(s), ${secs.toFixed(2)} s with start-up  ${verdict(j.opsAfter <= 3 && j.flipsAfter <= 1 && secs < 10)}`);
+}
+
+// the design search over the whole knob space at its defaults (issue 13): under 10 minutes on 2 cores; its minimal
+// safe designs include 4.14's (ignored) and current kernels' (deferred); every design it calls safe stays clean at ten
+// times the seeds; every design it calls unsafe has a reproducer that replays its first failure
+if (!quick) {
+  interface Result { design: string; equals: string | null; safe: boolean; minimal: boolean; first: { exitCode: number; signature: string } | null; reproduce?: string }
+  const out = join(work, 'search.ndjson');
+  const save = join(work, 'search');
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [child, 'designs', 'search', '--out', out, '--save', save], { encoding: 'utf8' });
+  const secs = (performance.now() - t) / 1000;
+  if (r.status !== 0) throw new Error(r.stderr);
+  const results = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Result);
+  const minimal = results.filter((x) => x.minimal);
+  const has = (n: string): boolean => minimal.some((x) => x.equals === n);
+  console.log(`designs search, the whole knob space (${results.length} designs) at its defaults: ${secs.toFixed(0)} s (target < 600 s; load average ${loadavg()[0].toFixed(2)}); minimal safe: ${minimal.map((x) => x.design + (x.equals ? ` (= ${x.equals})` : '')).join(', ')}  ${verdict(secs < 600 && has('ignored') && has('deferred'))}`);
+  // ten times the search's seeds (1..20 -> 1..200), the same options, every safe design
+  const safe = results.filter((x) => x.safe);
+  const t10 = performance.now();
+  const dirty: string[] = [];
+  for (const x of safe) {
+    const s = spawnSync(process.execPath, [child, 'sweep', '--seeds', '1..200', '-N', '4000', '-c', '20', '--drop-caches', '2', '--kernel', join(save, 'designs', `${x.design}.json`), '--expect', 'clean'], { encoding: 'utf8' });
+    if (JSON.parse(s.stdout.trim().split('\n').pop()!).code !== 0) dirty.push(x.design);
+  }
+  console.log(`  its ${safe.length} safe designs at ten times the seeds (1..200): ${safe.length - dirty.length} clean${dirty.length ? `; not clean: ${dirty.join(', ')}` : ''} (${((performance.now() - t10) / 1000).toFixed(0)} s)  ${verdict(dirty.length === 0)}`);
+  const unsafe = results.filter((x) => !x.safe);
+  const wrong = unsafe.filter((x) => {
+    if (!x.reproduce) return true;
+    const args = x.reproduce.split(' ').slice(1);
+    const p = spawnSync(process.execPath, [child, ...args], { encoding: 'utf8' });
+    return JSON.parse(p.stdout.trim().split('\n').pop()!).code !== x.first!.exitCode;
+  });
+  console.log(`  its ${unsafe.length} unsafe designs: ${unsafe.length - wrong.length} reproducers replay their first failure${wrong.length ? `; not: ${wrong.map((x) => x.design).join(', ')}` : ''}  ${verdict(wrong.length === 0)}`);
 }
 
 rmSync(work, { recursive: true, force: true });
