@@ -23,7 +23,7 @@ import { addRunOptions, parseRunOptions, recordOptions, type GivenOption } from 
 import { painter, type CliIo } from './program.js';
 
 /** The search's own options (the rest are run options, for its sweeps). */
-const OWN = ['knobs', 'seeds', 'program', 'maxFlips', 'preemptions', 'maxInterleavings', 'jobs', 'shard', 'out', 'ndjson', 'save', 'color'];
+const OWN = ['knobs', 'seeds', 'program', 'maxFlips', 'preemptions', 'maxInterleavings', 'allFailures', 'jobs', 'shard', 'out', 'ndjson', 'save', 'color'];
 
 /** What a search sweeps with unless the command line says otherwise: short runs, with closes and inode evictions. */
 export const SEARCH_DEFAULTS = { seeds: '1..20', numops: 4000, closeprob: 20, dropCaches: 2 };
@@ -184,6 +184,7 @@ export async function runSearchCli(argv: string[], io: CliIo, interrupted?: () =
       .addOption(new Option('--max-flips <n>', 'flips in each exploration').default('2').helpGroup('search'))
       .addOption(new Option('--preemptions <n>', "each exploration's preemption bound").default('2').helpGroup('search'))
       .addOption(new Option('--max-interleavings <n>', 'stop an exploration after this many interleavings (a bound that gives the same result on any machine)').default('5000').helpGroup('search'))
+      .addOption(new Option('--all-failures', "explore a failing design to the bounds (every signature), not only to its first failure").helpGroup('search'))
       .addOption(new Option('--jobs <n>', 'worker threads').default(String(availableParallelism()), 'the number of cores').helpGroup('search'))
       .addOption(new Option('--shard <K/N>', 'only every N-th design from the K-th (index/N: K from JOB_COMPLETION_INDEX); merge the --out files').helpGroup('search'))
       .addOption(new Option('--out <file>', 'one JSON line per design: knobs, verdict, first failure and seeds, cost, minimal').helpGroup('search'))
@@ -229,6 +230,7 @@ export async function runSearchCli(argv: string[], io: CliIo, interrupted?: () =
       maxSteps: 200000,
       budgetMs: 24 * 3600 * 1000,
       maxInterleavings: int('max-interleavings', o.maxInterleavings, 1),
+      stopAtFirstFailure: !o.allFailures,
     };
     const runGiven = given.filter((g) => !OWN.includes(g.attr));
     const { run } = parseRunOptions(o, ['(search)'], runGiven);
@@ -251,7 +253,7 @@ export async function runSearchCli(argv: string[], io: CliIo, interrupted?: () =
     if (!o.ndjson) {
       w(`Searching ${designs.length} design(s)${shard[1] > 1 ? ` (shard ${shard[0]}/${shard[1]} of ${all.length})` : ''} on ${sweep.model.fs}, varying ${vary.join(', ')}:`);
       w(`  sweep    seeds ${range[0]}..${range[1]}, -N ${sweep.fsx.numops}${sweep.fsx.closeprob ? ` -c ${sweep.fsx.closeprob}` : ''}${sweep.model.dropCaches ? ` --drop-caches ${sweep.model.dropCaches}` : ''}`);
-      w(`  explore  ${programFile} (${prog.ops.length} ops), ${explore.maxFlips} flip(s), ${explore.preemptions} preemption(s), at most ${explore.maxInterleavings} interleavings`);
+      w(`  explore  ${programFile} (${prog.ops.length} ops), ${explore.maxFlips} flip(s), ${explore.preemptions} preemption(s), at most ${explore.maxInterleavings} interleavings${explore.stopAtFirstFailure ? ', to the first failure' : ''}`);
     }
     let bar: cliProgress.SingleBar | undefined;
     if (io.isTTY) {

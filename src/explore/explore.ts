@@ -20,6 +20,8 @@ export interface ExploreOptions {
   budgetMs: number;
   /** Stop after this many interleavings (a bound that, unlike the time budget, gives the same result on any machine). */
   maxInterleavings?: number;
+  /** Stop at the first failing interleaving (the design search asks only whether a design fails). */
+  stopAtFirstFailure?: boolean;
 }
 
 export interface ExploreFailure {
@@ -94,6 +96,10 @@ export async function explore(config: RunConfig, program: Script, o: ExploreOpti
       const f = failures.get(r.signature);
       if (f) f.count++;
       else failures.set(r.signature, { count: 1, verdict: r.verdict, exitCode: r.exitCode, script: r.script });
+      if (o.stopAtFirstFailure) {
+        exhausted = false;
+        break;
+      }
     }
     // branch at the choice points past the prefix, deepest first so the stack stays small
     const branches: number[][] = [];

@@ -32,6 +32,8 @@ export interface Knobs {
   readonly hugeFaultIsDax: Decide;
   /** xfs_ioctl_setattr_dax_invalidate, ext4_ioctl_setflags (before 5.8): the flip fails with EBUSY while mapping_mapped(). */
   readonly refuseWhileMapped: boolean;
+  /** The same ioctls: the flip fails with EBUSY while another open file (or a VMA's) refers to the inode. */
+  readonly refuseWhileOpen: boolean;
 }
 
 export interface Design extends Knobs {
@@ -108,6 +110,15 @@ export const KNOBS: readonly KnobDoc[] = [
     choices: [false, true],
     cost: { true: 'refused while mapped' },
   },
+  {
+    name: 'refuseWhileOpen',
+    values: 'true | false (default false: a file without it, as before 0.3, means false)',
+    changes: "true: with the locks held, the flip fails with EBUSY while the file is open other than by the flipper's own open file (a VMA's file counts: a mapping outlives its close)",
+    kernel: 'xfs_ioctl_setattr_dax_invalidate, ext4_ioctl_setflags (4.13, 4.14): the dentry\'s open files (d_count)',
+    readOn: ['4.13', '4.14'],
+    choices: [false, true],
+    cost: { true: 'refused while open' },
+  },
 ];
 
 /** IS_DAX decisions the paths make in one way only: not knobs (a knob would be a switch no path reads). */
@@ -157,8 +168,14 @@ export function checkDesign(v: unknown, defaultName?: string): Design {
     return x as T;
   };
   const base = oneOf('base', KERNEL_VERSIONS);
-  if (!('refuseWhileMapped' in o)) throw new DesignError('refuseWhileMapped', 'missing');
-  if (typeof o.refuseWhileMapped !== 'boolean') throw new DesignError('refuseWhileMapped', `must be true or false (got ${JSON.stringify(o.refuseWhileMapped)})`);
+  const bool = (k: string, optional: boolean): boolean => {
+    if (!(k in o)) {
+      if (optional) return false;
+      throw new DesignError(k, 'missing');
+    }
+    if (typeof o[k] !== 'boolean') throw new DesignError(k, `must be true or false (got ${JSON.stringify(o[k])})`);
+    return o[k] as boolean;
+  };
   const d: Design = {
     name,
     summary: text('summary', 'a design from a file'),
@@ -168,7 +185,9 @@ export function checkDesign(v: unknown, defaultName?: string): Design {
     writeIsDax: oneOf('writeIsDax', DECIDES),
     faultWriteIsDax: oneOf('faultWriteIsDax', DECIDES),
     hugeFaultIsDax: oneOf('hugeFaultIsDax', DECIDES),
-    refuseWhileMapped: o.refuseWhileMapped,
+    refuseWhileMapped: bool('refuseWhileMapped', false),
+    // added after design files existed (record v2): a file or record without it means false
+    refuseWhileOpen: bool('refuseWhileOpen', true),
   };
   const contradiction = contradictionOf(d);
   if (contradiction) throw new DesignError(contradiction.field, contradiction.why);
@@ -201,7 +220,7 @@ export function parseDesign(text: string, file: string): Design {
 
 /** The knobs of a design, in KNOBS order (what two designs must share to run alike). */
 export function knobsOf(d: Knobs): Knobs {
-  return { base: d.base, readIsDax: d.readIsDax, writeIsDax: d.writeIsDax, faultWriteIsDax: d.faultWriteIsDax, hugeFaultIsDax: d.hugeFaultIsDax, refuseWhileMapped: d.refuseWhileMapped };
+  return { base: d.base, readIsDax: d.readIsDax, writeIsDax: d.writeIsDax, faultWriteIsDax: d.faultWriteIsDax, hugeFaultIsDax: d.hugeFaultIsDax, refuseWhileMapped: d.refuseWhileMapped, refuseWhileOpen: d.refuseWhileOpen };
 }
 
 /** Two designs the same in every field. */

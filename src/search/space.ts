@@ -8,6 +8,7 @@ const TAGS: Readonly<Record<keyof Knobs, string>> = {
   faultWriteIsDax: 'fw',
   hugeFaultIsDax: 'hf',
   refuseWhileMapped: 'rm',
+  refuseWhileOpen: 'ro',
 };
 
 function valueCode(v: string | boolean): string {

@@ -4,6 +4,7 @@ import { V4_14, V5_8 } from '../designs.js';
 import { d_mark_dontcache } from '../fs/dcache.js';
 import { down_write, up_write } from '../locks.js';
 import { ext4_change_inode_journal_flag } from './inode.js';
+import { refusal } from '../fs/refuse.js';
 
 /**
  * fs/ext4/ioctl.c: the flag changes that reach S_DAX, by release.
@@ -17,7 +18,7 @@ import { ext4_change_inode_journal_flag } from './inode.js';
 
 const F_SETFLAGS = (journal: boolean): string => `FS_IOC_SETFLAGS: ${journal ? 'set' : 'clear'} EXT4_JOURNAL_DATA_FL (chattr ${journal ? '+j' : '-j'})`;
 const F_EBUSY = (): string => 'journalling-mode change under -o dax: EBUSY (4.14, e9072d859df3)';
-const F_REFUSE = (): string => 'mapping_mapped(): refuse with EBUSY';
+const F_REFUSE = (why: string): string => `${why}: refuse with EBUSY`;
 const F_XATTR = (dax: boolean): string => `FS_IOC_FSSETXATTR: ${dax ? 'set' : 'clear'} FS_XFLAG_DAX`;
 const F_NOTSUPP = (): string => 'FS_XFLAG_DAX: EOPNOTSUPP (no per-inode DAX flag on ext4 before 5.8)';
 const F_DONTCACHE = (): string => 'ext4_dax_dontcache(): the flag changes, d_mark_dontcache(): I_DONTCACHE and DCACHE_DONTCACHE set';
@@ -44,9 +45,9 @@ export function* ext4_ioctl_setflags_journal(k: Kernel, t: Task, journal: boolea
         // "Changes to the journaling mode can cause unsafe changes to S_DAX if we are using the DAX mount option."
         err = -16;
         if (k.trace.enabled) k.trace.add(t, 'flip', F_EBUSY);
-      } else if (k.design.refuseWhileMapped && ip.mapping.i_mmap.size > 0) {
+      } else if (refusal(k)) {
         err = -16;
-        if (k.trace.enabled) k.trace.add(t, 'flip', F_REFUSE);
+        if (k.trace.enabled) k.trace.add(t, 'flip', F_REFUSE, refusal(k)!);
       } else err = yield* ext4_change_inode_journal_flag(k, t, journal);
     }
     t.leave();

@@ -5,6 +5,7 @@ import { d_mark_dontcache } from '../fs/dcache.js';
 import { IOLOCK, MMAPLOCK, fs_lock, fs_unlock } from '../fs/generic.js';
 import { filemap_write_and_wait } from '../mm/filemap.js';
 import { invalidate_inode_pages2 } from '../mm/truncate.js';
+import { refusal } from '../fs/refuse.js';
 
 /**
  * fs/xfs/xfs_ioctl.c: FS_IOC_FSGETXATTR / FS_IOC_FSSETXATTR and what a
@@ -12,7 +13,7 @@ import { invalidate_inode_pages2 } from '../mm/truncate.js';
  */
 
 const F_IOCTL = (dax: boolean): string => `FS_IOC_FSSETXATTR: ${dax ? 'set' : 'clear'} FS_XFLAG_DAX`;
-const F_REFUSE = (): string => 'mapping_mapped(): refuse with EBUSY';
+const F_REFUSE = (why: string): string => `${why}: refuse with EBUSY`;
 const F_INVAL = (err: number): string => `write back / invalidate failed (${err}): the flag stays`;
 const F_DONE = (dax: boolean, how: string): string => `on-disk DAX flag ${dax ? 'set' : 'cleared'}, ${how === 'now' ? `S_DAX=${dax ? 1 : 0} at once` : 'S_DAX unchanged'}`;
 const F_DONTCACHE = (): string => 'xfs_ioctl_setattr_prepare_dax(): the flag changes, d_mark_dontcache(): I_DONTCACHE and DCACHE_DONTCACHE set';
@@ -30,7 +31,7 @@ export function xfs_ioc_fsgetxattr_dax(k: Kernel): boolean {
  * equals IS_DAX; otherwise MMAPLOCK and IOLOCK exclusive (held until the
  * transaction commits), filemap_write_and_wait and invalidate_inode_pages2.
  * Since 4.14 never changes IS_DAX, every request differing from it flushes.
- * refuseWhileMapped adds its EBUSY once the locks are held.
+ * refuseWhileMapped and refuseWhileOpen add their EBUSY once the locks are held.
  */
 function* xfs_ioctl_setattr_dax_invalidate(k: Kernel, t: Task, dax: boolean): Gen<{ err: number; locked: boolean }> {
   t.enter('xfs_ioctl_setattr_dax_invalidate');
@@ -39,11 +40,12 @@ function* xfs_ioctl_setattr_dax_invalidate(k: Kernel, t: Task, dax: boolean): Ge
     if (k.tick()) yield;
     if (k.isDax(t) === dax) return { err: 0, locked: false };
     yield* fs_lock(k, XFS_N, t, IOLOCK | MMAPLOCK, true);
-    if (k.design.refuseWhileMapped) {
+    if (k.design.refuseWhileMapped || k.design.refuseWhileOpen) {
       if (k.tick()) yield;
-      if (k.inode.mapping.i_mmap.size > 0) {
-        if (k.trace.enabled) k.trace.add(t, 'flip', F_REFUSE);
-        if (k.onFlag) k.onFlag(t, 'refused', dax, k.inode.sDax, k.inode.sDax, 'EBUSY: the file is mapped');
+      const why = refusal(k);
+      if (why) {
+        if (k.trace.enabled) k.trace.add(t, 'flip', F_REFUSE, why);
+        if (k.onFlag) k.onFlag(t, 'refused', dax, k.inode.sDax, k.inode.sDax, `EBUSY: ${why}`);
         return { err: -16, locked: true };
       }
     }
