@@ -23,7 +23,7 @@ import { addRunOptions, parseRunOptions, recordOptions, type GivenOption } from 
 import { painter, type CliIo } from './program.js';
 
 /** The search's own options (the rest are run options, for its sweeps). */
-const OWN = ['knobs', 'seeds', 'program', 'maxFlips', 'preemptions', 'maxInterleavings', 'allFailures', 'jobs', 'shard', 'out', 'ndjson', 'save', 'color'];
+const OWN = ['knobs', 'seeds', 'program', 'maxFlips', 'preemptions', 'maxInterleavings', 'allFailures', 'jobs', 'shard', 'out', 'ndjson', 'save'];
 
 /** What a search sweeps with unless the command line says otherwise: short runs, with closes and inode evictions. */
 export const SEARCH_DEFAULTS = { seeds: '1..20', numops: 4000, closeprob: 20, dropCaches: 2 };
@@ -191,7 +191,6 @@ export async function runSearchCli(argv: string[], io: CliIo, interrupted?: () =
       .addOption(new Option('--ndjson', 'print the minimal safe designs as NDJSON instead of the tables').helpGroup('search'))
       .addOption(new Option('--save <dir>', 'where the design files and reproducers go').default('designs-search').helpGroup('search'))
       .addOption(new Option('--no-save', 'write no design files or reproducers').helpGroup('search'))
-      .addOption(new Option('--no-color', 'no colour on the terminal').helpGroup('search'))
       .allowExcessArguments(true);
     addRunOptions(cmd, false);
     recordOptions(cmd, given);
