@@ -69,7 +69,7 @@ describe('a design is a file', () => {
     expect(s.stdout).toMatch(/^refuseWhileMapped +true /m);
     expect(s.stdout).toMatch(/source: mail: /);
     const k = await cli(['designs', 'knobs']);
-    for (const knob of ['base', 'readIsDax', 'writeIsDax', 'faultWriteIsDax', 'hugeFaultIsDax', 'refuseWhileMapped', 'refuseWhileOpen']) expect(k.stdout).toMatch(new RegExp(`^${knob}: `, 'm'));
+    for (const knob of ['base', 'readIsDax', 'writeIsDax', 'faultWriteIsDax', 'hugeFaultIsDax', 'refuseWhileMapped', 'refuseWhileOpen', 'updateVmas']) expect(k.stdout).toMatch(new RegExp(`^${knob}: `, 'm'));
   });
 });
 

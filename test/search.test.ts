@@ -12,8 +12,8 @@ const all = KNOBS.map((k) => k.name);
 describe('the design space', () => {
   it('has every combination of the knobs each base reads, and every built-in design in it', () => {
     const space = designSpace(all, DESIGNS.immediate);
-    // 4.13 reads 6 two-valued knobs, 4.14 four, 5.8 and 5.11 two each
-    expect(space.length).toBe(64 + 16 + 4 + 4);
+    // 4.13 reads 6 two-valued knobs and a three-valued one, 4.14 four two-valued, 5.8 and 5.11 two each
+    expect(space.length).toBe(192 + 16 + 4 + 4);
     expect(new Set(space.map((d) => d.name)).size).toBe(space.length);
     expect(new Set(space.map((d) => JSON.stringify(knobsOf(d)))).size).toBe(space.length);
     for (const n of DESIGN_NAMES) expect(space.filter((d) => builtinEqual(d) === n).length, n).toBe(1);
@@ -34,7 +34,7 @@ describe('the design space', () => {
   });
 
   it('names a design by its knobs, and refuses an unknown knob', () => {
-    expect(searchName(DESIGNS['refuse-mapped'])).toBe('4.13-rL-wL-fwL-hfL-rm1-ro0');
+    expect(searchName(DESIGNS['refuse-mapped'])).toBe('4.13-rL-wL-fwL-hfL-rm1-ro0-uvN');
     expect(searchName(DESIGNS.deferred)).toBe('5.11-rU-wU');
     expect(() => parseKnobList('base,nope')).toThrow(/unknown knob "nope"/);
   });

@@ -80,10 +80,10 @@ export class StateHashing implements Strategy {
       }
     }
     for (const vma of ip.mapping.i_mmap) {
-      h = fnv(fnv(h, vma.pgoff), vma.vm_flags);
+      h = fnv(fnv(fnv(h, vma.pgoff), vma.vm_flags), vma.vm_ops?.name.length ?? 0);
       for (const [pg, pte] of vma.ptes) h = fnv(fnv(fnv(h, pg), pte.pfn), +pte.writable + (pte.page ? 4 : 0));
     }
-    for (const sem of [ip.iolock, ip.mmaplock]) {
+    for (const sem of [ip.iolock, ip.mmaplock, k.mmapSem]) {
       h = fnv(h, sem.writer ? sem.writer.pid : 0);
       for (const r of sem.readers) h = fnv(h, r.pid);
       for (const w of sem.waiters) h = fnv(h, w.t.pid + (w.write ? 1 << 20 : 0));

@@ -348,6 +348,8 @@ export interface FsType {
   read_iter(k: Kernel, t: Task, dst: Uint8Array, dstOff: number, len: number, pos: number, direct: boolean): Gen<number>;
   write_iter(k: Kernel, t: Task, src: Uint8Array, srcOff: number, len: number, pos: number, direct: boolean): Gen<number>;
   mmap(k: Kernel, t: Task, vma: Vma): Gen<number>;
+  /** What ->mmap would give a VMA of an inode that is (or is not) DAX: its vm_ops and VM_MIXEDMAP/VM_HUGEPAGE (a design's VMA update uses it). */
+  vmaMode(k: Kernel, vma: Vma, dax: boolean): void;
   setattr_size(k: Kernel, t: Task, size: number): Gen<number>;
   fallocate(k: Kernel, t: Task, mode: number, off: number, len: number): Gen<number>;
   remap(k: Kernel, t: Task, kind: RemapKind, off: number, len: number, dest: number): Gen<number>;
@@ -417,6 +419,8 @@ export class Kernel {
   freeSeq = 0;
   /** ext4's s_journal_flag_rwsem: ext4_writepages against a journal-mode change. */
   readonly journalFlagSem = new RwSem('s_journal_flag_rwsem');
+  /** fsx's mm->mmap_sem: the only process that maps the file (its mmap, munmap and faults take it). */
+  readonly mmapSem = new RwSem('mmap_sem');
   /** What fsx's -c writes to drop_caches between close and open (3; 0: fsx before 2020, no drop). */
   closeOpenDrop = 3;
   private readonly scratchBufs: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];

@@ -34,7 +34,13 @@ export interface Knobs {
   readonly refuseWhileMapped: boolean;
   /** The same ioctls: the flip fails with EBUSY while another open file (or a VMA's) refers to the inode. */
   readonly refuseWhileOpen: boolean;
+  /** After the flip changes S_DAX: leave VMAs as mmap set them, or give them the new mode's flags and vm_ops (with which locks held). */
+  readonly updateVmas: UpdateVmas;
 }
+
+/** Whether and where the flip updates existing VMAs (hypothetical: no release did). */
+export type UpdateVmas = 'no' | 'under-locks' | 'after-mmaplock';
+export const UPDATE_VMAS: readonly UpdateVmas[] = ['no', 'under-locks', 'after-mmaplock'];
 
 export interface Design extends Knobs {
   readonly name: string;
@@ -119,6 +125,14 @@ export const KNOBS: readonly KnobDoc[] = [
     choices: [false, true],
     cost: { true: 'refused while open' },
   },
+  {
+    name: 'updateVmas',
+    values: `${UPDATE_VMAS.join(' | ')} (optional, default no)`,
+    changes: "under-locks: with IOLOCK and MMAPLOCK still held (ext4: inode_lock, i_mmap_sem for +j), the flip takes each mapping's mm->mmap_sem for write and gives the VMA the new mode's VM_MIXEDMAP/VM_HUGEPAGE and vm_ops; after-mmaplock: the same once MMAPLOCK is dropped (IOLOCK still held); no: VMAs keep what ->mmap chose",
+    kernel: 'hypothetical dax_update_vmas() after xfs_diflags_to_linux / ext4_set_inode_flags (4.13); mmap_sem as vm_mmap_pgoff, __do_page_fault take it',
+    readOn: ['4.13'],
+    choices: UPDATE_VMAS,
+  },
 ];
 
 /** IS_DAX decisions the paths make in one way only: not knobs (a knob would be a switch no path reads). */
@@ -126,7 +140,7 @@ export const FIXED_DECISIONS: readonly string[] = [
   'xfs_filemap_fault (all bases): the non-shortcut IS_DAX test is under MMAPLOCK shared',
   'xfs_filemap_page_mkwrite (4.13): IS_DAX under MMAPLOCK shared',
   'xfs_filemap_pfn_mkwrite (4.13): IS_DAX under MMAPLOCK shared',
-  'xfs_file_mmap, ext4_file_mmap: IS_DAX picks VM_MIXEDMAP and vm_ops at mmap, with no lock (VMAs are never updated)',
+  'xfs_file_mmap, ext4_file_mmap: IS_DAX picks VM_MIXEDMAP and vm_ops at mmap, with no lock (VMAs are updated only by updateVmas)',
   'ext4 fault handlers: no IS_DAX test (the vm_ops chosen at mmap decided)',
 ];
 
@@ -188,6 +202,7 @@ export function checkDesign(v: unknown, defaultName?: string): Design {
     refuseWhileMapped: bool('refuseWhileMapped', false),
     // added after design files existed (record v2): a file or record without it means false
     refuseWhileOpen: bool('refuseWhileOpen', true),
+    updateVmas: 'updateVmas' in o ? oneOf('updateVmas', UPDATE_VMAS) : 'no',
   };
   const contradiction = contradictionOf(d);
   if (contradiction) throw new DesignError(contradiction.field, contradiction.why);
@@ -220,7 +235,7 @@ export function parseDesign(text: string, file: string): Design {
 
 /** The knobs of a design, in KNOBS order (what two designs must share to run alike). */
 export function knobsOf(d: Knobs): Knobs {
-  return { base: d.base, readIsDax: d.readIsDax, writeIsDax: d.writeIsDax, faultWriteIsDax: d.faultWriteIsDax, hugeFaultIsDax: d.hugeFaultIsDax, refuseWhileMapped: d.refuseWhileMapped, refuseWhileOpen: d.refuseWhileOpen };
+  return { base: d.base, readIsDax: d.readIsDax, writeIsDax: d.writeIsDax, faultWriteIsDax: d.faultWriteIsDax, hugeFaultIsDax: d.hugeFaultIsDax, refuseWhileMapped: d.refuseWhileMapped, refuseWhileOpen: d.refuseWhileOpen, updateVmas: d.updateVmas };
 }
 
 /** Two designs the same in every field. */

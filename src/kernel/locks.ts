@@ -117,6 +117,43 @@ export function* up_write(k: LockCtx, t: Task, sem: RwSem): Gen<void> {
   if (k.tick()) yield;
 }
 
+/**
+ * down_read()/down_write() of fsx's mm->mmap_sem (4.13 __do_page_fault,
+ * vm_mmap_pgoff, vm_munmap): only fsx takes it unless a design's flip
+ * updates VMAs, so when nobody else holds it, it is taken with no
+ * preemption point and no trace line (runs where fsx alone takes it are
+ * scheduled exactly as before it was modelled); a task that finds it held
+ * waits as on any rw_semaphore.
+ */
+export function* down_quiet(k: LockCtx, t: Task, sem: RwSem, write: boolean): Gen<void> {
+  if (!(sem.waiters.length === 0 && (write ? !sem.writer && sem.readers.length === 0 : !sem.writer))) {
+    sem.waiters.push({ t, write });
+    if (k.trace.enabled) k.trace.add(t, 'lock', F_WAIT, sem.name, write, sem.holderText(t));
+    t.enter(write ? 'down_write' : 'down_read');
+    while (!sem.ready(t)) yield sem;
+    t.leave();
+    sem.waiters.splice(
+      sem.waiters.findIndex((w) => w.t === t),
+      1,
+    );
+    if (k.trace.enabled) k.trace.add(t, 'lock', F_TAKE, sem.name, write);
+  }
+  if (write) sem.writer = t;
+  else sem.readers.push(t);
+}
+
+/** up_read()/up_write() of down_quiet's lock: no preemption point of its own (a waiter runs at the next one). */
+export function up_quiet(t: Task, sem: RwSem, write: boolean): void {
+  if (write) {
+    if (sem.writer !== t) throw new Error(`${t} releases ${sem.name} (write) it does not hold`);
+    sem.writer = null;
+  } else {
+    const i = sem.readers.indexOf(t);
+    if (i < 0) throw new Error(`${t} releases ${sem.name} (read) it does not hold`);
+    sem.readers.splice(i, 1);
+  }
+}
+
 /** The page lock (PG_locked): a sleeping mutex on one page. */
 export interface PageLockable {
   locker: Task | null;

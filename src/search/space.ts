@@ -9,8 +9,10 @@ const TAGS: Readonly<Record<keyof Knobs, string>> = {
   hugeFaultIsDax: 'hf',
   refuseWhileMapped: 'rm',
   refuseWhileOpen: 'ro',
+  updateVmas: 'uv',
 };
 
+/** A value as one character: 0/1, or the initial (U unlocked, L locked; N no, U under-locks, A after-mmaplock). */
 function valueCode(v: string | boolean): string {
   return typeof v === 'boolean' ? (v ? '1' : '0') : v[0].toUpperCase();
 }

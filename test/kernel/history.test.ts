@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, tmp } from '../helpers.js';
@@ -105,5 +105,42 @@ describe("the thread's open question: does Dave Chinner's first fix still panic?
     expect(r.stdout + r.stderr).toContain('bug in vm_insert_mixed: 1 ops, 2 flag changes');
     expect(r.stderr).toMatch(/IS_DAX\(\) read false at step \d+ \(xfs_file_mmap\), which fixed the VMA's flags and vm_ops for good, and true at step \d+ \(xfs_filemap_fault\)/);
     expect(readFileSync(join(d, 'f.dmesg'), 'utf8')).toMatch(/kernel BUG at mm\/memory\.c:1780![\s\S]*Hardware name: daxfsx model of xfs on pmem, design fault-locked/);
+  });
+});
+
+describe('designs no release had: the flip updates the VMAs (updateVmas)', () => {
+  const design = (d: string, uv: string): string => {
+    const f = join(d, `uv-${uv}.json`);
+    const locked = JSON.parse(readFileSync(join(__dirname, '..', '..', 'designs', 'locked.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(f, JSON.stringify({ ...locked, name: `uv-${uv}`, updateVmas: uv }));
+    return f;
+  };
+
+  it('under the flip\'s locks: an ABBA deadlock with a fault (mmap_sem -> MMAPLOCK against MMAPLOCK -> mmap_sem)', async () => {
+    const d = tmp();
+    const r = await cli(['-S', '1', '-N', '5000', '--kernel', design(d, 'under-locks'), join(d, 'f')]);
+    expect(r.code).toBe(51);
+    expect(r.stderr).toMatch(/hung: deadlock in xfs_ilock/);
+    const dmesg = readFileSync(join(d, 'f.dmesg'), 'utf8');
+    // fsx holds mmap_sem (its fault) and waits for MMAPLOCK; the flip holds MMAPLOCK and waits in dax_update_vmas for mmap_sem
+    expect(dmesg).toMatch(/2 locks held by fsx\/\d+:\n.*#0: +\(&mm->mmap_sem\).*__do_page_fault.*\n.*#1: +\(&\(&ip->i_mmaplock\)->mr_lock\)/);
+    expect(dmesg).toMatch(/rwsem_down_write_failed[\s\S]*dax_update_vmas\+0x[0-9a-f]+\/0x[0-9a-f]+\n.*xfs_ioctl_setattr/);
+    expect(dmesg).toMatch(/locks held by xfs_io\/\d+:[\s\S]*i_mmaplock/);
+  });
+
+  it('after dropping MMAPLOCK: the VMA race stays (vm_insert_mixed BUG)', async () => {
+    const d = tmp();
+    const r = await cli(['-S', '1', '-N', '5000', '--kernel', design(d, 'after-mmaplock'), join(d, 'f')]);
+    expect(r.code).toBe(50);
+    expect(r.stderr + r.stdout).toMatch(/bug in vm_insert_mixed/);
+  });
+
+  it('a design file without the knob is the same design as with "no"', async () => {
+    const d = tmp();
+    const a = await cli(['sweep', '--seeds', '1..6', '-N', '2000', '--kernel', 'locked', '--expect', 'any', '--out', join(d, 'a.nd')]);
+    const b = await cli(['sweep', '--seeds', '1..6', '-N', '2000', '--kernel', design(d, 'no'), '--expect', 'any', '--out', join(d, 'b.nd')]);
+    expect(a.code).toBe(0);
+    expect(b.code).toBe(0);
+    expect(readFileSync(join(d, 'b.nd'), 'utf8').replaceAll('"uv-no"', '"locked"')).toBe(readFileSync(join(d, 'a.nd'), 'utf8'));
   });
 });

@@ -217,6 +217,13 @@ function* ext4_file_mmap(k: Kernel, t: Task, vma: Vma): Gen<number> {
   }
 }
 
+/** ext4_file_mmap()'s settings for a DAX or non-DAX inode, applied to an existing VMA (the updateVmas design knob). */
+function ext4_vma_mode(k: Kernel, vma: Vma, dax: boolean): void {
+  const bits = k.v >= V5_8 ? VM.HUGEPAGE : VM.MIXEDMAP | VM.HUGEPAGE;
+  vma.vm_ops = dax ? (k.v >= V4_14 ? ext4_dax_vm_ops_414 : ext4_dax_vm_ops_413) : ext4_file_vm_ops;
+  vma.vm_flags = dax ? vma.vm_flags | bits : vma.vm_flags & ~bits;
+}
+
 /** ext4_writepages(): s_journal_flag_rwsem shared around the generic writeback. */
 function* ext4_writepages(k: Kernel, t: Task, start: number, end: number, sync: boolean): Gen<number> {
   yield* down_read(k, t, k.journalFlagSem, 'percpu_down_read');
@@ -231,6 +238,7 @@ export const EXT4: FsType = {
   read_iter: ext4_file_read_iter,
   write_iter: (k, t, src, srcOff, len, pos, direct) => write_iter(k, N, t, src, srcOff, len, pos, direct),
   mmap: ext4_file_mmap,
+  vmaMode: ext4_vma_mode,
   setattr_size: (k, t, size) => setattr_size(k, N, t, size),
   fallocate: (k, t, mode, off, len) => fallocate(k, N, t, mode, off, len),
   remap: (k, t, kind, off, len, dest) => remap(k, N, t, kind, off, len, dest),

@@ -3,6 +3,7 @@ import type { Gen, Kernel } from '../core.js';
 import { V5_8 } from '../designs.js';
 import { down_write, up_write } from '../locks.js';
 import { filemap_write_and_wait } from '../mm/filemap.js';
+import { dax_update_vmas } from '../mm/mmap.js';
 
 /**
  * fs/ext4/inode.c: when an ext4 inode is DAX, and the data-journalling
@@ -57,8 +58,10 @@ export function* ext4_change_inode_journal_flag(k: Kernel, t: Task, val: boolean
     ip.sDax = ext4_should_use_dax(k);
     if (changed && k.onFlag) k.onFlag(t, 'flip', !val, before, ip.sDax, 'now');
     if (k.trace.enabled) k.trace.add(t, 'flip', F_JFLAG, val, ip.sDax, changed);
+    if (changed && k.design.updateVmas === 'under-locks') yield* dax_update_vmas(k, t);
     yield* up_write(k, t, k.journalFlagSem);
     if (val) yield* up_write(k, t, ip.mmaplock);
+    if (changed && k.design.updateVmas === 'after-mmaplock') yield* dax_update_vmas(k, t);
     return 0;
   } finally {
     t.leave();

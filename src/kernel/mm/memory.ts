@@ -4,6 +4,7 @@ import { V4_14, V5_8 } from '../designs.js';
 import { filemap_map_pages, unlock_page, lock_page } from './filemap.js';
 import { get_page, put_page } from './page_alloc.js';
 import { F_DATA, type DataHow } from '../trace.js';
+import { down_quiet, up_quiet } from '../locks.js';
 
 const F_FAULT = (write: boolean, pgoff: number, what: string): string => `${write ? 'write' : 'read'} fault on page ${pgoff} (${what})`;
 
@@ -418,7 +419,12 @@ export function* user_copy(
       t.enter('__do_page_fault');
       let r: number;
       try {
-        r = yield* handle_mm_fault(k, t, vma, pgoff, write);
+        yield* down_quiet(k, t, k.mmapSem, false);
+        try {
+          r = yield* handle_mm_fault(k, t, vma, pgoff, write);
+        } finally {
+          up_quiet(t, k.mmapSem, false);
+        }
       } finally {
         t.leave();
         t.leave();

@@ -2,6 +2,7 @@ import type { Task } from '../../sched/task.js';
 import { Kernel, PAGE_SIZE, PMD_PAGES, VM, Vma, type File, type Gen } from '../core.js';
 import { fput, get_file } from '../fs/file_table.js';
 import { zap_vma } from './memory.js';
+import { down_quiet, down_write, up_quiet, up_write } from '../locks.js';
 
 const F_SETUP = (pgoff: number, n: number, ops: string): string =>
   `->mmap set up the VMA for pages ${pgoff}..${pgoff + n - 1}${ops.startsWith('!') ? ' without VM_MIXEDMAP' : ' with VM_MIXEDMAP'}, vm_ops ${ops.replace(/^!/, '')}`;
@@ -38,6 +39,7 @@ function* get_unmapped_area(k: Kernel, t: Task, pgoff: number, npages: number): 
  * two steps are separate preemption points.
  */
 export function* do_mmap(k: Kernel, t: Task, file: File, off: number, len: number, writable: boolean): Gen<Vma> {
+  yield* down_quiet(k, t, k.mmapSem, true); // vm_mmap_pgoff()
   t.enter('do_mmap');
   try {
     const pgoff = Math.floor(off / PAGE_SIZE);
@@ -63,11 +65,13 @@ export function* do_mmap(k: Kernel, t: Task, file: File, off: number, len: numbe
     }
   } finally {
     t.leave();
+    up_quiet(t, k.mmapSem, true);
   }
 }
 
 /** munmap(): zap the PTEs, unlink the VMA, drop its file reference. */
 export function* do_munmap(k: Kernel, t: Task, vma: Vma): Gen<void> {
+  yield* down_quiet(k, t, k.mmapSem, true); // vm_munmap()
   t.enter('do_munmap');
   try {
     if (k.tick()) yield;
@@ -77,7 +81,33 @@ export function* do_munmap(k: Kernel, t: Task, vma: Vma): Gen<void> {
     if (k.trace.enabled) k.trace.add(t, 'vma', F_UNMAP);
     const f = vma.file;
     vma.file = null;
+    up_quiet(t, k.mmapSem, true); // the file reference goes after mmap_sem (remove_vma() after vm_munmap's up_write)
     if (f) yield* fput(k, t, f);
+  } finally {
+    if (k.mmapSem.writer === t) up_quiet(t, k.mmapSem, true);
+    t.leave();
+  }
+}
+
+const F_UPDATE = (pgoff: number, n: number, dax: boolean): string => `VMA of pages ${pgoff}..${pgoff + n - 1} updated for ${dax ? 'DAX: VM_MIXEDMAP' : 'the page cache: no VM_MIXEDMAP'}`;
+
+/**
+ * Hypothetical, the updateVmas design knob (no release did it): after the
+ * flip changed S_DAX, give each VMA linked into the file's mapping what
+ * ->mmap would give it now, under its mm's mmap_sem for write (vm_flags
+ * change only under it, as mprotect_fixup's do in mm/mprotect.c, 4.13).
+ */
+export function* dax_update_vmas(k: Kernel, t: Task): Gen<void> {
+  t.enter('dax_update_vmas');
+  try {
+    for (const vma of [...k.inode.mapping.i_mmap]) {
+      yield* down_write(k, t, k.mmapSem);
+      if (vma.linked) {
+        k.fs.vmaMode(k, vma, k.inode.sDax);
+        if (k.trace.enabled) k.trace.add(t, 'vma', F_UPDATE, vma.pgoff, vma.npages, k.inode.sDax);
+      }
+      yield* up_write(k, t, k.mmapSem);
+    }
   } finally {
     t.leave();
   }

@@ -284,12 +284,20 @@ function* xfs_file_mmap(k: Kernel, t: Task, vma: Vma): Gen<number> {
   }
 }
 
+/** xfs_file_mmap()'s settings for a DAX or non-DAX inode, applied to an existing VMA (the updateVmas design knob). */
+function xfs_vma_mode(k: Kernel, vma: Vma, dax: boolean): void {
+  const bits = k.v >= V5_8 ? VM.HUGEPAGE : VM.MIXEDMAP | VM.HUGEPAGE;
+  vma.vm_ops = xfs_file_vm_ops(k);
+  vma.vm_flags = dax ? vma.vm_flags | bits : vma.vm_flags & ~bits;
+}
+
 export const XFS: FsType = {
   name: 'xfs',
   lockNames: ['IOLOCK', 'MMAPLOCK'],
   read_iter: xfs_file_read_iter,
   write_iter: (k, t, src, srcOff, len, pos, direct) => write_iter(k, N, t, src, srcOff, len, pos, direct),
   mmap: xfs_file_mmap,
+  vmaMode: xfs_vma_mode,
   setattr_size: (k, t, size) => setattr_size(k, N, t, size),
   fallocate: (k, t, mode, off, len) => fallocate(k, N, t, mode, off, len),
   remap: (k, t, kind, off, len, dest) => remap(k, N, t, kind, off, len, dest),

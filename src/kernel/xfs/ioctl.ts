@@ -6,6 +6,7 @@ import { IOLOCK, MMAPLOCK, fs_lock, fs_unlock } from '../fs/generic.js';
 import { filemap_write_and_wait } from '../mm/filemap.js';
 import { invalidate_inode_pages2 } from '../mm/truncate.js';
 import { refusal } from '../fs/refuse.js';
+import { dax_update_vmas } from '../mm/mmap.js';
 
 /**
  * fs/xfs/xfs_ioctl.c: FS_IOC_FSGETXATTR / FS_IOC_FSSETXATTR and what a
@@ -106,8 +107,13 @@ export function* xfs_ioctl_setattr(k: Kernel, t: Task, dax: boolean): Gen<number
     if (changed && k.onFlag) k.onFlag(t, 'flip', dax, before, ip.sDax, k.v < V4_14 ? 'now' : 'on-reload');
     if (k.trace.enabled) k.trace.add(t, 'flip', F_DONE, dax, k.v < V4_14 ? 'now' : 'on-reload', changed);
     t.leave();
-    // the transaction commits, then the joined locks go
-    if (locked) yield* fs_unlock(k, t, IOLOCK | MMAPLOCK, true);
+    // the transaction commits, then the joined locks go (a design that updates VMAs does it here)
+    if (locked && k.design.updateVmas === 'under-locks') yield* dax_update_vmas(k, t);
+    if (locked && k.design.updateVmas === 'after-mmaplock') {
+      yield* fs_unlock(k, t, MMAPLOCK, true);
+      yield* dax_update_vmas(k, t);
+      yield* fs_unlock(k, t, IOLOCK, true);
+    } else if (locked) yield* fs_unlock(k, t, IOLOCK | MMAPLOCK, true);
     return 0;
   } finally {
     t.leave();
