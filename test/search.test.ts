@@ -122,5 +122,8 @@ describe('daxfsx designs search', () => {
     await bad(['--no-flip'], 90, /about the flag changing/);
     await bad(['--max-interleavings', '0'], 90, /--max-interleavings/);
     await bad(['file'], 90, /takes no file/);
+    // outputs that cannot be written are found before the search runs, not after it
+    await bad(['--out', join(d, 'no', 'such', 'dir', 'x.ndjson')], 94, /x\.ndjson: No such file or directory/);
+    await bad(['--out', join(d, 'x.ndjson'), '--save', '/dev/null/sub'], 94, /\/dev\/null\/sub: Not a directory/);
   });
 });

@@ -52,6 +52,15 @@ function loadProgram(file: string): Script {
 
 const slug = (s: string): string => s.replace(/[^\w.-]+/g, '_');
 
+/** Write an output, or stop with one line naming it (exit 94). */
+function writeOut(path: string, write: () => void): void {
+  try {
+    write();
+  } catch (e) {
+    throw new UsageError(`${path}: ${errText(e)}`, EXIT.OUTPUT);
+  }
+}
+
 function designFileText(d: Design): string {
   const o: Record<string, unknown> = { name: d.name, summary: d.summary, source: d.source };
   for (const k of KNOBS) o[k.name] = d[k.name];
@@ -66,19 +75,14 @@ function designFileText(d: Design): string {
  */
 async function saveReproducers(dir: string, searched: Searched[]): Promise<Map<string, string>> {
   const commands = new Map<string, string>();
-  try {
-    mkdirSync(join(dir, 'designs'), { recursive: true });
-  } catch (e) {
-    throw new UsageError(`${dir}: ${errText(e)}`, EXIT.FILE);
-  }
   const quiet = { stdout: Sink.memory(), stderr: Sink.memory() };
   for (const s of searched) {
     const file = join(dir, 'designs', `${s.design.name}.json`);
-    writeFileSync(file, designFileText(s.design));
+    writeOut(file, () => writeFileSync(file, designFileText(s.design)));
     const first = s.result.first;
     if (!first) continue;
     const base = join(dir, s.design.name, `${slug(first.signature)}-${first.by === 'sweep' ? `seed${first.seed}` : 'explore'}`);
-    mkdirSync(join(dir, s.design.name), { recursive: true });
+    writeOut(join(dir, s.design.name), () => mkdirSync(join(dir, s.design.name), { recursive: true }));
     if (first.by === 'sweep' && s.sweepConfig) {
       const res = await runWithFiles(
         { config: s.sweepConfig, outputs: { fname: base, report: undefined, explain: true, timeline: false, shrink: false, recordOps: true }, parseMessages: [], notes: [], seedPicked: false, command: '' },
@@ -92,7 +96,7 @@ async function saveReproducers(dir: string, searched: Searched[]): Promise<Map<s
         ...recordLines({ origin: { kind: 'script', firstOp: 1 }, config: s.exploreConfig, schedule: script.flips }, `${VERSION}: designs search, ${s.design.name}: ${headlineOf(first.verdict, first.signature)}; replay: daxfsx --replay-ops=THIS_FILE FILE`),
         ...scriptOpLines(script.ops),
       ];
-      writeFileSync(ops, lines.join('\n') + '\n');
+      writeOut(ops, () => writeFileSync(ops, lines.join('\n') + '\n'));
       commands.set(s.design.name, replayCommand(ops, base));
     }
   }
@@ -247,6 +251,9 @@ export async function runSearchCli(argv: string[], io: CliIo, interrupted?: () =
     const designs = all.filter((_, i) => i % shard[1] === shard[0] - 1);
     const seeds = shardSeeds(range, [1, 1]);
 
+    // the outputs are made before the search runs: a path that cannot be written is found now, not after minutes of it
+    if (o.out) writeOut(String(o.out), () => writeFileSync(String(o.out), ''));
+    if (o.save !== false) writeOut(String(o.save), () => mkdirSync(join(String(o.save), 'designs'), { recursive: true }));
     const w = (s: string): void => io.stdout.write(s + '\n');
     const shardNote = shard[1] > 1 ? ` of shard ${shard[0]}/${shard[1]} (merge the shards' --out files for the whole space)` : '';
     if (!o.ndjson) {
@@ -275,13 +282,7 @@ export async function runSearchCli(argv: string[], io: CliIo, interrupted?: () =
       }
     }
     const results = searched.map((s) => s.result);
-    if (o.out) {
-      try {
-        writeFileSync(String(o.out), ndjsonLines(results));
-      } catch (e) {
-        io.stderr.write(`daxfsx designs search: ${String(o.out)}: ${errText(e)}\n`);
-      }
-    }
+    if (o.out) writeOut(String(o.out), () => writeFileSync(String(o.out), ndjsonLines(results)));
     if (!o.ndjson) {
       w(`${results.length} design(s) searched${stopped ? `, stopped by a signal (${designs.length - results.length} not finished)` : ''}, ${jobs} job(s), ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       w('');
