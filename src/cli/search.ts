@@ -23,7 +23,7 @@ import { addRunOptions, parseRunOptions, recordOptions, type GivenOption } from 
 import { painter, type CliIo } from './program.js';
 
 /** The search's own options (the rest are run options, for its sweeps). */
-const OWN = ['knobs', 'seeds', 'program', 'maxFlips', 'preemptions', 'maxInterleavings', 'allFailures', 'jobs', 'shard', 'out', 'ndjson', 'save'];
+const OWN = ['knobs', 'seeds', 'program', 'maxFlips', 'preemptions', 'maxInterleavings', 'allFailures', 'exploreAll', 'jobs', 'shard', 'out', 'ndjson', 'save'];
 
 /** What a search sweeps with unless the command line says otherwise: short runs, with closes and inode evictions. */
 export const SEARCH_DEFAULTS = { seeds: '1..20', numops: 4000, closeprob: 20, dropCaches: 2 };
@@ -176,7 +176,7 @@ export async function runSearchCli(argv: string[], io: CliIo, interrupted?: () =
       .usage('[options] [run options]')
       .description(
         'Search the design space: every combination of the chosen knobs, each through a sweep that closes and evicts the inode ' +
-          `(-N ${SEARCH_DEFAULTS.numops} -c ${SEARCH_DEFAULTS.closeprob} --drop-caches ${SEARCH_DEFAULTS.dropCaches} unless given) and through a bounded exploration of a small program. ` +
+          `(-N ${SEARCH_DEFAULTS.numops} -c ${SEARCH_DEFAULTS.closeprob} --drop-caches ${SEARCH_DEFAULTS.dropCaches} unless given), then, if the sweep found no failure (every design with --explore-all), through a bounded exploration of a small program. ` +
           'Prints every design (safe or the first failure, its seeds, its cost to users) and the minimal safe designs: those no other safe design costs users less.\n\n' +
           'Unsafe designs get a replayable reproducer and every design a design file in --save DIR. ' +
           'Exit 0 when the search ran to its end (whatever it found), the signal number when interrupted. ' +
@@ -188,6 +188,7 @@ export async function runSearchCli(argv: string[], io: CliIo, interrupted?: () =
       .addOption(new Option('--max-flips <n>', 'flips in each exploration').default('2').helpGroup('search'))
       .addOption(new Option('--preemptions <n>', "each exploration's preemption bound").default('2').helpGroup('search'))
       .addOption(new Option('--max-interleavings <n>', 'stop an exploration after this many interleavings (a bound that gives the same result on any machine)').default('5000').helpGroup('search'))
+      .addOption(new Option('--explore-all', 'explore every design, also those the sweep has already failed').helpGroup('search'))
       .addOption(new Option('--all-failures', "explore a failing design to the bounds (every signature), not only to its first failure").helpGroup('search'))
       .addOption(new Option('--jobs <n>', 'worker threads').default(String(availableParallelism()), 'the number of cores').helpGroup('search'))
       .addOption(new Option('--shard <K/N>', 'only every N-th design from the K-th (index/N: K from JOB_COMPLETION_INDEX); merge the --out files').helpGroup('search'))
@@ -259,7 +260,7 @@ export async function runSearchCli(argv: string[], io: CliIo, interrupted?: () =
     if (!o.ndjson) {
       w(`Searching ${designs.length} design(s)${shard[1] > 1 ? ` (shard ${shard[0]}/${shard[1]} of ${all.length})` : ''} on ${sweep.model.fs}, varying ${vary.join(', ')}:`);
       w(`  sweep    seeds ${range[0]}..${range[1]}, -N ${sweep.fsx.numops}${sweep.fsx.closeprob ? ` -c ${sweep.fsx.closeprob}` : ''}${sweep.model.dropCaches ? ` --drop-caches ${sweep.model.dropCaches}` : ''}`);
-      w(`  explore  ${programFile} (${prog.ops.length} ops), ${explore.maxFlips} flip(s), ${explore.preemptions} preemption(s), at most ${explore.maxInterleavings} interleavings${explore.stopAtFirstFailure ? ', to the first failure' : ''}`);
+      w(`  explore  ${programFile} (${prog.ops.length} ops), ${explore.maxFlips} flip(s), ${explore.preemptions} preemption(s), at most ${explore.maxInterleavings} interleavings${explore.stopAtFirstFailure ? ', to the first failure' : ''}, ${o.exploreAll ? 'every design' : 'the designs the sweep found no failure in'}`);
     }
     let bar: cliProgress.SingleBar | undefined;
     if (io.isTTY) {
@@ -268,7 +269,7 @@ export async function runSearchCli(argv: string[], io: CliIo, interrupted?: () =
     }
     const t0 = performance.now();
     const { searched, stopped } = await searchDesigns(
-      { designs, sweep, seeds, program: prog, explore },
+      { designs, sweep, seeds, program: prog, explore, exploreAll: Boolean(o.exploreAll) },
       jobs,
       (n) => bar?.update(n),
       () => (interrupted?.() ?? 0) !== 0,

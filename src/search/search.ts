@@ -17,6 +17,8 @@ export interface SearchPlan {
   /** The bounded exploration: its program and bounds, under the sweep's config with no background tasks. */
   program: Script;
   explore: ExploreOptions;
+  /** Explore every design, not only those the sweep found no failure in. */
+  exploreAll: boolean;
 }
 
 export interface Failure {
@@ -39,7 +41,8 @@ export interface DesignResult {
   /** The first failure: the lowest failing seed's, else the exploration's first signature. */
   first: (Failure & { by: 'sweep'; seed: number; seeds: number[] }) | (Failure & { by: 'explore'; interleavings: number }) | null;
   sweep: { seeds: number; clean: number; failures: (Failure & { seeds: number[] })[] };
-  explore: { interleavings: number; exhausted: boolean; failures: (Failure & { count: number })[] };
+  /** The exploration (`explored` false: the sweep had already failed the design, and --explore-all was not given). */
+  explore: { explored: boolean; interleavings: number; exhausted: boolean; failures: (Failure & { count: number })[] };
   /** A command that replays the first failure (when its reproducer was saved). */
   reproduce?: string;
 }
@@ -72,7 +75,7 @@ export function markMinimal(results: DesignResult[]): void {
 }
 
 /** Collect one design's seeds and exploration into its result. */
-function collect(d: Design, plan: SearchPlan, seeds: RunRecord[], ex: ExploreRecord): Searched {
+function collect(d: Design, plan: SearchPlan, seeds: RunRecord[], ex: ExploreRecord | null): Searched {
   const bySig = new Map<string, Failure & { seeds: number[] }>();
   for (const r of seeds) {
     if (!r.signature) continue; // clean
@@ -81,7 +84,7 @@ function collect(d: Design, plan: SearchPlan, seeds: RunRecord[], ex: ExploreRec
     bySig.set(r.signature, f);
   }
   const sweepFailures = [...bySig.values()].sort((a, b) => a.seeds[0] - b.seeds[0]);
-  const exFailures = ex.failures.map((f) => ({ signature: f.signature, verdict: f.verdict, exitCode: f.exitCode, count: f.count }));
+  const exFailures = (ex?.failures ?? []).map((f) => ({ signature: f.signature, verdict: f.verdict, exitCode: f.exitCode, count: f.count }));
   const firstSeed = sweepFailures[0];
   const first: DesignResult['first'] = firstSeed
     ? { by: 'sweep', signature: firstSeed.signature, verdict: firstSeed.verdict, exitCode: firstSeed.exitCode, seed: firstSeed.seeds[0], seeds: firstSeed.seeds }
@@ -97,21 +100,23 @@ function collect(d: Design, plan: SearchPlan, seeds: RunRecord[], ex: ExploreRec
     minimal: false,
     first,
     sweep: { seeds: seeds.length, clean: seeds.filter((r) => !r.signature).length, failures: sweepFailures },
-    explore: { interleavings: ex.interleavings, exhausted: ex.exhausted, failures: exFailures },
+    explore: { explored: ex !== null, interleavings: ex?.interleavings ?? 0, exhausted: ex?.exhausted ?? false, failures: exFailures },
   };
   return {
     result,
     design: d,
     sweepConfig: firstSeed ? withSeed(withDesign(plan.sweep, d), firstSeed.seeds[0]) : null,
-    exploreScripts: ex.failures.map((f) => ({ signature: f.signature, script: f.script })),
+    exploreScripts: (ex?.failures ?? []).map((f) => ({ signature: f.signature, script: f.script })),
     exploreConfig: exploreConfig(plan.sweep, d),
   };
 }
 
 /**
- * Run every design of the plan through its sweep and its exploration, on
- * the sweep's worker threads (the explorations first: they are the long
- * jobs). Designs whose jobs did not all finish (an interrupt) are left out.
+ * Run every design of the plan through its sweep, then through its
+ * exploration, on the sweep's worker threads. The exploration is for the
+ * designs the sweep found no failure in (a design with a failing seed is
+ * unsafe already, with a reproducer), every design with `exploreAll`.
+ * Designs whose jobs did not all finish (an interrupt) are left out.
  */
 export async function searchDesigns(
   plan: SearchPlan,
@@ -119,19 +124,35 @@ export async function searchDesigns(
   onDone?: (done: number, total: number) => void,
   interrupted?: () => boolean,
 ): Promise<{ searched: Searched[]; stopped: boolean }> {
-  const jobs: Job[] = [];
-  for (const d of plan.designs) jobs.push({ kind: 'explore', config: exploreConfig(plan.sweep, d), program: plan.program, options: plan.explore });
-  for (const d of plan.designs) for (const seed of plan.seeds) jobs.push({ kind: 'seed', config: withDesign(plan.sweep, d), seed });
-  const { results, stopped } = await runJobs(jobs, Math.max(1, Math.min(threads, jobs.length)), (n) => onDone?.(n, jobs.length), interrupted);
-  const searched: Searched[] = [];
   const nd = plan.designs.length;
   const ns = plan.seeds.length;
+  const seedJobs: Job[] = [];
+  for (const d of plan.designs) for (const seed of plan.seeds) seedJobs.push({ kind: 'seed', config: withDesign(plan.sweep, d), seed });
+  // progress counts the explorations of every design; those not needed are counted when they are skipped
+  const total = nd * ns + nd;
+  const sweep = await runJobs(seedJobs, Math.max(1, Math.min(threads, seedJobs.length)), (n) => onDone?.(n, total), interrupted);
+  const seedsOf = (i: number): (RunRecord | undefined)[] => sweep.results.slice(i * ns, (i + 1) * ns) as (RunRecord | undefined)[];
+  const toExplore = plan.designs.map((_, i) => !sweep.stopped && (plan.exploreAll || seedsOf(i).every((r) => r !== undefined && !r.signature)));
+  const exJobs: Job[] = [];
   plan.designs.forEach((d, i) => {
-    const ex = results[i] as ExploreRecord | undefined;
-    const seeds = results.slice(nd + i * ns, nd + (i + 1) * ns) as (RunRecord | undefined)[];
-    if (!ex || seeds.some((s) => s === undefined)) return;
-    searched.push(collect(d, plan, seeds as RunRecord[], ex));
+    if (toExplore[i]) exJobs.push({ kind: 'explore', config: exploreConfig(plan.sweep, d), program: plan.program, options: plan.explore });
+  });
+  const skipped = nd - exJobs.length;
+  const ex = sweep.stopped
+    ? { results: [] as (ExploreRecord | undefined)[], stopped: true }
+    : await runJobs(exJobs, Math.max(1, Math.min(threads, exJobs.length)), (n) => onDone?.(nd * ns + skipped + n, total), interrupted);
+  const searched: Searched[] = [];
+  let e = 0;
+  plan.designs.forEach((d, i) => {
+    const seeds = seedsOf(i);
+    if (seeds.some((s) => s === undefined)) return;
+    let rec: ExploreRecord | null = null;
+    if (toExplore[i]) {
+      rec = (ex.results[e++] as ExploreRecord | undefined) ?? null;
+      if (!rec) return;
+    }
+    searched.push(collect(d, plan, seeds as RunRecord[], rec));
   });
   markMinimal(searched.map((s) => s.result));
-  return { searched, stopped };
+  return { searched, stopped: sweep.stopped || ex.stopped };
 }
