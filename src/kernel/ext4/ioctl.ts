@@ -4,7 +4,7 @@ import { V4_14, V5_8 } from '../designs.js';
 import { d_mark_dontcache } from '../fs/dcache.js';
 import { down_write, up_write } from '../locks.js';
 import { ext4_change_inode_journal_flag } from './inode.js';
-import { refusal } from '../fs/refuse.js';
+import { F_REFUSE, refusal } from '../fs/refuse.js';
 
 /**
  * fs/ext4/ioctl.c: the flag changes that reach S_DAX, by release.
@@ -18,7 +18,6 @@ import { refusal } from '../fs/refuse.js';
 
 const F_SETFLAGS = (journal: boolean): string => `FS_IOC_SETFLAGS: ${journal ? 'set' : 'clear'} EXT4_JOURNAL_DATA_FL (chattr ${journal ? '+j' : '-j'})`;
 const F_EBUSY = (): string => 'journalling-mode change under -o dax: EBUSY (4.14, e9072d859df3)';
-const F_REFUSE = (why: string): string => `${why}: refuse with EBUSY`;
 const F_XATTR = (dax: boolean): string => `FS_IOC_FSSETXATTR: ${dax ? 'set' : 'clear'} FS_XFLAG_DAX`;
 const F_NOTSUPP = (): string => 'FS_XFLAG_DAX: EOPNOTSUPP (no per-inode DAX flag on ext4 before 5.8)';
 const F_DONTCACHE = (): string => 'ext4_dax_dontcache(): the flag changes, d_mark_dontcache(): I_DONTCACHE and DCACHE_DONTCACHE set';

@@ -8,7 +8,10 @@ import type { Kernel } from '../core.js';
  * (the dentry counts one reference per open file; a VMA keeps its file open).
  */
 export function refusal(k: Kernel): string | null {
-  if (k.design.refuseWhileMapped && k.inode.mapping.i_mmap.size > 0) return 'the file is mapped (mapping_mapped())';
+  if (k.design.refuseWhileMapped && k.inode.mapping.i_mmap.size > 0) return 'the file is mapped';
   if (k.design.refuseWhileOpen && (k.dentry?.count ?? 0) > 1) return 'the file is open elsewhere';
   return null;
 }
+
+/** The refusal as the flip's trace line says it: the check that refused. */
+export const F_REFUSE = (why: string): string => `${why === 'the file is mapped' ? 'mapping_mapped()' : 'another open file'}: refuse with EBUSY`;

@@ -5,7 +5,7 @@ import { d_mark_dontcache } from '../fs/dcache.js';
 import { IOLOCK, MMAPLOCK, fs_lock, fs_unlock } from '../fs/generic.js';
 import { filemap_write_and_wait } from '../mm/filemap.js';
 import { invalidate_inode_pages2 } from '../mm/truncate.js';
-import { refusal } from '../fs/refuse.js';
+import { F_REFUSE, refusal } from '../fs/refuse.js';
 import { dax_update_vmas } from '../mm/mmap.js';
 
 /**
@@ -14,7 +14,6 @@ import { dax_update_vmas } from '../mm/mmap.js';
  */
 
 const F_IOCTL = (dax: boolean): string => `FS_IOC_FSSETXATTR: ${dax ? 'set' : 'clear'} FS_XFLAG_DAX`;
-const F_REFUSE = (why: string): string => `${why}: refuse with EBUSY`;
 const F_INVAL = (err: number): string => `write back / invalidate failed (${err}): the flag stays`;
 const F_DONE = (dax: boolean, how: string): string => `on-disk DAX flag ${dax ? 'set' : 'cleared'}, ${how === 'now' ? `S_DAX=${dax ? 1 : 0} at once` : 'S_DAX unchanged'}`;
 const F_DONTCACHE = (): string => 'xfs_ioctl_setattr_prepare_dax(): the flag changes, d_mark_dontcache(): I_DONTCACHE and DCACHE_DONTCACHE set';
