@@ -13,6 +13,8 @@ export interface ChoicePoint {
   busy: number;
   /** The state here, with where each task is (past the prefix only). */
   hash: string;
+  /** The run's step this choice starts (every step counts, choice or not). */
+  step: number;
 }
 
 /**
@@ -30,6 +32,8 @@ export class ExploreStrategy implements Strategy {
   private last: Task | null = null;
   private used = 0;
   private open: FlipSpec | null = null;
+  /** Steps picked so far. */
+  private steps = 0;
 
   constructor(
     private readonly prefix: readonly number[],
@@ -56,6 +60,7 @@ export class ExploreStrategy implements Strategy {
   }
 
   pick(runnable: readonly Task[], n: number): Task {
+    const step = this.steps++;
     const flipper = this.tasks[1];
     if (this.open && (flipper.done || flipper.waiting === this.idle)) this.open = null;
     let t: Task;
@@ -67,7 +72,7 @@ export class ExploreStrategy implements Strategy {
       const busy = this.busy(idx);
       let chosen = i < this.prefix.length ? this.prefix[i] : this.defaultChoice(idx);
       if (!idx.includes(chosen)) chosen = this.defaultChoice(idx);
-      this.points.push({ runnable: idx, chosen, used: this.used, busy, hash: i >= this.prefix.length ? `${this.stateKey()}|${busy}` : '' });
+      this.points.push({ runnable: idx, chosen, used: this.used, busy, hash: i >= this.prefix.length ? `${this.stateKey()}|${busy}` : '', step });
       if (busy >= 0 && chosen !== busy) this.used++;
       t = this.tasks[chosen];
     }

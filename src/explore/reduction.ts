@@ -1,0 +1,378 @@
+import { OBJ } from '../kernel/access.js';
+import { Turns, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner } from './explore.js';
+
+/**
+ * A choice point on the path of the current run: what could run, and what
+ * has been (or is to be) explored from it.
+ */
+interface Node {
+  /** Runnable tasks (bit i: task i). */
+  runnable: number;
+  /** The task that could go on (-1: none); choosing another costs a preemption. */
+  busy: number;
+  /** Preemptions used before this choice. */
+  used: number;
+  /** The state here (the model's and each task's position, and `busy`). */
+  hash: string;
+  /** The task the current run took here. */
+  chosen: number;
+  /** Tasks explored from here, or being explored (the current run's). */
+  done: number;
+  /** Tasks a race asks to be explored from here. */
+  todo: number;
+  /** Tasks asked for but over the preemption bound (counted once). */
+  over: number;
+  /** At or past the point where the run reached a state explored before: nothing is asked for here. */
+  cut: boolean;
+}
+
+/**
+ * What every run through a state did from there on, for a later run that
+ * reaches the same state and is cut there: per task, the objects its steps
+ * read and wrote (`r[t]`, `w[t]`), and the tasks asked for at the start of a
+ * block of steps that began before the state (`block`).
+ */
+interface Summary {
+  r: number[];
+  w: number[];
+  block: number;
+}
+
+const bit = (t: number): number => 1 << t;
+
+function lowest(mask: number): number {
+  return 31 - Math.clz32(mask & -mask);
+}
+
+function popcount(x: number): number {
+  let n = 0;
+  for (; x; x &= x - 1) n++;
+  return n;
+}
+
+/**
+ * Dynamic partial-order reduction (Flanagan and Godefroid, POPL 2005) over
+ * the steps' recorded accesses, bounded as Coons, Musuvathi and McKinley's
+ * BPOR (OOPSLA 2013) bounds it.
+ *
+ * Each run is a sequence of steps; each step has a task and the objects it
+ * read and wrote (StepLog, kernel/access.ts). Two steps of different tasks
+ * are dependent when one writes what the other reads or writes; a step
+ * happens before another when a chain of same-task or dependent steps
+ * leads from it to the other (vector clocks below). After a run, for every
+ * step j of task p, the last step i before it that is dependent with it,
+ * of another task, and not already ordered before p's previous step, is a
+ * race: the other order of i and j may lead elsewhere, so p is asked for
+ * at the choice point where i was taken (if p could run there; if it could
+ * not, every task that could). Only those choices are explored, instead of
+ * every alternative at every point: by Flanagan and Godefroid's theorem the
+ * tasks asked for at each state form a persistent set, so every Mazurkiewicz
+ * trace (every class of runs that differ only in the order of independent
+ * steps) of the program is still run at least once, and two runs of a trace
+ * reach the same state with the same outcome (independent steps commute:
+ * each reads the same values in either order and leaves the same objects).
+ *
+ * A run ends when fsx finishes (or a step fails); the other tasks' next
+ * steps never run. The last step writes an END object that such a step is
+ * taken to read: each unfinished task is asked for before the last step,
+ * which is how the flipper's flips get placed at all (the first run leaves
+ * the flipper idle), and from there each race moves them earlier.
+ *
+ * The preemption bound: a choice over the budget is not explored. Plain
+ * DPOR with that rule loses traces (the reversal of a race may need one
+ * more preemption where it is asked, but none if the switch is made where
+ * the running task's block began), so, as BPOR does, every race also asks
+ * for p at the start of the block of steps of i's task that contains i:
+ * switching there costs what the switch into that block cost. What this
+ * gives up: BPOR's coverage theorem is for its own algorithm; this one adds
+ * the state hashing below and the END steps, which it does not treat. The
+ * tests (test/explore-reduction.test.ts) compare the failures and the set
+ * of final outcomes with --no-reduction on the hand-built failing plans
+ * and on generated programs across designs, seeds and both file systems.
+ */
+export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise<ExploreResult> {
+  const t0 = performance.now();
+  const turns = new Turns();
+  const failures = new Map<string, ExploreFailure>();
+  const outcomes = o.outcomes ? new Set<string>() : undefined;
+  const pruned: Pruned = { reduction: 0, stateHash: 0, preemptionBound: 0 };
+  // state -> the most preemption budget left when it was reached, and what was done from it
+  const seen = new Map<string, number>();
+  const summaries = new Map<string, Summary>();
+  const P = o.preemptions;
+  const path: Node[] = [];
+  let prefix: number[] = [];
+  let interleavings = 0;
+  let exhausted = true;
+
+  /** Alternatives the unreduced search would branch to at a finished node and this one did not. */
+  const finish = (n: Node): void => {
+    if (n.cut) return;
+    let affordable = 0;
+    for (let m = n.runnable; m; m &= m - 1) {
+      const t = lowest(m);
+      const cost = n.busy >= 0 && t !== n.busy ? 1 : 0;
+      if (n.used + cost <= P) affordable |= bit(t);
+    }
+    pruned.reduction += popcount(affordable & ~n.done);
+  };
+
+  for (;;) {
+    if (performance.now() - t0 > o.budgetMs) {
+      exhausted = false;
+      break;
+    }
+    await turns.maybe();
+    const r = runner(prefix, true);
+    interleavings++;
+    tally(r, failures, outcomes);
+    const pts = r.points;
+    for (let i = 0; i < prefix.length; i++) {
+      if (pts[i]?.chosen !== path[i].chosen) throw new Error(`explore: the run did not follow its prefix at choice ${i} (the program is not deterministic)`);
+    }
+    path.length = prefix.length;
+    let cutAt = pts.length;
+    for (let i = prefix.length; i < pts.length; i++) {
+      const p = pts[i];
+      let runnable = 0;
+      for (const t of p.runnable) runnable |= bit(t);
+      if (cutAt === pts.length) {
+        const left = P - p.used;
+        const before = seen.get(p.hash);
+        if (before !== undefined && before >= left) {
+          cutAt = i;
+          pruned.stateHash++;
+        } else seen.set(p.hash, left);
+      }
+      path.push({ runnable, busy: p.busy, used: p.used, hash: p.hash, chosen: p.chosen, done: bit(p.chosen), todo: 0, over: 0, cut: i >= cutAt });
+    }
+    analyse(r, path, cutAt, P, pruned, summaries);
+    // the deepest choice point with a task still to explore
+    let i = path.length - 1;
+    for (; i >= 0; i--) {
+      const n = path[i];
+      if (n.todo & ~n.done) break;
+      finish(n);
+    }
+    if (i < 0) break;
+    const n = path[i];
+    const t = lowest(n.todo & ~n.done);
+    n.done |= bit(t);
+    n.chosen = t;
+    path.length = i + 1;
+    prefix = path.map((x) => x.chosen);
+  }
+  return { interleavings, states: seen.size, exhausted, failures, seconds: (performance.now() - t0) / 1000, pruned, reduction: { on: true }, outcomes };
+}
+
+/**
+ * Find the races of one run and ask for their reversals at the choice
+ * points of `path` before `cutAt` (points from `cutAt` on are covered by
+ * a state explored before).
+ */
+function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pruned, summaries: Map<string, Summary>): void {
+  const log = r.log!;
+  const n = log.length;
+  if (n === 0) return;
+  const task = log.task;
+  const reads = log.reads;
+  const writes = log.writes.slice();
+  writes[n - 1] |= OBJ.END;
+  let T = 0;
+  for (let j = 0; j < n; j++) if (task[j] >= T) T = task[j] + 1;
+  for (const p of r.pending) if (p >= T) T = p + 1;
+
+  const pointOf = new Int32Array(n).fill(-1);
+  r.points.forEach((p, k) => {
+    if (p.step < n) pointOf[p.step] = k;
+  });
+  // the first step of the block of same-task steps each step is in
+  const blockStart = new Int32Array(n);
+  for (let j = 1; j < n; j++) blockStart[j] = task[j] === task[j - 1] ? blockStart[j - 1] : j;
+
+  const addAt = (x: number, p: number): void => {
+    if (x < 0 || x >= cutAt) return;
+    const node = path[x];
+    let want = node.runnable & bit(p) ? bit(p) : node.runnable;
+    want &= ~node.done & ~node.todo;
+    for (let m = want; m; m &= m - 1) {
+      const t = lowest(m);
+      const cost = node.busy >= 0 && t !== node.busy ? 1 : 0;
+      if (node.used + cost > P) {
+        if (!(node.over & bit(t))) {
+          node.over |= bit(t);
+          pruned.preemptionBound++;
+        }
+        continue;
+      }
+      node.todo |= bit(t);
+    }
+  };
+  // per task, the nodes whose state a race's block-start request went above (a difference array over nodes)
+  const nodes = r.points.length;
+  const nodeAfter = new Int32Array(n + 1); // the first node whose step is >= j
+  for (let j = 0, k = 0; j <= n; j++) {
+    while (k < nodes && r.points[k].step < j) k++;
+    nodeAfter[j] = k;
+  }
+  const blockMarks: Int32Array[] = [];
+  const markBlock = (p: number, from: number, to: number): void => {
+    // the nodes with step in (from, to]: their states lie inside the block the request went to the start of
+    const lo = nodeAfter[from + 1];
+    const hi = nodeAfter[to + 1];
+    if (lo >= hi) return;
+    (blockMarks[p] ??= new Int32Array(nodes + 1))[lo]++;
+    blockMarks[p][hi]--;
+  };
+  const request = (p: number, i: number): void => {
+    addAt(pointOf[i], p);
+    const b = blockStart[i];
+    if (b !== i) {
+      addAt(pointOf[b], p);
+      markBlock(p, b, i);
+    }
+  };
+
+  // vector clocks: vc[j*T + q] is the last step of task q that happens before step j (or is it)
+  const vc = new Int32Array(n * T).fill(-1);
+  const lastOf = new Int32Array(T).fill(-1);
+  // per object: the last write, and the reads since, joined
+  const lastWrite = new Int32Array(32).fill(-1);
+  const readClock = new Int32Array(32 * T).fill(-1);
+  // per task and object: its last read and its last write
+  const lastR = new Int32Array(T * 32).fill(-1);
+  const lastW = new Int32Array(T * 32).fill(-1);
+
+  const join = (j: number, from: number): void => {
+    for (let q = 0; q < T; q++) if (vc[from * T + q] > vc[j * T + q]) vc[j * T + q] = vc[from * T + q];
+  };
+
+  const cutStep = cutAt < nodes ? r.points[cutAt].step : -1;
+  for (let j = 0; j < n; j++) {
+    if (j === cutStep) coverCut(j);
+    const p = task[j];
+    const prev = lastOf[p];
+    const w = writes[j];
+    const rd = reads[j] & ~w;
+    // the race: the latest step of another task dependent with j and not ordered before p's previous step
+    let best = -1;
+    for (let q = 0; q < T; q++) {
+      if (q === p) continue;
+      const boundary = prev >= 0 ? vc[prev * T + q] : -1;
+      for (let m = w; m; m &= m - 1) {
+        const b = lowest(m);
+        const c = Math.max(lastR[q * 32 + b], lastW[q * 32 + b]);
+        if (c > boundary && c > best) best = c;
+      }
+      for (let m = rd; m; m &= m - 1) {
+        const b = lowest(m);
+        const c = lastW[q * 32 + b];
+        if (c > boundary && c > best) best = c;
+      }
+    }
+    if (best >= 0) request(p, best);
+    // j's clock
+    if (prev >= 0) join(j, prev);
+    for (let m = rd; m; m &= m - 1) {
+      const b = lowest(m);
+      if (lastWrite[b] >= 0) join(j, lastWrite[b]);
+    }
+    for (let m = w; m; m &= m - 1) {
+      const b = lowest(m);
+      if (lastWrite[b] >= 0) join(j, lastWrite[b]);
+      for (let q = 0; q < T; q++) if (readClock[b * T + q] > vc[j * T + q]) vc[j * T + q] = readClock[b * T + q];
+    }
+    vc[j * T + p] = j;
+    for (let m = w; m; m &= m - 1) {
+      const b = lowest(m);
+      lastWrite[b] = j;
+      readClock.fill(-1, b * T, b * T + T);
+      lastW[p * 32 + b] = j;
+    }
+    for (let m = rd; m; m &= m - 1) {
+      const b = lowest(m);
+      for (let q = 0; q < T; q++) if (vc[j * T + q] > readClock[b * T + q]) readClock[b * T + q] = vc[j * T + q];
+      lastR[p * 32 + b] = j;
+    }
+    lastOf[p] = j;
+  }
+
+  // the tasks that never got to run their next step: it reads END, which the last step wrote
+  const last = n - 1;
+  for (const p of r.pending) if (p !== task[last]) request(p, last);
+
+  /**
+   * The run reached, at step j, a state explored before: what was explored
+   * from it is not run again, but its steps race with this run's steps
+   * before j as they did with the first path's. For each task p and each
+   * object it touched from there (the summary), the latest step of another
+   * task before j that conflicts with that access and is not already
+   * ordered before p's last step here is asked to be reversed. A step of
+   * that subtree may be ordered after more of this run than p's last step
+   * is, so its real race can only be one of these (or none): asking at
+   * each, per object, covers it.
+   */
+  function coverCut(j: number): void {
+    const s = summaries.get(path[cutAt].hash);
+    if (!s) return;
+    for (let p = 0; p < T && p < s.r.length; p++) {
+      const sw = s.w[p];
+      const sr = s.r[p] & ~sw;
+      if (!sw && !sr) continue;
+      const prev = lastOf[p];
+      for (let q = 0; q < T; q++) {
+        if (q === p) continue;
+        const boundary = prev >= 0 ? vc[prev * T + q] : -1;
+        for (let m = sw; m; m &= m - 1) {
+          const b = lowest(m);
+          const c = Math.max(lastR[q * 32 + b], lastW[q * 32 + b]);
+          if (c > boundary) request(p, c);
+        }
+        for (let m = sr; m; m &= m - 1) {
+          const c = lastW[q * 32 + lowest(m)];
+          if (c > boundary) request(p, c);
+        }
+      }
+    }
+    // requests the subtree made at the start of a block that began above the state
+    const b = blockStart[j];
+    for (let m = s.block; m; m &= m - 1) {
+      const p = lowest(m);
+      if (b !== j) {
+        addAt(pointOf[b], p);
+        markBlock(p, b, j);
+      }
+    }
+  }
+
+  // what this run did from each state before the cut, for the runs that will reach those states again
+  const sufR = new Int32Array((n + 1) * T);
+  const sufW = new Int32Array((n + 1) * T);
+  for (let j = n - 1; j >= 0; j--) {
+    for (let q = 0; q < T; q++) {
+      sufR[j * T + q] = sufR[(j + 1) * T + q];
+      sufW[j * T + q] = sufW[(j + 1) * T + q];
+    }
+    sufR[j * T + task[j]] |= reads[j];
+    sufW[j * T + task[j]] |= log.writes[j];
+  }
+  const cutSummary = cutAt < nodes ? summaries.get(path[cutAt].hash) : undefined;
+  const running = new Int32Array(T);
+  for (let k = 0; k < Math.min(cutAt, nodes); k++) {
+    const h = path[k].hash;
+    let s = summaries.get(h);
+    if (!s) {
+      s = { r: new Array<number>(T).fill(0), w: new Array<number>(T).fill(0), block: 0 };
+      summaries.set(h, s);
+    }
+    const step = r.points[k].step;
+    for (let q = 0; q < T; q++) {
+      s.r[q] = (s.r[q] ?? 0) | sufR[step * T + q] | (cutSummary?.r[q] ?? 0);
+      s.w[q] = (s.w[q] ?? 0) | sufW[step * T + q] | (cutSummary?.w[q] ?? 0);
+    }
+    for (let q = 0; q < T; q++) {
+      running[q] += blockMarks[q]?.[k] ?? 0;
+      if (running[q] > 0) s.block |= bit(q);
+    }
+  }
+}
