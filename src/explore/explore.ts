@@ -1,5 +1,5 @@
 import type { RunConfig } from '../core/config.js';
-import { exitCode, signature, verdict } from '../core/outcome.js';
+import { exitCode, signature, verdict, type Outcome } from '../core/outcome.js';
 import { Run } from '../core/run.js';
 import type { Script } from '../core/scripted.js';
 import { instrumentModel } from '../kernel/access.js';
@@ -7,7 +7,8 @@ import { fileContents } from '../kernel/mm/filemap.js';
 import { StateHashing } from './hashing.js';
 import { exploreReduced } from './reduction.js';
 import { StepLog } from './steps.js';
-import { ExploreStrategy, type ChoicePoint } from './strategy.js';
+import type { Task } from '../sched/task.js';
+import { ExploreStrategy, SleepBlocked, type ChoicePoint } from './strategy.js';
 
 /**
  * Systematic exploration (stateless model checking, as CHESS and Shuttle do
@@ -41,8 +42,10 @@ export interface ExploreFailure {
 
 /** What was not run, by the means that pruned it (each counts alternatives at choice points, or runs cut short). */
 export interface Pruned {
-  /** Alternatives the unreduced search would have branched to that partial-order reduction never scheduled. */
+  /** Alternatives the unreduced search would have branched to that partial-order reduction never scheduled (no race asked for them). */
   reduction: number;
+  /** Alternatives a race asked for where the task was asleep, and runs stopped where every runnable task was (sleep sets). */
+  sleepSet: number;
   /** Runs whose later choice points were not branched: a state explored before with as much budget (and, reduced, no fewer races to cover). */
   stateHash: number;
   /** Alternatives over the preemption bound. */
@@ -75,10 +78,24 @@ export interface Explored {
   script: Script;
   /** `verdict|signature|hash of the final file`, when outcomes are kept. */
   final: string | null;
+  /** Stopped where every task that could run was asleep (sleep sets): no outcome, the rest is covered by another run. */
+  blocked: boolean;
+  /** The tasks asleep when it stopped. */
+  asleep: number;
 }
 
-/** Runs a program under a prefix of choices; `record` asks for the steps' accesses. */
-export type Runner = (prefix: readonly number[], record: boolean) => Explored;
+/** Who sleeps from a branch point on, and what their next steps read and write (by task). */
+export interface Sleepers {
+  tasks: number;
+  reads: number[];
+  writes: number[];
+}
+
+/**
+ * Runs a program under a prefix of choices; `record` asks for the steps'
+ * accesses, `sleep` for sleep sets from the prefix's last choice on.
+ */
+export type Runner = (prefix: readonly number[], record: boolean, sleep?: Sleepers) => Explored;
 
 function fnvBytes(b: Uint8Array): string {
   let h = 0x811c9dc5;
@@ -98,10 +115,10 @@ export function outcomeKey(verdictWord: string, sig: string, contents: Uint8Arra
  */
 function programRunner(config: RunConfig, program: Script, o: ExploreOptions): { runner: Runner; why?: string } {
   const why = config.model.dropCaches > 0 || config.model.writeback > 0 ? 'background tasks wake at a step count, which every step changes' : undefined;
-  const runner: Runner = (prefix, record) => {
+  const runner: Runner = (prefix, record, sleep) => {
     let dfs: ExploreStrategy | undefined;
     let log: StepLog | null = null;
-    let tasks: readonly import('../sched/task.js').Task[] = [];
+    let tasks: readonly Task[] = [];
     const run = new Run({
       config,
       ops: { kind: 'lines', ops: program.ops },
@@ -109,36 +126,50 @@ function programRunner(config: RunConfig, program: Script, o: ExploreOptions): {
       strategy: (p) => {
         tasks = [p.fsx, ...p.flippers, ...p.background];
         const hashing = new StateHashing(p.k, p.engine, tasks);
-        dfs = new ExploreStrategy(prefix, tasks, p.idle, p.position, () => hashing.key());
-        hashing.inner = dfs;
         if (record) {
           const l = new StepLog();
           l.settle = instrumentModel(p.k, l);
-          tasks.forEach((t, i) => l.record(t, i));
+          tasks.forEach((t, i) => l.record(t, i, p.idle));
           log = l;
         }
+        const plan = sleep && log ? { at: prefix.length - 1, ...sleep, bound: o.preemptions, log } : undefined;
+        dfs = new ExploreStrategy(prefix, tasks, p.idle, p.position, () => hashing.key(), plan);
+        hashing.inner = dfs;
         return hashing;
       },
     });
-    const outcome = run.finish(o.maxSteps);
-    const pending: number[] = [];
-    tasks.forEach((t, i) => {
-      if (!t.done) pending.push(i);
-    });
+    let outcome: Outcome;
+    try {
+      outcome = run.finish(o.maxSteps);
+    } catch (e) {
+      if (!(e instanceof SleepBlocked)) throw e;
+      return { points: dfs!.points, log, pending: pendingOf(tasks), signature: '', verdict: '', exitCode: 0, script: { ops: program.ops, flips: dfs!.flips }, final: null, blocked: true, asleep: dfs!.asleep };
+    }
     const v = verdict(outcome);
     const sig = signature(outcome);
     return {
       points: dfs!.points,
       log,
-      pending,
+      pending: pendingOf(tasks),
       signature: sig,
       verdict: v,
       exitCode: exitCode(outcome),
       script: { ops: program.ops, flips: dfs!.flips },
       final: o.outcomes ? outcomeKey(v, sig, fileContents(run.k)) : null,
+      blocked: false,
+      asleep: 0,
     };
   };
   return { runner, why };
+}
+
+/** The tasks (by index) not finished. */
+export function pendingOf(tasks: readonly Task[]): number[] {
+  const out: number[] = [];
+  tasks.forEach((t, i) => {
+    if (!t.done) out.push(i);
+  });
+  return out;
 }
 
 /** Explore every interleaving of a program within the bounds. */
@@ -160,6 +191,7 @@ export class Turns {
 
 /** Note a run's failure and outcome. */
 export function tally(r: Explored, failures: Map<string, ExploreFailure>, outcomes: Set<string> | undefined): void {
+  if (r.blocked) return;
   if (r.signature) {
     const f = failures.get(r.signature);
     if (f) f.count++;
@@ -191,7 +223,7 @@ async function exploreAll(runner: Runner, o: ExploreOptions): Promise<ExploreRes
   const seen = new Map<string, number>(); // state -> most preemption budget left when it was reached
   const failures = new Map<string, ExploreFailure>();
   const outcomes = o.outcomes ? new Set<string>() : undefined;
-  const pruned: Pruned = { reduction: 0, stateHash: 0, preemptionBound: 0 };
+  const pruned: Pruned = { reduction: 0, sleepSet: 0, stateHash: 0, preemptionBound: 0 };
   const stack: number[][] = [[]];
   let interleavings = 0;
   let exhausted = true;

@@ -1,5 +1,6 @@
 import { OBJ } from '../kernel/access.js';
-import { Turns, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner } from './explore.js';
+import { Turns, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner, type Sleepers } from './explore.js';
+import { END_FINISHED, END_IDLE } from './steps.js';
 
 /**
  * A choice point on the path of the current run: what could run, and what
@@ -12,7 +13,7 @@ interface Node {
   busy: number;
   /** Preemptions used before this choice. */
   used: number;
-  /** The state here (the model's and each task's position, and `busy`). */
+  /** The state here (the model's and each task's position). */
   hash: string;
   /** The task the current run took here. */
   chosen: number;
@@ -24,6 +25,16 @@ interface Node {
   over: number;
   /** At or past the point where the run reached a state explored before: nothing is asked for here. */
   cut: boolean;
+  /** Tasks asleep here (sleep sets), and what their next steps read and write (by task). */
+  sleep: number;
+  sleepReads: number[];
+  sleepWrites: number[];
+  /** Tasks asked for but asleep here (counted once). */
+  slept: number;
+  /** For each task explored from here: what its step here read and wrote, and how it ended. */
+  stepReads: number[];
+  stepWrites: number[];
+  stepEnds: number[];
 }
 
 /**
@@ -95,9 +106,9 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
   const turns = new Turns();
   const failures = new Map<string, ExploreFailure>();
   const outcomes = o.outcomes ? new Set<string>() : undefined;
-  const pruned: Pruned = { reduction: 0, stateHash: 0, preemptionBound: 0 };
-  // state -> the most preemption budget left when it was reached, and what was done from it
-  const seen = new Map<string, number>();
+  const pruned: Pruned = { reduction: 0, sleepSet: 0, stateHash: 0, preemptionBound: 0 };
+  // state -> each time it was explored: the preemption budget left, the task that could go on, the tasks asleep
+  const seen = new Map<string, Visit[]>();
   const summaries = new Map<string, Summary>();
   const P = o.preemptions;
   const path: Node[] = [];
@@ -114,8 +125,11 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
       const cost = n.busy >= 0 && t !== n.busy ? 1 : 0;
       if (n.used + cost <= P) affordable |= bit(t);
     }
-    pruned.reduction += popcount(affordable & ~n.done);
+    pruned.reduction += popcount(affordable & ~n.done & ~n.slept);
   };
+  let sleepers: Sleepers | undefined;
+  // the number of tasks (sleep sets are for two)
+  let T = 0;
 
   for (;;) {
     if (performance.now() - t0 > o.budgetMs) {
@@ -123,46 +137,138 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
       break;
     }
     await turns.maybe();
-    const r = runner(prefix, true);
+    const r = runner(prefix, true, sleepers);
     interleavings++;
+    if (r.blocked) pruned.sleepSet++;
     tally(r, failures, outcomes);
     const pts = r.points;
+    const log = r.log!;
+    for (let j = 0; j < log.length; j++) if (log.task[j] >= T) T = log.task[j] + 1;
+    for (const p of r.pending) if (p >= T) T = p + 1;
     for (let i = 0; i < prefix.length; i++) {
       if (pts[i]?.chosen !== path[i].chosen) throw new Error(`explore: the run did not follow its prefix at choice ${i} (the program is not deterministic)`);
     }
     path.length = prefix.length;
+    if (prefix.length) noteStep(path[prefix.length - 1], pts[prefix.length - 1].step, log);
     let cutAt = pts.length;
     for (let i = prefix.length; i < pts.length; i++) {
       const p = pts[i];
       let runnable = 0;
       for (const t of p.runnable) runnable |= bit(t);
+      // the state without who could go on (ExploreStrategy's hash ends with it): covers() compares that itself
+      const state = p.hash.slice(0, p.hash.lastIndexOf('|'));
       if (cutAt === pts.length) {
-        const left = P - p.used;
-        const before = seen.get(p.hash);
-        if (before !== undefined && before >= left) {
+        const visit: Visit = { left: P - p.used, busy: p.busy, sleep: p.sleep };
+        const before = seen.get(state);
+        if (before?.some((e) => covers(e, visit))) {
           cutAt = i;
           pruned.stateHash++;
-        } else seen.set(p.hash, left);
+        } else if (before) before.push(visit);
+        else seen.set(state, [visit]);
       }
-      path.push({ runnable, busy: p.busy, used: p.used, hash: p.hash, chosen: p.chosen, done: bit(p.chosen), todo: 0, over: 0, cut: i >= cutAt });
+      const node: Node = {
+        runnable,
+        busy: p.busy,
+        used: p.used,
+        hash: state,
+        chosen: p.chosen,
+        done: bit(p.chosen),
+        todo: 0,
+        over: 0,
+        cut: i >= cutAt,
+        sleep: p.sleep,
+        sleepReads: p.sleepReads ?? [],
+        sleepWrites: p.sleepWrites ?? [],
+        slept: 0,
+        stepReads: [],
+        stepWrites: [],
+        stepEnds: [],
+      };
+      noteStep(node, p.step, log);
+      path.push(node);
     }
     analyse(r, path, cutAt, P, pruned, summaries);
     // the deepest choice point with a task still to explore
     let i = path.length - 1;
     for (; i >= 0; i--) {
       const n = path[i];
-      if (n.todo & ~n.done) break;
+      if (n.todo & ~n.done & ~n.sleep) break;
       finish(n);
     }
     if (i < 0) break;
     const n = path[i];
-    const t = lowest(n.todo & ~n.done);
+    const t = lowest(n.todo & ~n.done & ~n.sleep);
+    sleepers = sleepersFor(n, t, T === 2);
     n.done |= bit(t);
     n.chosen = t;
     path.length = i + 1;
     prefix = path.map((x) => x.chosen);
   }
   return { interleavings, states: seen.size, exhausted, failures, seconds: (performance.now() - t0) / 1000, pruned, reduction: { on: true }, outcomes };
+}
+
+/** One exploration of a state: the preemption budget it had left, the task that could go on (-1: none), the tasks asleep. */
+interface Visit {
+  left: number;
+  busy: number;
+  sleep: number;
+}
+
+/**
+ * Whether what was explored from a state at visit `e` covers all that can
+ * follow it at visit `v`. Every run from the state costs, from e, no more
+ * preemptions than from v, plus one at most (its first choice: free from e
+ * when nobody could go on there or the same task could, one more at most
+ * otherwise; after that the costs are the same); so e covers v if e had that
+ * much more budget left. And no task may be asleep at e that is awake at v:
+ * e's exploration skipped what its sleepers' steps start, v's must not.
+ */
+function covers(e: Visit, v: Visit): boolean {
+  if (e.sleep & ~v.sleep) return false;
+  return e.busy === -1 || e.busy === v.busy ? e.left >= v.left : e.left >= v.left + 1;
+}
+
+/** Keep what the step taken at a node read and wrote, and how it ended (for the sleep sets of its later branches). */
+function noteStep(n: Node, step: number, log: NonNullable<Explored['log']>): void {
+  if (step >= log.length) return;
+  const t = log.task[step];
+  n.stepReads[t] = log.reads[step];
+  n.stepWrites[t] = log.writes[step];
+  n.stepEnds[t] = log.ends[step];
+}
+
+/**
+ * Sleep sets (Godefroid): when task u is explored from node n after the
+ * tasks already done there, each done task t whose step at n is
+ * independent of what u's branch runs need not run that step in the
+ * branch until something it depends on has run: any such run is the same
+ * trace as one with t's step first, which t's own branch covered. The
+ * inherited sleepers of n sleep on.
+ *
+ * With the preemption bound the trace t's branch ran may have needed more
+ * preemptions than the one skipped here, and then it was not run at all.
+ * With two tasks (fsx and the flipper) it never needs more when t was the
+ * task that could go on at n (choosing u preempted it), or when nobody
+ * could go on at n and t's step there left t idle or finished: moving t's
+ * step first then adds no switch the skipped run did not make. Wakes when
+ * a step leaves its task waiting (strategy.ts) keep "could go on" the same
+ * in both orders. Only those t sleep; with more than two tasks none does.
+ */
+function sleepersFor(n: Node, u: number, tasks2: boolean): Sleepers {
+  const reads = n.sleepReads.slice();
+  const writes = n.sleepWrites.slice();
+  let tasks = n.sleep & ~bit(u);
+  if (tasks2) {
+    for (let m = n.done & ~bit(u); m; m &= m - 1) {
+      const t = lowest(m);
+      const safe = n.busy === t || (n.busy < 0 && (n.stepEnds[t] === END_IDLE || n.stepEnds[t] === END_FINISHED));
+      if (!safe || n.stepReads[t] === undefined) continue;
+      tasks |= bit(t);
+      reads[t] = n.stepReads[t];
+      writes[t] = n.stepWrites[t];
+    }
+  }
+  return { tasks, reads, writes };
 }
 
 /**
@@ -195,6 +301,12 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
     const node = path[x];
     let want = node.runnable & bit(p) ? bit(p) : node.runnable;
     want &= ~node.done & ~node.todo;
+    const asleep = want & node.sleep & ~node.slept;
+    if (asleep) {
+      node.slept |= asleep;
+      pruned.sleepSet += popcount(asleep);
+    }
+    want &= ~node.sleep;
     for (let m = want; m; m &= m - 1) {
       const t = lowest(m);
       const cost = node.busy >= 0 && t !== node.busy ? 1 : 0;
@@ -299,7 +411,21 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
 
   // the tasks that never got to run their next step: it reads END, which the last step wrote
   const last = n - 1;
-  for (const p of r.pending) if (p !== task[last]) request(p, last);
+  if (!r.blocked) {
+    for (const p of r.pending) if (p !== task[last]) request(p, last);
+  } else {
+    // stopped with every runnable task asleep (or awake but over the bound): an awake task's next step,
+    // not known, is taken to conflict with everything: its race is the last step of another task not ordered before its own
+    for (const p of r.pending) {
+      if (r.asleep & bit(p)) continue;
+      const prev = lastOf[p];
+      for (let i = last; i >= 0; i--) {
+        if (task[i] === p) continue;
+        if (prev < 0 || i > vc[prev * T + task[i]]) request(p, i);
+        break;
+      }
+    }
+  }
 
   /**
    * The run reached, at step j, a state explored before: what was explored

@@ -1,5 +1,11 @@
 import type { AccessSink } from '../kernel/access.js';
-import type { Task, TaskBody } from '../sched/task.js';
+import type { Task, TaskBody, Waitable } from '../sched/task.js';
+
+/** How a step ended: its task can go on, is between flips (explore's idle flipper), waits for something, or is finished (done, or it threw). */
+export const END_GO_ON = 0;
+export const END_IDLE = 1;
+export const END_WAITS = 2;
+export const END_FINISHED = 3;
 
 /**
  * The steps of one explored run, each with what it read and wrote: a step is
@@ -14,6 +20,8 @@ export class StepLog implements AccessSink {
   readonly task: number[] = [];
   readonly reads: number[] = [];
   readonly writes: number[] = [];
+  /** Per step: how it ended (END_GO_ON ... END_FINISHED). */
+  readonly ends: number[] = [];
   private r = 0;
   private w = 0;
   /** What the instrumented model finds written by comparison when a step ends (instrumentModel's result). */
@@ -33,11 +41,12 @@ export class StepLog implements AccessSink {
     this.w = 0;
   }
 
-  end(task: number): void {
+  end(task: number, how: number): void {
     if (this.settle) this.w |= this.settle();
     this.task.push(task);
     this.reads.push(this.r);
     this.writes.push(this.w);
+    this.ends.push(how);
   }
 
   /**
@@ -47,10 +56,10 @@ export class StepLog implements AccessSink {
    * evicted) is then a read of that step, so the step that enabled it and
    * this one are dependent.
    */
-  record(t: Task, index: number): void {
+  record(t: Task, index: number, idle: Waitable): void {
     const inner = t.gen;
     if (!inner) return;
-    t.gen = new RecordedBody(inner, this, t, index);
+    t.gen = new RecordedBody(inner, this, t, index, idle);
   }
 }
 
@@ -61,17 +70,21 @@ class RecordedBody implements TaskBody {
     private readonly log: StepLog,
     private readonly t: Task,
     private readonly index: number,
+    private readonly idle: Waitable,
   ) {}
 
   next(...v: [] | [unknown]): IteratorResult<unknown, void> {
     const log = this.log;
     log.begin();
+    let how = END_FINISHED;
     try {
       const w = this.t.waiting;
       if (w !== null) w.ready(this.t);
-      return this.inner.next(...v);
+      const r = this.inner.next(...v);
+      how = r.done ? END_FINISHED : r.value === null || r.value === undefined ? END_GO_ON : r.value === this.idle ? END_IDLE : END_WAITS;
+      return r;
     } finally {
-      log.end(this.index);
+      log.end(this.index, how);
     }
   }
 

@@ -34,6 +34,8 @@ export const OBJ = {
   BMAP: 1 << 9,
   /** The kernel's log of WARNINGs and bad-page reports. */
   WARN: 1 << 10,
+  /** An open file's reference count (struct file's f_count: the fd's and each VMA's). */
+  FILE: 1 << 11,
   /** Explore's own: the run's end (the last step writes it, a task that did not get to run reads it). */
   END: 1 << 30,
 } as const;
@@ -140,7 +142,7 @@ const MEDIA: Table = { data: { w: O.BMAP }, free: { w: O.BMAP }, used: { w: O.BM
 
 const DENTRY: Table = { count: O.INODE, lru: O.INODE, referenced: O.INODE, dontcache: O.INODE };
 
-const FILE: Table = { f_count: O.INODE, dentry: 'const' };
+const FILE: Table = { f_count: O.FILE, dentry: 'const' };
 
 const RWSEM = (bit: number): Table => ({ name: 'const', readers: { w: bit }, writer: { w: bit }, waiters: { w: bit } });
 
@@ -305,14 +307,15 @@ export function instrumentModel(k: Kernel, sink: AccessSink): () => number {
             sink.note(kind, false);
             return v;
           },
+          // storing the value already there changes nothing: it is a read (it still conflicts with any other write)
           set: hook
             ? (x: unknown) => {
-                sink.note(kind, true);
+                sink.note(kind, x !== v);
                 hook(x);
                 v = x;
               }
             : (x: unknown) => {
-                sink.note(kind, true);
+                sink.note(kind, x !== v);
                 v = x;
               },
         });
