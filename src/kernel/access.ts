@@ -26,7 +26,7 @@ export const OBJ = {
   JSEM: 1 << 5,
   /** The inode's life: i_count, I_DONTCACHE, I_FREEING, I_WILL_FREE, I_SYNC, the LRU, loads; the dentry; struct files; the last-free moment. */
   INODE: 1 << 6,
-  /** The page cache: the tree of pages and DAX entries (i_pages), every page's and entry's fields, page and entry locks. */
+  /** The page cache's tree of pages and DAX entries (i_pages) and its counts (nrpages, nrexceptional). */
   CACHE: 1 << 7,
   /** The mappings: i_mmap, every VMA's fields, PTEs and page tables. */
   MM: 1 << 8,
@@ -36,6 +36,14 @@ export const OBJ = {
   WARN: 1 << 10,
   /** An open file's reference count (struct file's f_count: the fd's and each VMA's). */
   FILE: 1 << 11,
+  /** The state of every page-cache page and DAX entry: uptodate, dirty, its mapping; an entry's kind and pfn. */
+  PAGE: 1 << 12,
+  /** Page locks and DAX entry locks. */
+  PAGELOCK: 1 << 13,
+  /** Page reference and map counts. */
+  PAGEREF: 1 << 14,
+  /** The bytes of page-cache pages. */
+  PAGEDATA: 1 << 15,
   /** Explore's own: the run's end (the last step writes it, a task that did not get to run reads it). */
   END: 1 << 30,
 } as const;
@@ -50,11 +58,13 @@ export interface AccessSink {
  * write on set); `{ w: bit }` a write on every access (a container or a
  * byte array the caller may change in place); `{ diff: bit }` a small array
  * read on access and found written by comparing it with a copy when the step
- * ends (the block map: most of its users only read it); 'const' never assigned while
+ * ends (the block map: most of its users only read it); `{ bytes: bit }` a
+ * byte array (a page's data) read on access, copied the first time a step
+ * touches it and found written by comparing when the step ends; 'const' never assigned while
  * tasks run (made read-only, so that an assignment throws); 'private'
  * nobody but its owner (or explore itself) looks at it.
  */
-type FieldKind = number | { w: number } | { diff: number } | 'const' | 'private';
+type FieldKind = number | { w: number } | { diff: number } | { bytes: number } | 'const' | 'private';
 type Table = Readonly<Record<string, FieldKind>>;
 
 const O = OBJ;
@@ -112,16 +122,16 @@ const ADDRESS_SPACE: Table = { host: 'const', entries: 'const', i_mmap: 'const',
 
 const PAGE: Table = {
   index: 'const',
-  data: { w: O.CACHE },
-  uptodate: O.CACHE,
-  dirty: O.CACHE,
-  locker: O.CACHE,
-  mapping: O.CACHE,
-  mapcount: O.CACHE,
-  count: O.CACHE,
+  data: { bytes: O.PAGEDATA },
+  uptodate: O.PAGE,
+  dirty: O.PAGE,
+  locker: O.PAGELOCK,
+  mapping: O.PAGE,
+  mapcount: O.PAGEREF,
+  count: O.PAGEREF,
 };
 
-const DAX_ENTRY: Table = { index: 'const', order: 'const', kind: O.CACHE, pfn: O.CACHE, dirty: O.CACHE, locker: O.CACHE };
+const DAX_ENTRY: Table = { index: 'const', order: 'const', kind: O.PAGE, pfn: O.PAGE, dirty: O.PAGE, locker: O.PAGELOCK };
 
 const VMA: Table = {
   inode: 'const',
@@ -145,6 +155,18 @@ const DENTRY: Table = { count: O.INODE, lru: O.INODE, referenced: O.INODE, dontc
 const FILE: Table = { f_count: O.FILE, dentry: 'const' };
 
 const RWSEM = (bit: number): Table => ({ name: 'const', readers: { w: bit }, writer: { w: bit }, waiters: { w: bit } });
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  if (a.length % 4 === 0 && a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+    const x = new Uint32Array(a.buffer, a.byteOffset, a.length >>> 2);
+    const y = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+    return true;
+  }
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** A Map whose every use is an access to one object; values put in it are instrumented too. */
 class RecordedMap<K, V> extends Map<K, V> {
@@ -283,6 +305,8 @@ class RecordedSet<V> extends Set<V> {
 export function instrumentModel(k: Kernel, sink: AccessSink): () => number {
   const done = new WeakSet<object>();
   const diffs: (() => number)[] = [];
+  // byte arrays handed out since the last step ended, with what they held then
+  const touched = new Map<Uint8Array, { bit: number; copy: Uint8Array }>();
 
   const fields = (obj: object, table: Table, what: string, onSet?: Record<string, (v: unknown) => void>): void => {
     if (done.has(obj)) return;
@@ -341,6 +365,22 @@ export function instrumentModel(k: Kernel, sink: AccessSink): () => number {
           },
           set: () => {
             throw new Error(`access recording: ${what}.${key} is compared in place and cannot be replaced`);
+          },
+        });
+      } else if ('bytes' in kind) {
+        const bit = kind.bytes;
+        Object.defineProperty(o, key, {
+          configurable: true,
+          enumerable: true,
+          get: () => {
+            sink.note(bit, false);
+            const a = v as Uint8Array;
+            if (!touched.has(a)) touched.set(a, { bit, copy: a.slice() });
+            return a;
+          },
+          set: (x: unknown) => {
+            sink.note(bit, x !== v);
+            v = x;
           },
         });
       } else {
@@ -415,6 +455,8 @@ export function instrumentModel(k: Kernel, sink: AccessSink): () => number {
   return () => {
     let w = 0;
     for (const d of diffs) w |= d();
+    for (const [a, t] of touched) if (!(w & t.bit) && !sameBytes(a, t.copy)) w |= t.bit;
+    touched.clear();
     return w;
   };
 }
