@@ -24,7 +24,7 @@ export const OBJ = {
   MMAPLOCK: 1 << 4,
   /** ext4's s_journal_flag_rwsem. */
   JSEM: 1 << 5,
-  /** The inode's life: i_count, I_DONTCACHE, I_FREEING, I_WILL_FREE, I_SYNC, the LRU, loads; the dentry; struct files; the last-free moment. */
+  /** The inode's life: i_count, I_DONTCACHE, I_FREEING, I_WILL_FREE, I_SYNC, the LRU, loads. */
   INODE: 1 << 6,
   /** The page cache's tree of pages and DAX entries (i_pages) and its counts (nrpages, nrexceptional). */
   CACHE: 1 << 7,
@@ -44,6 +44,10 @@ export const OBJ = {
   PAGEREF: 1 << 14,
   /** The bytes of page-cache pages. */
   PAGEDATA: 1 << 15,
+  /** The test file's dentry: whether it is in the dcache, its count and flags. */
+  DENTRY: 1 << 16,
+  /** The moments the file was free to be evicted (what the S_DAX-after-close check compares). */
+  FREE: 1 << 17,
   /** Explore's own: the run's end (the last step writes it, a task that did not get to run reads it). */
   END: 1 << 30,
 } as const;
@@ -76,9 +80,9 @@ const KERNEL: Table = {
   flips: O.DISK,
   v: 'const',
   mount: 'const',
-  dentry: O.INODE,
-  lastFree: O.INODE,
-  freeSeq: O.INODE,
+  dentry: O.DENTRY,
+  lastFree: O.FREE,
+  freeSeq: O.FREE,
   journalFlagSem: 'const',
   closeOpenDrop: 'const',
   // a bounce buffer inside one call of one task
@@ -150,7 +154,7 @@ const PTE: Table = { page: O.MM, pfn: O.MM, writable: O.MM, huge: O.MM };
 
 const MEDIA: Table = { data: { w: O.BMAP }, free: { w: O.BMAP }, used: { w: O.BMAP } };
 
-const DENTRY: Table = { count: O.INODE, lru: O.INODE, referenced: O.INODE, dontcache: O.INODE };
+const DENTRY: Table = { count: O.DENTRY, lru: O.DENTRY, referenced: O.DENTRY, dontcache: O.DENTRY };
 
 const FILE: Table = { f_count: O.FILE, dentry: 'const' };
 
