@@ -128,7 +128,7 @@ function programRunner(config: RunConfig, program: Script, o: ExploreOptions): {
         const hashing = new StateHashing(p.k, p.engine, tasks);
         if (record) {
           const l = new StepLog();
-          l.settle = instrumentModel(p.k, l);
+          l.model = instrumentModel(p.k, l);
           tasks.forEach((t, i) => l.record(t, i, p.idle));
           log = l;
         }

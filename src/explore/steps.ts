@@ -1,4 +1,4 @@
-import type { AccessSink } from '../kernel/access.js';
+import type { AccessSink, Instrumented } from '../kernel/access.js';
 import type { Task, TaskBody, Waitable } from '../sched/task.js';
 
 /** How a step ended: its task can go on, is between flips (explore's idle flipper), waits for something, or is finished (done, or it threw). */
@@ -24,8 +24,8 @@ export class StepLog implements AccessSink {
   readonly ends: number[] = [];
   private r = 0;
   private w = 0;
-  /** What the instrumented model finds written by comparison when a step ends (instrumentModel's result). */
-  settle: (() => number) | null = null;
+  /** The instrumented model (instrumentModel's result): told when steps begin and end. */
+  model: Instrumented | null = null;
 
   note(obj: number, write: boolean): void {
     if (write) this.w |= obj;
@@ -39,10 +39,15 @@ export class StepLog implements AccessSink {
   begin(): void {
     this.r = 0;
     this.w = 0;
+    if (this.model) this.model.inStep = true;
   }
 
   end(task: number, how: number): void {
-    if (this.settle) this.w |= this.settle();
+    const m = this.model;
+    if (m) {
+      this.w |= m.settle();
+      m.inStep = false;
+    }
     this.task.push(task);
     this.reads.push(this.r);
     this.writes.push(this.w);

@@ -303,14 +303,23 @@ class RecordedSet<V> extends Set<V> {
  * when they are put where another task can find them: a page or DAX entry
  * put in the page cache, a VMA linked into i_mmap, a PTE set in a VMA, a
  * dentry in the dcache, a file in a VMA. A field not in the tables above
- * stops the run: a new field must say what it belongs to. Returns what the
- * compared arrays show written since it was last called (at each step's end).
+ * stops the run: a new field must say what it belongs to.
  */
-export function instrumentModel(k: Kernel, sink: AccessSink): () => number {
+export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
   const done = new WeakSet<object>();
   const diffs: (() => number)[] = [];
   // byte arrays handed out since the last step ended, with what they held then
   const touched = new Map<Uint8Array, { bit: number; copy: Uint8Array }>();
+  const self: Instrumented = {
+    inStep: false,
+    settle: () => {
+      let w = 0;
+      for (const d of diffs) w |= d();
+      for (const [a, t] of touched) if (!(w & t.bit) && !sameBytes(a, t.copy)) w |= t.bit;
+      touched.clear();
+      return w;
+    },
+  };
 
   const fields = (obj: object, table: Table, what: string, onSet?: Record<string, (v: unknown) => void>): void => {
     if (done.has(obj)) return;
@@ -379,7 +388,7 @@ export function instrumentModel(k: Kernel, sink: AccessSink): () => number {
           get: () => {
             sink.note(bit, false);
             const a = v as Uint8Array;
-            if (!touched.has(a)) touched.set(a, { bit, copy: a.slice() });
+            if (self.inStep && !touched.has(a)) touched.set(a, { bit, copy: a.slice() });
             return a;
           },
           set: (x: unknown) => {
@@ -455,12 +464,13 @@ export function instrumentModel(k: Kernel, sink: AccessSink): () => number {
   rwsem(k.journalFlagSem, O.JSEM, 'RwSem(journalFlagSem)');
   media(k.media);
   fields(k, KERNEL, 'Kernel', { dentry });
-  // what the compared arrays show written since the last call
-  return () => {
-    let w = 0;
-    for (const d of diffs) w |= d();
-    for (const [a, t] of touched) if (!(w & t.bit) && !sameBytes(a, t.copy)) w |= t.bit;
-    touched.clear();
-    return w;
-  };
+  return self;
+}
+
+/** The instrumentation of one run, as its recorder drives it. */
+export interface Instrumented {
+  /** Set while a step runs: byte arrays handed out then are copied, to be compared when it ends (none between steps: nothing changes them there). */
+  inStep: boolean;
+  /** What the compared arrays show written since the last call (at each step's end). */
+  settle(): number;
 }
