@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { defaultConfig, withSeed, type RunConfig } from '../src/core/config.js';
 import { classify, signature, verdict } from '../src/core/outcome.js';
 import { recordRun, type Script } from '../src/core/scripted.js';
-import { explore, exploreRuns, outcomeKey, pendingOf, type ExploreOptions, type ExploreResult, type Runner } from '../src/explore/explore.js';
+import { coveredRun, explore, exploreRuns, outcomeKey, pendingOf, type ExploreOptions, type ExploreResult, type Runner } from '../src/explore/explore.js';
 import { StateHashing } from '../src/explore/hashing.js';
 import { StepLog } from '../src/explore/steps.js';
-import { ExploreStrategy, SleepBlocked } from '../src/explore/strategy.js';
+import { Covered, ExploreStrategy } from '../src/explore/strategy.js';
 import type { FsxEngine } from '../src/fsx/engine.js';
 import type { Mapping } from '../src/fsx/file.js';
 import { parseOps } from '../src/fsx/fsxops.js';
@@ -44,7 +44,7 @@ const filled = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
  * bounds is a run.
  */
 function planRunner(setup: Setup, body: Body, flipTo: boolean, o: ExploreOptions, newLog: (m: Machine) => StepLog = () => new StepLog()): Runner {
-  return (prefix, record, sleep) => {
+  return (prefix, record, ctl) => {
     const m = buildMachine({ ...setup, trace: false });
     const flipper = flipperTaskFor(0);
     const idle: Waitable = { ready: () => true, describe: () => 'between flips' };
@@ -71,8 +71,8 @@ function planRunner(setup: Setup, body: Body, flipTo: boolean, o: ExploreOptions
       log.model = instrumentModel(m.k, log);
       tasks.forEach((t, i) => log!.record(t, i, idle));
     }
-    const plan = sleep && log ? { at: prefix.length - 1, ...sleep, bound: o.preemptions, log } : undefined;
-    const dfs = new ExploreStrategy(prefix, tasks, idle, new FsxPosition(() => 0), () => hashing.key(), plan);
+    const plan = ctl?.sleep && log ? { at: prefix.length - 1, ...ctl.sleep, bound: o.preemptions, log } : undefined;
+    const dfs = new ExploreStrategy(prefix, tasks, idle, new FsxPosition(() => 0), () => hashing.key(), plan, ctl?.covered);
     hashing.inner = dfs;
     m.sched.strategy = hashing;
     const base = { points: dfs.points, log, script: { ops: [], flips: dfs.flips } };
@@ -80,14 +80,14 @@ function planRunner(setup: Setup, body: Body, flipTo: boolean, o: ExploreOptions
     try {
       m.sched.run(m.fsx, o.maxSteps);
     } catch (e) {
-      if (e instanceof SleepBlocked) return { ...base, pending: pendingOf(tasks), signature: '', verdict: '', exitCode: 0, final: null, blocked: true, asleep: dfs.asleep };
+      if (e instanceof Covered) return coveredRun(dfs, log, tasks, e, base.script);
       error = e;
     }
     const outcome = error === null ? { kind: 'clean' as const } : classify(error, m.k);
     if (!outcome) throw error;
     const v = verdict(outcome);
     const sig = signature(outcome);
-    return { ...base, pending: pendingOf(tasks), signature: sig, verdict: v, exitCode: 0, final: `${outcomeKey(v, sig, fileContents(m.k))}|${seen.join(',')}`, blocked: false, asleep: 0 };
+    return { ...base, pending: pendingOf(tasks), signature: sig, verdict: v, exitCode: 0, final: `${outcomeKey(v, sig, fileContents(m.k))}|${seen.join(',')}`, blocked: false, cut: false, asleep: 0 };
   };
 }
 
@@ -381,9 +381,9 @@ describe('the access records', () => {
       const o = { ...OPTS, budgetMs: 4000 };
       const runner = planRunner(setup, body, flipTo, o);
       const runs: { prefix: readonly number[]; r: ReturnType<Runner> }[] = [];
-      await exploreRuns((prefix, record, sleep) => {
-        const r = runner(prefix, record, sleep);
-        if (runs.length < 40 && !r.blocked) runs.push({ prefix: prefix.slice(), r });
+      await exploreRuns((prefix, record, ctl) => {
+        const r = runner(prefix, record, ctl);
+        if (runs.length < 40 && !r.blocked && !r.cut) runs.push({ prefix: prefix.slice(), r });
         return r;
       }, o);
       for (const { r } of runs) {

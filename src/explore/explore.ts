@@ -8,7 +8,7 @@ import { StateHashing } from './hashing.js';
 import { exploreReduced } from './reduction.js';
 import { StepLog } from './steps.js';
 import type { Task } from '../sched/task.js';
-import { ExploreStrategy, SleepBlocked, type ChoicePoint } from './strategy.js';
+import { Covered, ExploreStrategy, SleepBlocked, type ChoicePoint } from './strategy.js';
 
 /**
  * Systematic exploration (stateless model checking, as CHESS and Shuttle do
@@ -80,6 +80,8 @@ export interface Explored {
   final: string | null;
   /** Stopped where every task that could run was asleep (sleep sets): no outcome, the rest is covered by another run. */
   blocked: boolean;
+  /** Stopped at its last choice point, a state explored before (RunControl.covered): no outcome, the rest is covered. */
+  cut: boolean;
   /** The tasks asleep when it stopped. */
   asleep: number;
 }
@@ -91,11 +93,16 @@ export interface Sleepers {
   writes: number[];
 }
 
-/**
- * Runs a program under a prefix of choices; `record` asks for the steps'
- * accesses, `sleep` for sleep sets from the prefix's last choice on.
- */
-export type Runner = (prefix: readonly number[], record: boolean, sleep?: Sleepers) => Explored;
+/** What the reduced exploration asks of a run beyond its prefix. */
+export interface RunControl {
+  /** Sleep sets from the prefix's last choice on. */
+  sleep?: Sleepers;
+  /** Asked at each choice point past the prefix: true stops the run there. */
+  covered?: (p: ChoicePoint) => boolean;
+}
+
+/** Runs a program under a prefix of choices; `record` asks for the steps' accesses. */
+export type Runner = (prefix: readonly number[], record: boolean, ctl?: RunControl) => Explored;
 
 function fnvBytes(b: Uint8Array): string {
   let h = 0x811c9dc5;
@@ -115,7 +122,7 @@ export function outcomeKey(verdictWord: string, sig: string, contents: Uint8Arra
  */
 function programRunner(config: RunConfig, program: Script, o: ExploreOptions): { runner: Runner; why?: string } {
   const why = config.model.dropCaches > 0 || config.model.writeback > 0 ? 'background tasks wake at a step count, which every step changes' : undefined;
-  const runner: Runner = (prefix, record, sleep) => {
+  const runner: Runner = (prefix, record, ctl) => {
     let dfs: ExploreStrategy | undefined;
     let log: StepLog | null = null;
     let tasks: readonly Task[] = [];
@@ -132,8 +139,8 @@ function programRunner(config: RunConfig, program: Script, o: ExploreOptions): {
           tasks.forEach((t, i) => l.record(t, i, p.idle));
           log = l;
         }
-        const plan = sleep && log ? { at: prefix.length - 1, ...sleep, bound: o.preemptions, log } : undefined;
-        dfs = new ExploreStrategy(prefix, tasks, p.idle, p.position, () => hashing.key(), plan);
+        const plan = ctl?.sleep && log ? { at: prefix.length - 1, ...ctl.sleep, bound: o.preemptions, log } : undefined;
+        dfs = new ExploreStrategy(prefix, tasks, p.idle, p.position, () => hashing.key(), plan, ctl?.covered);
         hashing.inner = dfs;
         return hashing;
       },
@@ -142,8 +149,8 @@ function programRunner(config: RunConfig, program: Script, o: ExploreOptions): {
     try {
       outcome = run.finish(o.maxSteps);
     } catch (e) {
-      if (!(e instanceof SleepBlocked)) throw e;
-      return { points: dfs!.points, log, pending: pendingOf(tasks), signature: '', verdict: '', exitCode: 0, script: { ops: program.ops, flips: dfs!.flips }, final: null, blocked: true, asleep: dfs!.asleep };
+      if (!(e instanceof Covered)) throw e;
+      return coveredRun(dfs!, log, tasks, e, { ops: program.ops, flips: dfs!.flips });
     }
     const v = verdict(outcome);
     const sig = signature(outcome);
@@ -157,10 +164,17 @@ function programRunner(config: RunConfig, program: Script, o: ExploreOptions): {
       script: { ops: program.ops, flips: dfs!.flips },
       final: o.outcomes ? outcomeKey(v, sig, fileContents(run.k)) : null,
       blocked: false,
+      cut: false,
       asleep: 0,
     };
   };
   return { runner, why };
+}
+
+/** A run stopped because another covers the rest of it. */
+export function coveredRun(dfs: ExploreStrategy, log: StepLog | null, tasks: readonly Task[], e: Covered, script: Script): Explored {
+  const blocked = e instanceof SleepBlocked;
+  return { points: dfs.points, log, pending: pendingOf(tasks), signature: '', verdict: '', exitCode: 0, script, final: null, blocked, cut: !blocked, asleep: dfs.asleep };
 }
 
 /** The tasks (by index) not finished. */
@@ -191,7 +205,7 @@ export class Turns {
 
 /** Note a run's failure and outcome. */
 export function tally(r: Explored, failures: Map<string, ExploreFailure>, outcomes: Set<string> | undefined): void {
-  if (r.blocked) return;
+  if (r.blocked || r.cut) return;
   if (r.signature) {
     const f = failures.get(r.signature);
     if (f) f.count++;

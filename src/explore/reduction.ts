@@ -1,6 +1,7 @@
 import { OBJ } from '../kernel/access.js';
 import { Turns, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner, type Sleepers } from './explore.js';
 import { END_FINISHED, END_IDLE } from './steps.js';
+import type { ChoicePoint } from './strategy.js';
 
 /**
  * A choice point on the path of the current run: what could run, and what
@@ -130,6 +131,22 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
   let sleepers: Sleepers | undefined;
   // the number of tasks (sleep sets are for two)
   let T = 0;
+  /**
+   * Each new choice point of a run: a state explored before with what
+   * covers all that can follow (covers()) stops the run there, since the
+   * rest of it was explored from there already (the first run through that
+   * state ran on from it by default, and its branches were explored before
+   * the search came back above it: depth first). Otherwise it is noted.
+   */
+  const covered = (p: ChoicePoint): boolean => {
+    const state = stateOf(p);
+    const visit: Visit = { left: P - p.used, busy: p.busy, sleep: p.sleep };
+    const before = seen.get(state);
+    if (before?.some((e) => covers(e, visit))) return true;
+    if (before) before.push(visit);
+    else seen.set(state, [visit]);
+    return false;
+  };
 
   for (;;) {
     if (performance.now() - t0 > o.budgetMs) {
@@ -137,7 +154,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
       break;
     }
     await turns.maybe();
-    const r = runner(prefix, true, sleepers);
+    const r = runner(prefix, true, { sleep: sleepers, covered });
     interleavings++;
     if (r.blocked) pruned.sleepSet++;
     tally(r, failures, outcomes);
@@ -150,27 +167,18 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
     }
     path.length = prefix.length;
     if (prefix.length) noteStep(path[prefix.length - 1], pts[prefix.length - 1].step, log);
-    let cutAt = pts.length;
+    // a run stopped by covered() stopped at its last choice point
+    const cutAt = r.cut ? pts.length - 1 : pts.length;
+    if (r.cut) pruned.stateHash++;
     for (let i = prefix.length; i < pts.length; i++) {
       const p = pts[i];
       let runnable = 0;
       for (const t of p.runnable) runnable |= bit(t);
-      // the state without who could go on (ExploreStrategy's hash ends with it): covers() compares that itself
-      const state = p.hash.slice(0, p.hash.lastIndexOf('|'));
-      if (cutAt === pts.length) {
-        const visit: Visit = { left: P - p.used, busy: p.busy, sleep: p.sleep };
-        const before = seen.get(state);
-        if (before?.some((e) => covers(e, visit))) {
-          cutAt = i;
-          pruned.stateHash++;
-        } else if (before) before.push(visit);
-        else seen.set(state, [visit]);
-      }
       const node: Node = {
         runnable,
         busy: p.busy,
         used: p.used,
-        hash: state,
+        hash: stateOf(p),
         chosen: p.chosen,
         done: bit(p.chosen),
         todo: 0,
@@ -205,6 +213,11 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
     prefix = path.map((x) => x.chosen);
   }
   return { interleavings, states: seen.size, exhausted, failures, seconds: (performance.now() - t0) / 1000, pruned, reduction: { on: true }, outcomes };
+}
+
+/** A choice point's state without who could go on (ExploreStrategy's hash ends with it): covers() compares that itself. */
+function stateOf(p: ChoicePoint): string {
+  return p.hash.slice(0, p.hash.lastIndexOf('|'));
 }
 
 /** One exploration of a state: the preemption budget it had left, the task that could go on (-1: none), the tasks asleep. */
@@ -283,7 +296,7 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
   const task = log.task;
   const reads = log.reads;
   const writes = log.writes.slice();
-  writes[n - 1] |= OBJ.END;
+  if (!r.blocked && !r.cut) writes[n - 1] |= OBJ.END;
   let T = 0;
   for (let j = 0; j < n; j++) if (task[j] >= T) T = task[j] + 1;
   for (const p of r.pending) if (p >= T) T = p + 1;
@@ -322,8 +335,8 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
   };
   // per task, the nodes whose state a race's block-start request went above (a difference array over nodes)
   const nodes = r.points.length;
-  const nodeAfter = new Int32Array(n + 1); // the first node whose step is >= j
-  for (let j = 0, k = 0; j <= n; j++) {
+  const nodeAfter = new Int32Array(n + 2); // the first node whose step is >= j
+  for (let j = 0, k = 0; j <= n + 1; j++) {
     while (k < nodes && r.points[k].step < j) k++;
     nodeAfter[j] = k;
   }
@@ -409,9 +422,14 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
     lastOf[p] = j;
   }
 
+  // a run stopped at the covered state: its step there was not run
+  if (cutStep === n) coverCut(n);
+
   // the tasks that never got to run their next step: it reads END, which the last step wrote
   const last = n - 1;
-  if (!r.blocked) {
+  if (r.cut) {
+    // stopped where the rest was covered: the summary of that state stands for it
+  } else if (!r.blocked) {
     for (const p of r.pending) if (p !== task[last]) request(p, last);
   } else {
     // stopped with every runnable task asleep (or awake but over the bound): an awake task's next step,
@@ -460,8 +478,9 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
         }
       }
     }
-    // requests the subtree made at the start of a block that began above the state
-    const b = blockStart[j];
+    // requests the subtree made at the start of a block that began above the state (the block of the
+    // task that goes on here: the choice made at the state, which may not have run)
+    const b = j < n ? blockStart[j] : r.points[cutAt].chosen === task[n - 1] ? blockStart[n - 1] : n;
     for (let m = s.block; m; m &= m - 1) {
       const p = lowest(m);
       if (b !== j) {

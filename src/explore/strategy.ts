@@ -42,11 +42,22 @@ export interface SleepPlan {
   log: StepLog;
 }
 
+/** The rest of the run need not be run: another run covers it. */
+export class Covered extends Error {}
+
 /** Every task that could run is asleep (or waking one would pass the bound): the rest of the run is covered by another. */
-export class SleepBlocked extends Error {
+export class SleepBlocked extends Covered {
   constructor() {
     super('every runnable task is asleep');
     this.name = 'SleepBlocked';
+  }
+}
+
+/** The run reached a state explored before, with what covers all that can follow: the rest of it is covered. */
+export class StateCovered extends Covered {
+  constructor() {
+    super('a state explored before');
+    this.name = 'StateCovered';
   }
 }
 
@@ -80,6 +91,8 @@ export class ExploreStrategy implements Strategy {
     private readonly position: FsxPosition,
     private readonly stateKey: () => string,
     private readonly sleepPlan?: SleepPlan,
+    /** Asked at each choice point past the prefix: true stops the run there (StateCovered). */
+    private readonly covered?: (p: ChoicePoint) => boolean,
   ) {}
 
   /**
@@ -170,6 +183,7 @@ export class ExploreStrategy implements Strategy {
         sleepReads: asleep ? this.sleepReads.slice() : null,
         sleepWrites: asleep ? this.sleepWrites.slice() : null,
       });
+      if (this.covered && i >= this.prefix.length && this.covered(this.points[i])) throw new StateCovered();
       if (busy >= 0 && chosen !== busy) this.used++;
       t = this.tasks[chosen];
     }
