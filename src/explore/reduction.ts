@@ -64,43 +64,77 @@ function popcount(x: number): number {
 
 /**
  * Dynamic partial-order reduction (Flanagan and Godefroid, POPL 2005) over
- * the steps' recorded accesses, bounded as Coons, Musuvathi and McKinley's
- * BPOR (OOPSLA 2013) bounds it.
+ * the steps' recorded accesses, with sleep sets, bounded as Coons, Musuvathi
+ * and McKinley's BPOR (OOPSLA 2013) bounds it, and with explore's state
+ * hashing. Why each part is sound, and what is not proven:
  *
- * Each run is a sequence of steps; each step has a task and the objects it
- * read and wrote (StepLog, kernel/access.ts). Two steps of different tasks
- * are dependent when one writes what the other reads or writes; a step
- * happens before another when a chain of same-task or dependent steps
- * leads from it to the other (vector clocks below). After a run, for every
- * step j of task p, the last step i before it that is dependent with it,
- * of another task, and not already ordered before p's previous step, is a
- * race: the other order of i and j may lead elsewhere, so p is asked for
- * at the choice point where i was taken (if p could run there; if it could
- * not, every task that could). Only those choices are explored, instead of
- * every alternative at every point: by Flanagan and Godefroid's theorem the
- * tasks asked for at each state form a persistent set, so every Mazurkiewicz
- * trace (every class of runs that differ only in the order of independent
- * steps) of the program is still run at least once, and two runs of a trace
- * reach the same state with the same outcome (independent steps commute:
- * each reads the same values in either order and leaves the same objects).
+ * Races. Each run is a sequence of steps; each step has a task and the
+ * objects it read and wrote (StepLog, kernel/access.ts). Two steps of
+ * different tasks are dependent when one writes what the other reads or
+ * writes; a step happens before another when a chain of same-task or
+ * dependent steps leads from it to the other (vector clocks, analyse()).
+ * After a run, for every step j of task p, the last step i before it that is
+ * dependent with it, of another task, and not already ordered before p's
+ * previous step, is a race: the other order may lead elsewhere, so p is
+ * asked for at the choice point where i was taken (if p could run there;
+ * if not, every task that could). Only those choices are explored: by
+ * Flanagan and Godefroid's theorem the tasks asked for at each state form a
+ * persistent set, so every Mazurkiewicz trace of the program (every class
+ * of runs that differ only in the order of independent steps) is still run,
+ * and the runs of one trace end in the same state with the same outcome.
+ * That rests on the records: a step must record every object it reads or
+ * writes, and two steps recorded independent must commute. The model's
+ * objects are instrumented field by field, so no path can forget a call;
+ * test/explore-reduction.test.ts checks every step's writes against the
+ * model's state and runs independent neighbours in both orders.
  *
- * A run ends when fsx finishes (or a step fails); the other tasks' next
- * steps never run. The last step writes an END object that such a step is
- * taken to read: each unfinished task is asked for before the last step,
- * which is how the flipper's flips get placed at all (the first run leaves
- * the flipper idle), and from there each race moves them earlier.
+ * The end of a run. A run ends when fsx finishes (or a step fails); the
+ * other tasks' next steps never run. The last step writes an END object
+ * that such a step is taken to read, so each unfinished task is asked for
+ * before the last step: that is how the flipper's flips get placed at all
+ * (the first run leaves it idle), and from there each race moves them
+ * earlier.
  *
- * The preemption bound: a choice over the budget is not explored. Plain
- * DPOR with that rule loses traces (the reversal of a race may need one
- * more preemption where it is asked, but none if the switch is made where
- * the running task's block began), so, as BPOR does, every race also asks
- * for p at the start of the block of steps of i's task that contains i:
- * switching there costs what the switch into that block cost. What this
- * gives up: BPOR's coverage theorem is for its own algorithm; this one adds
- * the state hashing below and the END steps, which it does not treat. The
- * tests (test/explore-reduction.test.ts) compare the failures and the set
- * of final outcomes with --no-reduction on the hand-built failing plans
- * and on generated programs across designs, seeds and both file systems.
+ * Sleep sets (Godefroid). When task u is explored from a point after t was,
+ * t sleeps in u's branch while the steps run there are independent of t's
+ * step at the point: running it later is the same trace as running it
+ * first, which t's branch covered. A run whose runnable tasks are all asleep
+ * stops (sleepersFor(), ExploreStrategy).
+ *
+ * The preemption bound. A choice over the budget is not explored. DPOR with
+ * only that rule loses traces: the reversal of a race may need one more
+ * preemption where it is asked for, but none if the switch is made where
+ * the running task's block of steps began; so, as BPOR does, every race also
+ * asks for p at the start of the block of i's task that contains i, where
+ * switching costs what the switch into that block cost. Sleep sets are
+ * unsound with a bound in general (the trace the sleeper's branch ran may
+ * have needed more preemptions, and so not have been run); they are used
+ * only where it needs none more (sleepersFor() says when), and only with
+ * two tasks. What is not proven: BPOR's coverage theorem is for BPOR alone;
+ * this search adds the END steps, the sleep sets and the state hashing, and
+ * no proof covers the combination. The tests compare the failures and the
+ * set of final outcomes with --no-reduction on the hand-built failing plans
+ * and on programs across designs, seeds and both file systems.
+ *
+ * State hashing. A run reaching a state explored before, with what covers
+ * all that can follow (covers(): as much budget, counting the first switch,
+ * and no task asleep then that is awake now), stops there: everything from
+ * that state was explored, depth first, before the search came back above
+ * it (the state's key folds in each task's history, so the state cannot
+ * recur on its own path, and the first visit's branches were finished when
+ * the search left them). But the steps explored from there race with this
+ * run's earlier steps, as they raced with the first path's: each state keeps
+ * a summary of what every run through it did from there on (per task, the
+ * objects read and written, and the tasks whose block-start requests went
+ * above it), and at the cut, for each object in it, the latest conflicting
+ * step of another task not ordered before that task's last step is asked to
+ * be reversed (coverCut()). The one race a step of the subtree would ask
+ * for is one of those or none, so asking for all of them covers it.
+ *
+ * Two more limits, as without reduction: a run cut off at --max-steps
+ * counts as clean, and the state hash does not cover everything (the
+ * README lists what it leaves out); with a background task (drop_caches,
+ * the flusher), whose wake-ups follow the step count, there is no reduction.
  */
 export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise<ExploreResult> {
   const t0 = performance.now();
