@@ -45,7 +45,7 @@ export class StepLog implements AccessSink {
   end(task: number, how: number): void {
     const m = this.model;
     if (m) {
-      this.w |= m.settle();
+      this.w |= m.settle(this.r | this.w);
       m.inStep = false;
     }
     this.task.push(task);

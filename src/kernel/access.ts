@@ -307,14 +307,15 @@ class RecordedSet<V> extends Set<V> {
  */
 export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
   const done = new WeakSet<object>();
-  const diffs: (() => number)[] = [];
+  const diffs: { bit: number; diff: () => number }[] = [];
   // byte arrays handed out since the last step ended, with what they held then
   const touched = new Map<Uint8Array, { bit: number; copy: Uint8Array }>();
   const self: Instrumented = {
     inStep: false,
-    settle: () => {
+    settle: (read) => {
       let w = 0;
-      for (const d of diffs) w |= d();
+      // only an array the step read (and so could have held) can have changed
+      for (const d of diffs) if (read & d.bit) w |= d.diff();
       for (const [a, t] of touched) if (!(w & t.bit) && !sameBytes(a, t.copy)) w |= t.bit;
       touched.clear();
       return w;
@@ -360,14 +361,17 @@ export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
         const bit = kind.diff;
         const arr = v as Int32Array | Uint8Array;
         const copy = arr.slice();
-        diffs.push(() => {
-          for (let i = 0; i < arr.length; i++) {
-            if (arr[i] !== copy[i]) {
-              copy.set(arr);
-              return bit;
+        diffs.push({
+          bit,
+          diff: () => {
+            for (let i = 0; i < arr.length; i++) {
+              if (arr[i] !== copy[i]) {
+                copy.set(arr);
+                return bit;
+              }
             }
-          }
-          return 0;
+            return 0;
+          },
         });
         Object.defineProperty(o, key, {
           configurable: true,
@@ -471,6 +475,6 @@ export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
 export interface Instrumented {
   /** Set while a step runs: byte arrays handed out then are copied, to be compared when it ends (none between steps: nothing changes them there). */
   inStep: boolean;
-  /** What the compared arrays show written since the last call (at each step's end). */
-  settle(): number;
+  /** What the compared arrays show written since the last call (at each step's end), given what the step read. */
+  settle(read: number): number;
 }
