@@ -16,7 +16,7 @@ import type { Sink } from '../util/sink.js';
 import { addRunOptions, parseRunOptions, recordOptions, type GivenOption } from './options.js';
 
 /** explore's own options (the rest are run options). */
-const EXPLORE_OWN = new Set(['ops', 'maxFlips', 'preemptions', 'maxSteps', 'budget', 'outDir', 'summary']);
+const EXPLORE_OWN = new Set(['ops', 'maxFlips', 'preemptions', 'maxSteps', 'budget', 'outDir', 'summary', 'reduction']);
 
 interface Io {
   stdout: Sink;
@@ -38,7 +38,8 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
     .addOption(new Option('--max-steps <n>', 'steps per interleaving before it is cut off').default('200000'))
     .addOption(new Option('--budget <seconds>', 'stop exploring after this long').default('120'))
     .addOption(new Option('--out-dir <dir>', 'where the failing runs go').default('.'))
-    .addOption(new Option('--summary <file>', 'JSON: interleavings, states, exhausted, failures by signature, seconds'))
+    .addOption(new Option('--no-reduction', 'no partial-order reduction: every branch the bounds and the state hashing allow (for comparison)'))
+    .addOption(new Option('--summary <file>', 'JSON: interleavings, states, exhausted, failures by signature, seconds, reduction, pruned by each means'))
     .helpOption('--help', 'show this help')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} });
@@ -75,6 +76,7 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
       preemptions: int('preemptions', opts.preemptions, 0),
       maxSteps: int('max-steps', opts.maxSteps, 1),
       budgetMs: int('budget', opts.budget, 1) * 1000,
+      reduction: opts.reduction !== false,
     };
     const { run: p } = parseRunOptions(opts, ['explore'], given.filter((g) => !EXPLORE_OWN.has(g.attr)));
     let base = defaultConfig();
@@ -114,6 +116,10 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
     w(`  interleavings  ${res.interleavings}`);
     w(`  distinct states ${res.states}`);
     w(`  exhausted      ${res.exhausted ? 'yes: every interleaving within the bounds was run' : 'no: the time budget ran out'}`);
+    const pr = res.pruned;
+    const how = res.reduction.on ? 'partial-order reduction' : res.reduction.why ? `no reduction (${res.reduction.why})` : 'no reduction (--no-reduction)';
+    w(`  reduction      ${how}`);
+    w(`  pruned         ${pr.reduction} by the reduction's races, ${pr.sleepSet} by sleep sets, ${pr.stateHash} by state hashing, ${pr.preemptionBound} by the preemption bound`);
     w(`  time           ${res.seconds.toFixed(2)} s`);
     const failures: Record<string, number> = {};
     if (!res.failures.size) w('  failures       none');
@@ -132,7 +138,15 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
       w(`  failure        ${headlineOf(f.verdict, sig)} (exit ${f.exitCode}): ${f.count} interleaving(s); one of them: ${replayCommand(out, out.replace(/\.fsxops$/, ''))}`);
     }
     if (opts.summary) {
-      const s = { interleavings: res.interleavings, states: res.states, exhausted: res.exhausted, failures, seconds: Number(res.seconds.toFixed(3)) };
+      const s = {
+        interleavings: res.interleavings,
+        states: res.states,
+        exhausted: res.exhausted,
+        failures,
+        seconds: Number(res.seconds.toFixed(3)),
+        reduction: res.reduction.on,
+        pruned: res.pruned,
+      };
       writeFileSync(String(opts.summary), JSON.stringify(s, null, 2) + '\n');
     }
     return res.failures.size ? 1 : 0;

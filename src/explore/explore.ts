@@ -1,9 +1,14 @@
 import type { RunConfig } from '../core/config.js';
-import { exitCode, signature, verdict } from '../core/outcome.js';
+import { exitCode, signature, verdict, type Outcome } from '../core/outcome.js';
 import { Run } from '../core/run.js';
 import type { Script } from '../core/scripted.js';
+import { instrumentModel } from '../kernel/access.js';
+import { fileContents } from '../kernel/mm/filemap.js';
 import { StateHashing } from './hashing.js';
-import { ExploreStrategy, type ChoicePoint } from './strategy.js';
+import { exploreReduced } from './reduction.js';
+import { StepLog } from './steps.js';
+import type { Task } from '../sched/task.js';
+import { Covered, ExploreStrategy, SleepBlocked, type ChoicePoint } from './strategy.js';
 
 /**
  * Systematic exploration (stateless model checking, as CHESS and Shuttle do
@@ -11,7 +16,9 @@ import { ExploreStrategy, type ChoicePoint } from './strategy.js';
  * prefix of scheduling choices and then the default, and branch at every
  * choice point beyond the prefix, within a bound on preemptions. A state
  * already reached with at least as much preemption budget left is not
- * explored again (state hashing).
+ * explored again (state hashing). With reduction (the default), the
+ * branches are chosen by dynamic partial-order reduction over what each
+ * step read and wrote (reduction.ts).
  */
 export interface ExploreOptions {
   maxFlips: number;
@@ -22,6 +29,10 @@ export interface ExploreOptions {
   maxInterleavings?: number;
   /** Stop at the first failing interleaving (the design search asks only whether a design fails). */
   stopAtFirstFailure?: boolean;
+  /** Partial-order reduction (false: --no-reduction, every branch the bounds and the state hashing allow). */
+  reduction?: boolean;
+  /** Keep the set of final outcomes (verdict, signature, the file's final contents): for tests comparing explorations. */
+  outcomes?: boolean;
 }
 
 export interface ExploreFailure {
@@ -33,50 +44,204 @@ export interface ExploreFailure {
   script: Script;
 }
 
+/** What was not run, by the means that pruned it (each counts alternatives at choice points, or runs cut short). */
+export interface Pruned {
+  /** Alternatives the unreduced search would have branched to that partial-order reduction never scheduled (no race asked for them). */
+  reduction: number;
+  /** Alternatives a race asked for where the task was asleep, and runs stopped where every runnable task was (sleep sets). */
+  sleepSet: number;
+  /** Runs whose later choice points were not branched: a state explored before with as much budget (and, reduced, no fewer races to cover). */
+  stateHash: number;
+  /** Alternatives over the preemption bound. */
+  preemptionBound: number;
+}
+
 export interface ExploreResult {
   interleavings: number;
   states: number;
   exhausted: boolean;
   failures: Map<string, ExploreFailure>;
   seconds: number;
+  pruned: Pruned;
+  /** Whether partial-order reduction ran, and if it was asked for but could not, why not. */
+  reduction: { on: boolean; why?: string };
+  /** Each distinct final outcome, `verdict|signature|hash of the final file` (with `outcomes`). */
+  outcomes?: Set<string>;
 }
 
-interface Once {
+/** One run as exploration sees it. */
+export interface Explored {
   points: ChoicePoint[];
+  /** Every step with what it read and wrote (reduction only). */
+  log: StepLog | null;
+  /** Tasks (by index) that had not finished when the run ended: their next step never ran. */
+  pending: number[];
   signature: string;
   verdict: string;
   exitCode: number;
   script: Script;
+  /** `verdict|signature|hash of the final file`, when outcomes are kept. */
+  final: string | null;
+  /** Stopped where every task that could run was asleep (sleep sets): no outcome, the rest is covered by another run. */
+  blocked: boolean;
+  /** Stopped at its last choice point, a state explored before (RunControl.covered): no outcome, the rest is covered. */
+  cut: boolean;
+  /** The tasks asleep when it stopped. */
+  asleep: number;
 }
 
-function runOnce(config: RunConfig, program: Script, o: ExploreOptions, prefix: number[]): Once {
-  let dfs: ExploreStrategy | undefined;
-  const run = new Run({
-    config,
-    ops: { kind: 'lines', ops: program.ops },
-    flippers: { kind: 'explore', maxFlips: o.maxFlips },
-    strategy: (p) => {
-      const tasks = [p.fsx, ...p.flippers, ...p.background];
-      const hashing = new StateHashing(p.k, p.engine, tasks);
-      dfs = new ExploreStrategy(prefix, tasks, p.idle, p.position, () => hashing.key());
-      hashing.inner = dfs;
-      return hashing;
-    },
-  });
-  const outcome = run.finish(o.maxSteps);
-  return { points: dfs!.points, signature: signature(outcome), verdict: verdict(outcome), exitCode: exitCode(outcome), script: { ops: program.ops, flips: dfs!.flips } };
+/** Who sleeps from a branch point on, and what their next steps read and write (by task). */
+export interface Sleepers {
+  tasks: number;
+  reads: number[];
+  writes: number[];
+}
+
+/** What the reduced exploration asks of a run beyond its prefix. */
+export interface RunControl {
+  /** Sleep sets from the prefix's last choice on. */
+  sleep?: Sleepers;
+  /** Asked at each choice point past the prefix: true stops the run there. */
+  covered?: (p: ChoicePoint) => boolean;
+}
+
+/** Runs a program under a prefix of choices; `record` asks for the steps' accesses. */
+export type Runner = (prefix: readonly number[], record: boolean, ctl?: RunControl) => Explored;
+
+function fnvBytes(b: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193) >>> 0;
+  return `${b.length}:${h.toString(36)}`;
+}
+
+/** An outcome as explorations are compared: the verdict, the signature, and the file's final contents. */
+export function outcomeKey(verdictWord: string, sig: string, contents: Uint8Array): string {
+  return `${verdictWord}|${sig}|${fnvBytes(contents)}`;
 }
 
 /**
- * Explore every interleaving within the bounds. Between interleavings it
- * gives the event loop a turn now and then (a signal, a progress line, the
- * test runner's heartbeat are not held up by a long exploration).
+ * Whether reduction can run on this program: with a background task
+ * (drop_caches, the flusher) it cannot, since those wake at a step count,
+ * which every step changes.
  */
-export async function explore(config: RunConfig, program: Script, o: ExploreOptions): Promise<ExploreResult> {
+function programRunner(config: RunConfig, program: Script, o: ExploreOptions): { runner: Runner; why?: string } {
+  const why = config.model.dropCaches > 0 || config.model.writeback > 0 ? 'background tasks wake at a step count, which every step changes' : undefined;
+  const runner: Runner = (prefix, record, ctl) => {
+    let dfs: ExploreStrategy | undefined;
+    let log: StepLog | null = null;
+    let tasks: readonly Task[] = [];
+    const run = new Run({
+      config,
+      ops: { kind: 'lines', ops: program.ops },
+      flippers: { kind: 'explore', maxFlips: o.maxFlips },
+      strategy: (p) => {
+        tasks = [p.fsx, ...p.flippers, ...p.background];
+        const hashing = new StateHashing(p.k, p.engine, tasks);
+        if (record) {
+          const l = new StepLog();
+          l.model = instrumentModel(p.k, l);
+          tasks.forEach((t, i) => l.record(t, i, p.idle));
+          log = l;
+        }
+        const plan = ctl?.sleep && log ? { at: prefix.length - 1, ...ctl.sleep, bound: o.preemptions, log } : undefined;
+        dfs = new ExploreStrategy(prefix, tasks, p.idle, p.position, () => hashing.key(), plan, ctl?.covered);
+        hashing.inner = dfs;
+        return hashing;
+      },
+    });
+    let outcome: Outcome;
+    try {
+      outcome = run.finish(o.maxSteps);
+    } catch (e) {
+      if (!(e instanceof Covered)) throw e;
+      return coveredRun(dfs!, log, tasks, e, { ops: program.ops, flips: dfs!.flips });
+    }
+    const v = verdict(outcome);
+    const sig = signature(outcome);
+    return {
+      points: dfs!.points,
+      log,
+      pending: pendingOf(tasks),
+      signature: sig,
+      verdict: v,
+      exitCode: exitCode(outcome),
+      script: { ops: program.ops, flips: dfs!.flips },
+      final: o.outcomes ? outcomeKey(v, sig, fileContents(run.k)) : null,
+      blocked: false,
+      cut: false,
+      asleep: 0,
+    };
+  };
+  return { runner, why };
+}
+
+/** A run stopped because another covers the rest of it. */
+export function coveredRun(dfs: ExploreStrategy, log: StepLog | null, tasks: readonly Task[], e: Covered, script: Script): Explored {
+  const blocked = e instanceof SleepBlocked;
+  return { points: dfs.points, log, pending: pendingOf(tasks), signature: '', verdict: '', exitCode: 0, script, final: null, blocked, cut: !blocked, asleep: dfs.asleep };
+}
+
+/** The tasks (by index) not finished. */
+export function pendingOf(tasks: readonly Task[]): number[] {
+  const out: number[] = [];
+  tasks.forEach((t, i) => {
+    if (!t.done) out.push(i);
+  });
+  return out;
+}
+
+/** Explore every interleaving of a program within the bounds. */
+export function explore(config: RunConfig, program: Script, o: ExploreOptions): Promise<ExploreResult> {
+  const { runner, why } = programRunner(config, program, o);
+  return exploreRuns(runner, o, why);
+}
+
+/** Gives the event loop a turn now and then (a signal, a progress line, the test runner's heartbeat are not held up). */
+export class Turns {
+  private last = performance.now();
+  async maybe(): Promise<void> {
+    if (performance.now() - this.last > 100) {
+      await new Promise((r) => setImmediate(r));
+      this.last = performance.now();
+    }
+  }
+}
+
+/** Note a run's failure and outcome. */
+export function tally(r: Explored, failures: Map<string, ExploreFailure>, outcomes: Set<string> | undefined): void {
+  if (r.blocked || r.cut) return;
+  if (r.signature) {
+    const f = failures.get(r.signature);
+    if (f) f.count++;
+    else failures.set(r.signature, { count: 1, verdict: r.verdict, exitCode: r.exitCode, script: r.script });
+  }
+  if (outcomes && r.final !== null) outcomes.add(r.final);
+}
+
+/**
+ * Explore with a runner: reduced unless `o.reduction` is false or `cannot`
+ * says why reduction cannot run on it (then every branch, as --no-reduction).
+ */
+export async function exploreRuns(runner: Runner, o: ExploreOptions, cannot?: string): Promise<ExploreResult> {
+  if (o.reduction !== false && !cannot) return exploreReduced(runner, o);
+  const res = await exploreAll(runner, o);
+  if (o.reduction !== false) res.reduction = { on: false, why: cannot };
+  return res;
+}
+
+/**
+ * Without reduction: branch to every other runnable task at every choice
+ * point past the prefix, within the preemption bound, deepest first; stop
+ * branching along a run at the first state reached before with at least as
+ * much preemption budget left.
+ */
+async function exploreAll(runner: Runner, o: ExploreOptions): Promise<ExploreResult> {
   const t0 = performance.now();
-  let lastTurn = t0;
+  const turns = new Turns();
   const seen = new Map<string, number>(); // state -> most preemption budget left when it was reached
   const failures = new Map<string, ExploreFailure>();
+  const outcomes = o.outcomes ? new Set<string>() : undefined;
+  const pruned: Pruned = { reduction: 0, sleepSet: 0, stateHash: 0, preemptionBound: 0 };
   const stack: number[][] = [[]];
   let interleavings = 0;
   let exhausted = true;
@@ -85,21 +250,14 @@ export async function explore(config: RunConfig, program: Script, o: ExploreOpti
       exhausted = false;
       break;
     }
-    if (performance.now() - lastTurn > 100) {
-      await new Promise((r) => setImmediate(r));
-      lastTurn = performance.now();
-    }
+    await turns.maybe();
     const prefix = stack.pop()!;
-    const r = runOnce(config, program, o, prefix);
+    const r = runner(prefix, false);
     interleavings++;
-    if (r.signature) {
-      const f = failures.get(r.signature);
-      if (f) f.count++;
-      else failures.set(r.signature, { count: 1, verdict: r.verdict, exitCode: r.exitCode, script: r.script });
-      if (o.stopAtFirstFailure) {
-        exhausted = false;
-        break;
-      }
+    tally(r, failures, outcomes);
+    if (o.stopAtFirstFailure && failures.size) {
+      exhausted = false;
+      break;
     }
     // branch at the choice points past the prefix, deepest first so the stack stays small
     const branches: number[][] = [];
@@ -107,16 +265,22 @@ export async function explore(config: RunConfig, program: Script, o: ExploreOpti
       const p = r.points[i];
       const left = o.preemptions - p.used;
       const before = seen.get(p.hash);
-      if (before !== undefined && before >= left) break; // this state and what follows were explored with as much budget
+      if (before !== undefined && before >= left) {
+        pruned.stateHash++; // this state and what follows were explored with as much budget
+        break;
+      }
       seen.set(p.hash, left);
       for (const alt of p.runnable) {
         if (alt === p.chosen) continue;
         const cost = p.busy >= 0 && alt !== p.busy ? 1 : 0;
-        if (p.used + cost > o.preemptions) continue;
+        if (p.used + cost > o.preemptions) {
+          pruned.preemptionBound++;
+          continue;
+        }
         branches.push([...r.points.slice(0, i).map((q) => q.chosen), alt]);
       }
     }
     for (let b = branches.length - 1; b >= 0; b--) stack.push(branches[b]);
   }
-  return { interleavings, states: seen.size, exhausted, failures, seconds: (performance.now() - t0) / 1000 };
+  return { interleavings, states: seen.size, exhausted, failures, seconds: (performance.now() - t0) / 1000, pruned, reduction: { on: false }, outcomes };
 }

@@ -1,6 +1,7 @@
 import type { FlipSpec, FsxPosition } from '../sched/schedule.js';
 import type { Strategy } from '../sched/strategy.js';
 import type { Task, Waitable } from '../sched/task.js';
+import { END_WAITS, type StepLog } from './steps.js';
 
 /** A point where two or more tasks could run. */
 export interface ChoicePoint {
@@ -13,6 +14,51 @@ export interface ChoicePoint {
   busy: number;
   /** The state here, with where each task is (past the prefix only). */
   hash: string;
+  /** The run's step this choice starts (every step counts, choice or not). */
+  step: number;
+  /** Tasks asleep here (sleep sets, reduction only; bit i: task i). */
+  sleep: number;
+  /** What each sleeping task's next step reads and writes (by task; null when none sleeps). */
+  sleepReads: number[] | null;
+  sleepWrites: number[] | null;
+}
+
+/**
+ * Sleep sets for one run (reduction): from the branch point on, these
+ * tasks need not run their next step before something it depends on has
+ * happened, since a run doing so was explored already (or is covered by
+ * one that was). See reduction.ts.
+ */
+export interface SleepPlan {
+  /** The branch point: its step runs first, then the sleepers sleep. */
+  at: number;
+  /** The sleeping tasks (bit i: task i) and what each one's next step reads and writes. */
+  tasks: number;
+  reads: number[];
+  writes: number[];
+  /** The preemption bound: a sleeping default gives way to another task only within it. */
+  bound: number;
+  /** The run's steps so far, with what each read and wrote. */
+  log: StepLog;
+}
+
+/** The rest of the run need not be run: another run covers it. */
+export class Covered extends Error {}
+
+/** Every task that could run is asleep (or waking one would pass the bound): the rest of the run is covered by another. */
+export class SleepBlocked extends Covered {
+  constructor() {
+    super('every runnable task is asleep');
+    this.name = 'SleepBlocked';
+  }
+}
+
+/** The run reached a state explored before, with what covers all that can follow: the rest of it is covered. */
+export class StateCovered extends Covered {
+  constructor() {
+    super('a state explored before');
+    this.name = 'StateCovered';
+  }
 }
 
 /**
@@ -30,6 +76,13 @@ export class ExploreStrategy implements Strategy {
   private last: Task | null = null;
   private used = 0;
   private open: FlipSpec | null = null;
+  /** Steps picked so far. */
+  private steps = 0;
+  /** Sleep sets: the tasks asleep now and their next steps' accesses; whether the branch's step has run. */
+  asleep = 0;
+  private sleepReads: number[] = [];
+  private sleepWrites: number[] = [];
+  private sleeping = false;
 
   constructor(
     private readonly prefix: readonly number[],
@@ -37,7 +90,41 @@ export class ExploreStrategy implements Strategy {
     private readonly idle: Waitable,
     private readonly position: FsxPosition,
     private readonly stateKey: () => string,
+    private readonly sleepPlan?: SleepPlan,
+    /** Asked at each choice point past the prefix: true stops the run there (StateCovered). */
+    private readonly covered?: (p: ChoicePoint) => boolean,
   ) {}
+
+  /**
+   * After each step from the branch point on: a sleeping task wakes when
+   * the step conflicts with its next step (writes what that reads or
+   * writes, or reads what it writes), and every task wakes when the step
+   * left its task waiting (who may run next then depends on more than
+   * the steps' accesses).
+   */
+  private stepped(): void {
+    const plan = this.sleepPlan!;
+    if (!this.sleeping) {
+      this.sleeping = true;
+      this.asleep = plan.tasks;
+      this.sleepReads = plan.reads.slice();
+      this.sleepWrites = plan.writes.slice();
+    }
+    if (!this.asleep) return;
+    const log = plan.log;
+    const j = log.length - 1;
+    if (j < 0) return;
+    if (log.ends[j] === END_WAITS) {
+      this.asleep = 0;
+      return;
+    }
+    const r = log.reads[j];
+    const w = log.writes[j];
+    for (let m = this.asleep; m; m &= m - 1) {
+      const t = 31 - Math.clz32(m & -m);
+      if (w & (this.sleepReads[t] | this.sleepWrites[t]) || r & this.sleepWrites[t]) this.asleep &= ~(1 << t);
+    }
+  }
 
   /** Index of the last task if it could go on (a flipper done with a flip does not count). */
   private busy(idx: number[]): number {
@@ -56,18 +143,47 @@ export class ExploreStrategy implements Strategy {
   }
 
   pick(runnable: readonly Task[], n: number): Task {
+    const step = this.steps++;
+    const plan = this.sleepPlan;
+    if (plan && this.points.length > plan.at) this.stepped();
     const flipper = this.tasks[1];
     if (this.open && (flipper.done || flipper.waiting === this.idle)) this.open = null;
     let t: Task;
-    if (n === 1) t = runnable[0];
-    else {
+    if (n === 1) {
+      t = runnable[0];
+      if (this.asleep & (1 << this.tasks.indexOf(t))) throw new SleepBlocked();
+    } else {
       const idx: number[] = [];
       for (let i = 0; i < n; i++) idx.push(this.tasks.indexOf(runnable[i]));
       const i = this.points.length;
       const busy = this.busy(idx);
       let chosen = i < this.prefix.length ? this.prefix[i] : this.defaultChoice(idx);
       if (!idx.includes(chosen)) chosen = this.defaultChoice(idx);
-      this.points.push({ runnable: idx, chosen, used: this.used, busy, hash: i >= this.prefix.length ? `${this.stateKey()}|${busy}` : '' });
+      const asleep = this.asleep;
+      if (asleep & (1 << chosen)) {
+        // the default is asleep: another task that is awake, within the bound, or none
+        let alt = -1;
+        for (const x of idx) {
+          if (asleep & (1 << x)) continue;
+          if (this.used + (busy >= 0 && x !== busy ? 1 : 0) > plan!.bound) continue;
+          alt = x;
+          break;
+        }
+        if (alt < 0) throw new SleepBlocked();
+        chosen = alt;
+      }
+      this.points.push({
+        runnable: idx,
+        chosen,
+        used: this.used,
+        busy,
+        hash: i >= this.prefix.length ? `${this.stateKey()}|${busy}` : '',
+        step,
+        sleep: asleep,
+        sleepReads: asleep ? this.sleepReads.slice() : null,
+        sleepWrites: asleep ? this.sleepWrites.slice() : null,
+      });
+      if (this.covered && i >= this.prefix.length && this.covered(this.points[i])) throw new StateCovered();
       if (busy >= 0 && chosen !== busy) this.used++;
       t = this.tasks[chosen];
     }

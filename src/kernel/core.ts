@@ -3,6 +3,7 @@ import type { Task } from '../sched/task.js';
 import { V5_8, versionNumber, type Design } from './designs.js';
 import type { Trace } from './trace.js';
 import { RwSem } from './locks.js';
+import type { AccessSink } from './access.js';
 
 const F_ISDAX = (v: boolean, fn: string): string => `IS_DAX() read ${v ? 'true' : 'false'} in ${fn}`;
 const F_WARN = (where: string, what: string): string => `WARNING at ${where}: ${what}`;
@@ -485,6 +486,17 @@ export class Kernel {
   observer: ((t: Task | null, v: number) => void) | null = null;
   /** Told of every flag change (the -d lines, --log-json); null when nobody listens. */
   onFlag: FlagListener | null = null;
+  /**
+   * Explore's access recorder (access.ts instruments the model's objects to
+   * report to it); null in every other run, which pays nothing for it.
+   */
+  rec: AccessSink | null = null;
+
+  /** Note that the running step read or wrote a shared object (OBJ in access.ts), where no instrumented field shows it. */
+  access(obj: number, write: boolean): void {
+    const r = this.rec;
+    if (r !== null) r.note(obj, write);
+  }
 
   /**
    * IS_DAX(inode): a read of S_DAX. Every read is a preemption point, which

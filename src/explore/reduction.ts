@@ -1,0 +1,561 @@
+import { OBJ } from '../kernel/access.js';
+import { Turns, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner, type Sleepers } from './explore.js';
+import { END_FINISHED, END_IDLE } from './steps.js';
+import type { ChoicePoint } from './strategy.js';
+
+/**
+ * A choice point on the path of the current run: what could run, and what
+ * has been (or is to be) explored from it.
+ */
+interface Node {
+  /** Runnable tasks (bit i: task i). */
+  runnable: number;
+  /** The task that could go on (-1: none); choosing another costs a preemption. */
+  busy: number;
+  /** Preemptions used before this choice. */
+  used: number;
+  /** The state here (the model's and each task's position). */
+  hash: string;
+  /** The task the current run took here. */
+  chosen: number;
+  /** Tasks explored from here, or being explored (the current run's). */
+  done: number;
+  /** Tasks a race asks to be explored from here. */
+  todo: number;
+  /** Tasks asked for but over the preemption bound (counted once). */
+  over: number;
+  /** At or past the point where the run reached a state explored before: nothing is asked for here. */
+  cut: boolean;
+  /** Tasks asleep here (sleep sets), and what their next steps read and write (by task). */
+  sleep: number;
+  sleepReads: number[];
+  sleepWrites: number[];
+  /** Tasks asked for but asleep here (counted once). */
+  slept: number;
+  /** For each task explored from here: what its step here read and wrote, and how it ended. */
+  stepReads: number[];
+  stepWrites: number[];
+  stepEnds: number[];
+}
+
+/**
+ * What every run through a state did from there on, for a later run that
+ * reaches the same state and is cut there: per task, the objects its steps
+ * read and wrote (`r[t]`, `w[t]`), and the tasks asked for at the start of a
+ * block of steps that began before the state (`block`).
+ */
+interface Summary {
+  r: number[];
+  w: number[];
+  block: number;
+}
+
+const bit = (t: number): number => 1 << t;
+
+function lowest(mask: number): number {
+  return 31 - Math.clz32(mask & -mask);
+}
+
+function popcount(x: number): number {
+  let n = 0;
+  for (; x; x &= x - 1) n++;
+  return n;
+}
+
+/**
+ * Dynamic partial-order reduction (Flanagan and Godefroid, POPL 2005) over
+ * the steps' recorded accesses, with sleep sets, bounded as Coons, Musuvathi
+ * and McKinley's BPOR (OOPSLA 2013) bounds it, and with explore's state
+ * hashing. Why each part is sound, and what is not proven:
+ *
+ * Races. Each run is a sequence of steps; each step has a task and the
+ * objects it read and wrote (StepLog, kernel/access.ts). Two steps of
+ * different tasks are dependent when one writes what the other reads or
+ * writes; a step happens before another when a chain of same-task or
+ * dependent steps leads from it to the other (vector clocks, analyse()).
+ * After a run, for every step j of task p, the last step i before it that is
+ * dependent with it, of another task, and not already ordered before p's
+ * previous step, is a race: the other order may lead elsewhere, so p is
+ * asked for at the choice point where i was taken (if p could run there;
+ * if not, every task that could). Only those choices are explored: by
+ * Flanagan and Godefroid's theorem the tasks asked for at each state form a
+ * persistent set, so every Mazurkiewicz trace of the program (every class
+ * of runs that differ only in the order of independent steps) is still run,
+ * and the runs of one trace end in the same state with the same outcome.
+ * That rests on the records: a step must record every object it reads or
+ * writes, and two steps recorded independent must commute. The model's
+ * objects are instrumented field by field, so no path can forget a call;
+ * test/explore-reduction.test.ts checks every step's writes against the
+ * model's state and runs independent neighbours in both orders.
+ *
+ * The end of a run. A run ends when fsx finishes (or a step fails); the
+ * other tasks' next steps never run. The last step writes an END object
+ * that such a step is taken to read, so each unfinished task is asked for
+ * before the last step: that is how the flipper's flips get placed at all
+ * (the first run leaves it idle), and from there each race moves them
+ * earlier.
+ *
+ * Sleep sets (Godefroid). When task u is explored from a point after t was,
+ * t sleeps in u's branch while the steps run there are independent of t's
+ * step at the point: running it later is the same trace as running it
+ * first, which t's branch covered. A run whose runnable tasks are all asleep
+ * stops (sleepersFor(), ExploreStrategy).
+ *
+ * The preemption bound. A choice over the budget is not explored. DPOR with
+ * only that rule loses traces: the reversal of a race may need one more
+ * preemption where it is asked for, but none if the switch is made where
+ * the running task's block of steps began; so, as BPOR does, every race also
+ * asks for p at the start of the block of i's task that contains i, where
+ * switching costs what the switch into that block cost. Sleep sets are
+ * unsound with a bound in general (the trace the sleeper's branch ran may
+ * have needed more preemptions, and so not have been run); they are used
+ * only where it needs none more (sleepersFor() says when), and only with
+ * two tasks. What is not proven: BPOR's coverage theorem is for BPOR alone;
+ * this search adds the END steps, the sleep sets and the state hashing, and
+ * no proof covers the combination. The tests compare the failures and the
+ * set of final outcomes with --no-reduction on the hand-built failing plans
+ * and on programs across designs, seeds and both file systems.
+ *
+ * State hashing. A run reaching a state explored before, with what covers
+ * all that can follow (covers(): as much budget, counting the first switch,
+ * and no task asleep then that is awake now), stops there: everything from
+ * that state was explored, depth first, before the search came back above
+ * it (the state's key folds in each task's history, so the state cannot
+ * recur on its own path, and the first visit's branches were finished when
+ * the search left them). But the steps explored from there race with this
+ * run's earlier steps, as they raced with the first path's: each state keeps
+ * a summary of what every run through it did from there on (per task, the
+ * objects read and written, and the tasks whose block-start requests went
+ * above it), and at the cut, for each object in it, the latest conflicting
+ * step of another task not ordered before that task's last step is asked to
+ * be reversed (coverCut()). The one race a step of the subtree would ask
+ * for is one of those or none, so asking for all of them covers it.
+ *
+ * Two more limits, as without reduction: a run cut off at --max-steps
+ * counts as clean, and the state hash does not cover everything (the
+ * README lists what it leaves out); with a background task (drop_caches,
+ * the flusher), whose wake-ups follow the step count, there is no reduction.
+ */
+export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise<ExploreResult> {
+  const t0 = performance.now();
+  const turns = new Turns();
+  const failures = new Map<string, ExploreFailure>();
+  const outcomes = o.outcomes ? new Set<string>() : undefined;
+  const pruned: Pruned = { reduction: 0, sleepSet: 0, stateHash: 0, preemptionBound: 0 };
+  // state -> each time it was explored: the preemption budget left, the task that could go on, the tasks asleep
+  const seen = new Map<string, Visit[]>();
+  const summaries = new Map<string, Summary>();
+  const P = o.preemptions;
+  const path: Node[] = [];
+  let prefix: number[] = [];
+  let interleavings = 0;
+  let exhausted = true;
+
+  /** Alternatives the unreduced search would branch to at a finished node and this one did not. */
+  const finish = (n: Node): void => {
+    if (n.cut) return;
+    let affordable = 0;
+    for (let m = n.runnable; m; m &= m - 1) {
+      const t = lowest(m);
+      const cost = n.busy >= 0 && t !== n.busy ? 1 : 0;
+      if (n.used + cost <= P) affordable |= bit(t);
+    }
+    pruned.reduction += popcount(affordable & ~n.done & ~n.slept);
+  };
+  let sleepers: Sleepers | undefined;
+  // the number of tasks (sleep sets are for two)
+  let T = 0;
+  /**
+   * Each new choice point of a run: a state explored before with what
+   * covers all that can follow (covers()) stops the run there, since the
+   * rest of it was explored from there already (the first run through that
+   * state ran on from it by default, and its branches were explored before
+   * the search came back above it: depth first). Otherwise it is noted.
+   */
+  const covered = (p: ChoicePoint): boolean => {
+    const state = stateOf(p);
+    const visit: Visit = { left: P - p.used, busy: p.busy, sleep: p.sleep };
+    const before = seen.get(state);
+    if (before?.some((e) => covers(e, visit))) return true;
+    if (before) before.push(visit);
+    else seen.set(state, [visit]);
+    return false;
+  };
+
+  for (;;) {
+    if (performance.now() - t0 > o.budgetMs || interleavings >= (o.maxInterleavings ?? Infinity)) {
+      exhausted = false;
+      break;
+    }
+    await turns.maybe();
+    const r = runner(prefix, true, { sleep: sleepers, covered });
+    interleavings++;
+    if (r.blocked) pruned.sleepSet++;
+    tally(r, failures, outcomes);
+    if (o.stopAtFirstFailure && failures.size) {
+      exhausted = false;
+      break;
+    }
+    const pts = r.points;
+    const log = r.log!;
+    for (let j = 0; j < log.length; j++) if (log.task[j] >= T) T = log.task[j] + 1;
+    for (const p of r.pending) if (p >= T) T = p + 1;
+    for (let i = 0; i < prefix.length; i++) {
+      if (pts[i]?.chosen !== path[i].chosen) throw new Error(`explore: the run did not follow its prefix at choice ${i} (the program is not deterministic)`);
+    }
+    path.length = prefix.length;
+    if (prefix.length) noteStep(path[prefix.length - 1], pts[prefix.length - 1].step, log);
+    // a run stopped by covered() stopped at its last choice point
+    const cutAt = r.cut ? pts.length - 1 : pts.length;
+    if (r.cut) pruned.stateHash++;
+    for (let i = prefix.length; i < pts.length; i++) {
+      const p = pts[i];
+      let runnable = 0;
+      for (const t of p.runnable) runnable |= bit(t);
+      const node: Node = {
+        runnable,
+        busy: p.busy,
+        used: p.used,
+        hash: stateOf(p),
+        chosen: p.chosen,
+        done: bit(p.chosen),
+        todo: 0,
+        over: 0,
+        cut: i >= cutAt,
+        sleep: p.sleep,
+        sleepReads: p.sleepReads ?? [],
+        sleepWrites: p.sleepWrites ?? [],
+        slept: 0,
+        stepReads: [],
+        stepWrites: [],
+        stepEnds: [],
+      };
+      noteStep(node, p.step, log);
+      path.push(node);
+    }
+    analyse(r, path, cutAt, P, pruned, summaries);
+    // the deepest choice point with a task still to explore
+    let i = path.length - 1;
+    for (; i >= 0; i--) {
+      const n = path[i];
+      if (n.todo & ~n.done & ~n.sleep) break;
+      finish(n);
+    }
+    if (i < 0) break;
+    const n = path[i];
+    const t = lowest(n.todo & ~n.done & ~n.sleep);
+    sleepers = sleepersFor(n, t, T === 2);
+    n.done |= bit(t);
+    n.chosen = t;
+    path.length = i + 1;
+    prefix = path.map((x) => x.chosen);
+  }
+  return { interleavings, states: seen.size, exhausted, failures, seconds: (performance.now() - t0) / 1000, pruned, reduction: { on: true }, outcomes };
+}
+
+/** A choice point's state without who could go on (ExploreStrategy's hash ends with it): covers() compares that itself. */
+function stateOf(p: ChoicePoint): string {
+  return p.hash.slice(0, p.hash.lastIndexOf('|'));
+}
+
+/** One exploration of a state: the preemption budget it had left, the task that could go on (-1: none), the tasks asleep. */
+interface Visit {
+  left: number;
+  busy: number;
+  sleep: number;
+}
+
+/**
+ * Whether what was explored from a state at visit `e` covers all that can
+ * follow it at visit `v`. Every run from the state costs, from e, no more
+ * preemptions than from v, plus one at most (its first choice: free from e
+ * when nobody could go on there or the same task could, one more at most
+ * otherwise; after that the costs are the same); so e covers v if e had that
+ * much more budget left. And no task may be asleep at e that is awake at v:
+ * e's exploration skipped what its sleepers' steps start, v's must not.
+ */
+function covers(e: Visit, v: Visit): boolean {
+  if (e.sleep & ~v.sleep) return false;
+  return e.busy === -1 || e.busy === v.busy ? e.left >= v.left : e.left >= v.left + 1;
+}
+
+/** Keep what the step taken at a node read and wrote, and how it ended (for the sleep sets of its later branches). */
+function noteStep(n: Node, step: number, log: NonNullable<Explored['log']>): void {
+  if (step >= log.length) return;
+  const t = log.task[step];
+  n.stepReads[t] = log.reads[step];
+  n.stepWrites[t] = log.writes[step];
+  n.stepEnds[t] = log.ends[step];
+}
+
+/**
+ * Sleep sets (Godefroid): when task u is explored from node n after the
+ * tasks already done there, each done task t whose step at n is
+ * independent of what u's branch runs need not run that step in the
+ * branch until something it depends on has run: any such run is the same
+ * trace as one with t's step first, which t's own branch covered. The
+ * inherited sleepers of n sleep on.
+ *
+ * With the preemption bound the trace t's branch ran may have needed more
+ * preemptions than the one skipped here, and then it was not run at all.
+ * With two tasks (fsx and the flipper) it never needs more when t was the
+ * task that could go on at n (choosing u preempted it), or when nobody
+ * could go on at n and t's step there left t idle or finished: moving t's
+ * step first then adds no switch the skipped run did not make. Wakes when
+ * a step leaves its task waiting (strategy.ts) keep "could go on" the same
+ * in both orders. Only those t sleep; with more than two tasks none does.
+ */
+function sleepersFor(n: Node, u: number, tasks2: boolean): Sleepers {
+  const reads = n.sleepReads.slice();
+  const writes = n.sleepWrites.slice();
+  let tasks = n.sleep & ~bit(u);
+  if (tasks2) {
+    for (let m = n.done & ~bit(u); m; m &= m - 1) {
+      const t = lowest(m);
+      const safe = n.busy === t || (n.busy < 0 && (n.stepEnds[t] === END_IDLE || n.stepEnds[t] === END_FINISHED));
+      if (!safe || n.stepReads[t] === undefined) continue;
+      tasks |= bit(t);
+      reads[t] = n.stepReads[t];
+      writes[t] = n.stepWrites[t];
+    }
+  }
+  return { tasks, reads, writes };
+}
+
+/**
+ * Find the races of one run and ask for their reversals at the choice
+ * points of `path` before `cutAt` (points from `cutAt` on are covered by
+ * a state explored before).
+ */
+function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pruned, summaries: Map<string, Summary>): void {
+  const log = r.log!;
+  const n = log.length;
+  if (n === 0) return;
+  const task = log.task;
+  const reads = log.reads;
+  const writes = log.writes.slice();
+  if (!r.blocked && !r.cut) writes[n - 1] |= OBJ.END;
+  let T = 0;
+  for (let j = 0; j < n; j++) if (task[j] >= T) T = task[j] + 1;
+  for (const p of r.pending) if (p >= T) T = p + 1;
+
+  const pointOf = new Int32Array(n).fill(-1);
+  r.points.forEach((p, k) => {
+    if (p.step < n) pointOf[p.step] = k;
+  });
+  // the first step of the block of same-task steps each step is in
+  const blockStart = new Int32Array(n);
+  for (let j = 1; j < n; j++) blockStart[j] = task[j] === task[j - 1] ? blockStart[j - 1] : j;
+
+  const addAt = (x: number, p: number): void => {
+    if (x < 0 || x >= cutAt) return;
+    const node = path[x];
+    let want = node.runnable & bit(p) ? bit(p) : node.runnable;
+    want &= ~node.done & ~node.todo;
+    const asleep = want & node.sleep & ~node.slept;
+    if (asleep) {
+      node.slept |= asleep;
+      pruned.sleepSet += popcount(asleep);
+    }
+    want &= ~node.sleep;
+    for (let m = want; m; m &= m - 1) {
+      const t = lowest(m);
+      const cost = node.busy >= 0 && t !== node.busy ? 1 : 0;
+      if (node.used + cost > P) {
+        if (!(node.over & bit(t))) {
+          node.over |= bit(t);
+          pruned.preemptionBound++;
+        }
+        continue;
+      }
+      node.todo |= bit(t);
+    }
+  };
+  // per task, the nodes whose state a race's block-start request went above (a difference array over nodes)
+  const nodes = r.points.length;
+  const nodeAfter = new Int32Array(n + 2); // the first node whose step is >= j
+  for (let j = 0, k = 0; j <= n + 1; j++) {
+    while (k < nodes && r.points[k].step < j) k++;
+    nodeAfter[j] = k;
+  }
+  const blockMarks: Int32Array[] = [];
+  const markBlock = (p: number, from: number, to: number): void => {
+    // the nodes with step in (from, to]: their states lie inside the block the request went to the start of
+    const lo = nodeAfter[from + 1];
+    const hi = nodeAfter[to + 1];
+    if (lo >= hi) return;
+    (blockMarks[p] ??= new Int32Array(nodes + 1))[lo]++;
+    blockMarks[p][hi]--;
+  };
+  const request = (p: number, i: number): void => {
+    addAt(pointOf[i], p);
+    const b = blockStart[i];
+    if (b !== i) {
+      addAt(pointOf[b], p);
+      markBlock(p, b, i);
+    }
+  };
+
+  // vector clocks: vc[j*T + q] is the last step of task q that happens before step j (or is it)
+  const vc = new Int32Array(n * T).fill(-1);
+  const lastOf = new Int32Array(T).fill(-1);
+  // per object: the last write, and the reads since, joined
+  const lastWrite = new Int32Array(32).fill(-1);
+  const readClock = new Int32Array(32 * T).fill(-1);
+  // per task and object: its last read and its last write
+  const lastR = new Int32Array(T * 32).fill(-1);
+  const lastW = new Int32Array(T * 32).fill(-1);
+
+  const join = (j: number, from: number): void => {
+    for (let q = 0; q < T; q++) if (vc[from * T + q] > vc[j * T + q]) vc[j * T + q] = vc[from * T + q];
+  };
+
+  const cutStep = cutAt < nodes ? r.points[cutAt].step : -1;
+  for (let j = 0; j < n; j++) {
+    if (j === cutStep) coverCut(j);
+    const p = task[j];
+    const prev = lastOf[p];
+    const w = writes[j];
+    const rd = reads[j] & ~w;
+    // the race: the latest step of another task dependent with j and not ordered before p's previous step
+    let best = -1;
+    for (let q = 0; q < T; q++) {
+      if (q === p) continue;
+      const boundary = prev >= 0 ? vc[prev * T + q] : -1;
+      for (let m = w; m; m &= m - 1) {
+        const b = lowest(m);
+        const c = Math.max(lastR[q * 32 + b], lastW[q * 32 + b]);
+        if (c > boundary && c > best) best = c;
+      }
+      for (let m = rd; m; m &= m - 1) {
+        const b = lowest(m);
+        const c = lastW[q * 32 + b];
+        if (c > boundary && c > best) best = c;
+      }
+    }
+    if (best >= 0) request(p, best);
+    // j's clock
+    if (prev >= 0) join(j, prev);
+    for (let m = rd; m; m &= m - 1) {
+      const b = lowest(m);
+      if (lastWrite[b] >= 0) join(j, lastWrite[b]);
+    }
+    for (let m = w; m; m &= m - 1) {
+      const b = lowest(m);
+      if (lastWrite[b] >= 0) join(j, lastWrite[b]);
+      for (let q = 0; q < T; q++) if (readClock[b * T + q] > vc[j * T + q]) vc[j * T + q] = readClock[b * T + q];
+    }
+    vc[j * T + p] = j;
+    for (let m = w; m; m &= m - 1) {
+      const b = lowest(m);
+      lastWrite[b] = j;
+      readClock.fill(-1, b * T, b * T + T);
+      lastW[p * 32 + b] = j;
+    }
+    for (let m = rd; m; m &= m - 1) {
+      const b = lowest(m);
+      for (let q = 0; q < T; q++) if (vc[j * T + q] > readClock[b * T + q]) readClock[b * T + q] = vc[j * T + q];
+      lastR[p * 32 + b] = j;
+    }
+    lastOf[p] = j;
+  }
+
+  // a run stopped at the covered state: its step there was not run
+  if (cutStep === n) coverCut(n);
+
+  // the tasks that never got to run their next step: it reads END, which the last step wrote
+  const last = n - 1;
+  if (r.cut) {
+    // stopped where the rest was covered: the summary of that state stands for it
+  } else if (!r.blocked) {
+    for (const p of r.pending) if (p !== task[last]) request(p, last);
+  } else {
+    // stopped with every runnable task asleep (or awake but over the bound): an awake task's next step,
+    // not known, is taken to conflict with everything: its race is the last step of another task not ordered before its own
+    for (const p of r.pending) {
+      if (r.asleep & bit(p)) continue;
+      const prev = lastOf[p];
+      for (let i = last; i >= 0; i--) {
+        if (task[i] === p) continue;
+        if (prev < 0 || i > vc[prev * T + task[i]]) request(p, i);
+        break;
+      }
+    }
+  }
+
+  /**
+   * The run reached, at step j, a state explored before: what was explored
+   * from it is not run again, but its steps race with this run's steps
+   * before j as they did with the first path's. For each task p and each
+   * object it touched from there (the summary), the latest step of another
+   * task before j that conflicts with that access and is not already
+   * ordered before p's last step here is asked to be reversed. A step of
+   * that subtree may be ordered after more of this run than p's last step
+   * is, so its real race can only be one of these (or none): asking at
+   * each, per object, covers it.
+   */
+  function coverCut(j: number): void {
+    const s = summaries.get(path[cutAt].hash);
+    if (!s) return;
+    for (let p = 0; p < T && p < s.r.length; p++) {
+      const sw = s.w[p];
+      const sr = s.r[p] & ~sw;
+      if (!sw && !sr) continue;
+      const prev = lastOf[p];
+      for (let q = 0; q < T; q++) {
+        if (q === p) continue;
+        const boundary = prev >= 0 ? vc[prev * T + q] : -1;
+        for (let m = sw; m; m &= m - 1) {
+          const b = lowest(m);
+          const c = Math.max(lastR[q * 32 + b], lastW[q * 32 + b]);
+          if (c > boundary) request(p, c);
+        }
+        for (let m = sr; m; m &= m - 1) {
+          const c = lastW[q * 32 + lowest(m)];
+          if (c > boundary) request(p, c);
+        }
+      }
+    }
+    // requests the subtree made at the start of a block that began above the state (the block of the
+    // task that goes on here: the choice made at the state, which may not have run)
+    const b = j < n ? blockStart[j] : r.points[cutAt].chosen === task[n - 1] ? blockStart[n - 1] : n;
+    for (let m = s.block; m; m &= m - 1) {
+      const p = lowest(m);
+      if (b !== j) {
+        addAt(pointOf[b], p);
+        markBlock(p, b, j);
+      }
+    }
+  }
+
+  // what this run did from each state before the cut, for the runs that will reach those states again
+  const sufR = new Int32Array((n + 1) * T);
+  const sufW = new Int32Array((n + 1) * T);
+  for (let j = n - 1; j >= 0; j--) {
+    for (let q = 0; q < T; q++) {
+      sufR[j * T + q] = sufR[(j + 1) * T + q];
+      sufW[j * T + q] = sufW[(j + 1) * T + q];
+    }
+    sufR[j * T + task[j]] |= reads[j];
+    sufW[j * T + task[j]] |= log.writes[j];
+  }
+  const cutSummary = cutAt < nodes ? summaries.get(path[cutAt].hash) : undefined;
+  const running = new Int32Array(T);
+  for (let k = 0; k < Math.min(cutAt, nodes); k++) {
+    const h = path[k].hash;
+    let s = summaries.get(h);
+    if (!s) {
+      s = { r: new Array<number>(T).fill(0), w: new Array<number>(T).fill(0), block: 0 };
+      summaries.set(h, s);
+    }
+    const step = r.points[k].step;
+    for (let q = 0; q < T; q++) {
+      s.r[q] = (s.r[q] ?? 0) | sufR[step * T + q] | (cutSummary?.r[q] ?? 0);
+      s.w[q] = (s.w[q] ?? 0) | sufW[step * T + q] | (cutSummary?.w[q] ?? 0);
+    }
+    for (let q = 0; q < T; q++) {
+      running[q] += blockMarks[q]?.[k] ?? 0;
+      if (running[q] > 0) s.block |= bit(q);
+    }
+  }
+}

@@ -1,0 +1,484 @@
+import { AddressSpace, DaxEntry, Dentry, File, Inode, Kernel, Media, Page, Vma, type Pte } from './core.js';
+import { RwSem } from './locks.js';
+
+/**
+ * What a step of a model task read and wrote, for explore's partial-order
+ * reduction: the model's shared objects, one bit each. Two steps of
+ * different tasks are independent when neither writes an object the other
+ * reads or writes; then running them in either order gives the same state.
+ *
+ * The granularity is coarse where the model's paths touch many things at
+ * once (the page cache is one object, the page tables another), fine where
+ * the races of DAX switching are (S_DAX, the on-disk flag, i_size, each lock).
+ */
+export const OBJ = {
+  /** S_DAX in i_flags: what IS_DAX() reads. */
+  SDAX: 1 << 0,
+  /** The on-disk flag (XFS_DIFLAG2_DAX, EXT4_DAX_FL, EXT4_JOURNAL_DATA_FL) and the count of its changes. */
+  DISK: 1 << 1,
+  /** i_size. */
+  ISIZE: 1 << 2,
+  /** IOLOCK / i_rwsem: taking, releasing or waiting for it (all writes: the holders and the queue change). */
+  IOLOCK: 1 << 3,
+  /** MMAPLOCK / i_mmap_sem. */
+  MMAPLOCK: 1 << 4,
+  /** ext4's s_journal_flag_rwsem. */
+  JSEM: 1 << 5,
+  /** The inode's life: i_count, I_DONTCACHE, I_FREEING, I_WILL_FREE, I_SYNC, the LRU, loads. */
+  INODE: 1 << 6,
+  /** The page cache's tree of pages and DAX entries (i_pages) and its counts (nrpages, nrexceptional). */
+  CACHE: 1 << 7,
+  /** The mappings: i_mmap, every VMA's fields, PTEs and page tables. */
+  MM: 1 << 8,
+  /** The block map (blocks, unwritten extents) and the media with its allocator. */
+  BMAP: 1 << 9,
+  /** The kernel's log of WARNINGs and bad-page reports. */
+  WARN: 1 << 10,
+  /** An open file's reference count (struct file's f_count: the fd's and each VMA's). */
+  FILE: 1 << 11,
+  /** The state of every page-cache page and DAX entry: uptodate, dirty, its mapping; an entry's kind and pfn. */
+  PAGE: 1 << 12,
+  /** Page locks and DAX entry locks. */
+  PAGELOCK: 1 << 13,
+  /** Page reference and map counts. */
+  PAGEREF: 1 << 14,
+  /** The bytes of page-cache pages. */
+  PAGEDATA: 1 << 15,
+  /** The test file's dentry: whether it is in the dcache, its count and flags. */
+  DENTRY: 1 << 16,
+  /** The moments the file was free to be evicted (what the S_DAX-after-close check compares). */
+  FREE: 1 << 17,
+  /** fsx's mm->mmap_sem (taken by its mmap, munmap and faults, and by a flip that updates VMAs). */
+  MMAPSEM: 1 << 18,
+  /** Explore's own: the run's end (the last step writes it, a task that did not get to run reads it). */
+  END: 1 << 30,
+} as const;
+
+/** Where the model reports each access (explore's recorder). */
+export interface AccessSink {
+  note(obj: number, write: boolean): void;
+}
+
+/**
+ * How a field of a model object is recorded: an OBJ bit (a read on get, a
+ * write on set); `{ w: bit }` a write on every access (a container or a
+ * byte array the caller may change in place); `{ diff: bit }` a small array
+ * read on access and found written by comparing it with a copy when the step
+ * ends (the block map: most of its users only read it); `{ bytes: bit }` a
+ * byte array (a page's data) read on access, copied the first time a step
+ * touches it and found written by comparing when the step ends; 'const' never assigned while
+ * tasks run (made read-only, so that an assignment throws); 'private'
+ * nobody but its owner (or explore itself) looks at it.
+ */
+type FieldKind = number | { w: number } | { diff: number } | { bytes: number } | 'const' | 'private';
+type Table = Readonly<Record<string, FieldKind>>;
+
+const O = OBJ;
+
+const KERNEL: Table = {
+  media: 'const',
+  inode: 'const',
+  warnings: { w: O.WARN },
+  flips: O.DISK,
+  v: 'const',
+  mount: 'const',
+  dentry: O.DENTRY,
+  lastFree: O.FREE,
+  freeSeq: O.FREE,
+  journalFlagSem: 'const',
+  mmapSem: 'const',
+  closeOpenDrop: 'const',
+  // a bounce buffer inside one call of one task
+  scratchBufs: 'private',
+  // freed pages' memory, zeroed when reused: which buffer a page gets is not observable
+  freePageData: 'private',
+  // per task, for the reports
+  faultWrite: 'private',
+  observer: 'private',
+  onFlag: 'private',
+  rec: 'private',
+  fs: 'const',
+  design: 'const',
+  trace: 'const',
+  clock: 'const',
+  panicOnWarn: 'const',
+};
+
+const INODE: Table = {
+  ino: 'const',
+  i_size: O.ISIZE,
+  diskDax: O.DISK,
+  journalData: O.DISK,
+  sDax: O.SDAX,
+  dontcache: O.INODE,
+  refs: O.INODE,
+  evicted: O.INODE,
+  freeing: O.INODE,
+  willFree: O.INODE,
+  sync: O.INODE,
+  onLru: O.INODE,
+  loads: O.INODE,
+  blocks: { diff: O.BMAP },
+  unwritten: { diff: O.BMAP },
+  mapping: 'const',
+  iolock: 'const',
+  mmaplock: 'const',
+};
+
+const ADDRESS_SPACE: Table = { host: 'const', entries: 'const', i_mmap: 'const', nrpages: O.CACHE, nrexceptional: O.CACHE };
+
+const PAGE: Table = {
+  index: 'const',
+  data: { bytes: O.PAGEDATA },
+  uptodate: O.PAGE,
+  dirty: O.PAGE,
+  locker: O.PAGELOCK,
+  mapping: O.PAGE,
+  mapcount: O.PAGEREF,
+  count: O.PAGEREF,
+};
+
+const DAX_ENTRY: Table = { index: 'const', order: 'const', kind: O.PAGE, pfn: O.PAGE, dirty: O.PAGE, locker: O.PAGELOCK };
+
+const VMA: Table = {
+  inode: 'const',
+  pgoff: 'const',
+  npages: 'const',
+  vm_flags: O.MM,
+  vm_ops: O.MM,
+  ptes: 'const',
+  linked: O.MM,
+  vstart: O.MM,
+  pteTables: 'const',
+  file: O.MM,
+};
+
+const PTE: Table = { page: O.MM, pfn: O.MM, writable: O.MM, huge: O.MM };
+
+const MEDIA: Table = { data: { w: O.BMAP }, free: { w: O.BMAP }, used: { w: O.BMAP } };
+
+const DENTRY: Table = { count: O.DENTRY, lru: O.DENTRY, referenced: O.DENTRY, dontcache: O.DENTRY };
+
+const FILE: Table = { f_count: O.FILE, dentry: 'const' };
+
+const RWSEM = (bit: number): Table => ({ name: 'const', readers: { w: bit }, writer: { w: bit }, waiters: { w: bit } });
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  if (a.length % 4 === 0 && a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+    const x = new Uint32Array(a.buffer, a.byteOffset, a.length >>> 2);
+    const y = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+    return true;
+  }
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A Map whose every use is an access to one object; values put in it are instrumented too. */
+class RecordedMap<K, V> extends Map<K, V> {
+  constructor(
+    private readonly sink: AccessSink,
+    private readonly bit: number,
+    private readonly onValue: (v: V) => void,
+  ) {
+    super();
+  }
+  override get(k: K): V | undefined {
+    this.sink.note(this.bit, false);
+    return super.get(k);
+  }
+  override has(k: K): boolean {
+    this.sink.note(this.bit, false);
+    return super.has(k);
+  }
+  override set(k: K, v: V): this {
+    this.sink.note(this.bit, true);
+    this.onValue(v);
+    return super.set(k, v);
+  }
+  override delete(k: K): boolean {
+    this.sink.note(this.bit, true);
+    return super.delete(k);
+  }
+  override clear(): void {
+    this.sink.note(this.bit, true);
+    super.clear();
+  }
+  override get size(): number {
+    this.sink.note(this.bit, false);
+    return super.size;
+  }
+  override forEach(fn: (v: V, k: K, m: Map<K, V>) => void): void {
+    this.sink.note(this.bit, false);
+    super.forEach(fn);
+  }
+  // an iterator may be carried across a preemption point: every step of it is a read
+  override *entries(): MapIterator<[K, V]> {
+    for (const x of super.entries()) {
+      this.sink.note(this.bit, false);
+      yield x;
+    }
+    this.sink.note(this.bit, false);
+  }
+  override *keys(): MapIterator<K> {
+    for (const x of super.keys()) {
+      this.sink.note(this.bit, false);
+      yield x;
+    }
+    this.sink.note(this.bit, false);
+  }
+  override *values(): MapIterator<V> {
+    for (const x of super.values()) {
+      this.sink.note(this.bit, false);
+      yield x;
+    }
+    this.sink.note(this.bit, false);
+  }
+  override [Symbol.iterator](): MapIterator<[K, V]> {
+    return this.entries();
+  }
+}
+
+/** A Set whose every use is an access to one object. */
+class RecordedSet<V> extends Set<V> {
+  constructor(
+    private readonly sink: AccessSink,
+    private readonly bit: number,
+    private readonly onValue: (v: V) => void,
+  ) {
+    super();
+  }
+  override has(v: V): boolean {
+    this.sink.note(this.bit, false);
+    return super.has(v);
+  }
+  override add(v: V): this {
+    this.sink.note(this.bit, true);
+    this.onValue(v);
+    return super.add(v);
+  }
+  override delete(v: V): boolean {
+    this.sink.note(this.bit, true);
+    return super.delete(v);
+  }
+  override clear(): void {
+    this.sink.note(this.bit, true);
+    super.clear();
+  }
+  override get size(): number {
+    this.sink.note(this.bit, false);
+    return super.size;
+  }
+  override forEach(fn: (v: V, k: V, s: Set<V>) => void): void {
+    this.sink.note(this.bit, false);
+    super.forEach(fn);
+  }
+  override *values(): SetIterator<V> {
+    for (const x of super.values()) {
+      this.sink.note(this.bit, false);
+      yield x;
+    }
+    this.sink.note(this.bit, false);
+  }
+  override keys(): SetIterator<V> {
+    return this.values();
+  }
+  override *entries(): SetIterator<[V, V]> {
+    for (const x of super.values()) {
+      this.sink.note(this.bit, false);
+      yield [x, x];
+    }
+    this.sink.note(this.bit, false);
+  }
+  override [Symbol.iterator](): SetIterator<V> {
+    return this.values();
+  }
+}
+
+/**
+ * Makes every shared object of the model report its accesses to `sink`
+ * (explore installs it once per run, before any task runs; a plain run never
+ * does, so its objects keep plain fields and pay nothing). Each field of
+ * each object becomes an accessor that notes its object, so whatever path
+ * reads or writes it, in whatever function, is seen: nothing depends on a
+ * call placed by hand. Objects that become shared later are instrumented
+ * when they are put where another task can find them: a page or DAX entry
+ * put in the page cache, a VMA linked into i_mmap, a PTE set in a VMA, a
+ * dentry in the dcache, a file in a VMA. A field not in the tables above
+ * stops the run: a new field must say what it belongs to.
+ */
+export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
+  const done = new WeakSet<object>();
+  const diffs: { bit: number; diff: () => number }[] = [];
+  // byte arrays handed out since the last step ended, with what they held then
+  const touched = new Map<Uint8Array, { bit: number; copy: Uint8Array }>();
+  const self: Instrumented = {
+    inStep: false,
+    settle: (read) => {
+      let w = 0;
+      // only an array the step read (and so could have held) can have changed
+      for (const d of diffs) if (read & d.bit) w |= d.diff();
+      for (const [a, t] of touched) if (!(w & t.bit) && !sameBytes(a, t.copy)) w |= t.bit;
+      touched.clear();
+      return w;
+    },
+  };
+
+  const fields = (obj: object, table: Table, what: string, onSet?: Record<string, (v: unknown) => void>): void => {
+    if (done.has(obj)) return;
+    done.add(obj);
+    const o = obj as Record<string, unknown>;
+    for (const key of Object.keys(o)) {
+      const kind = table[key];
+      if (kind === undefined) throw new Error(`access recording: ${what}.${key} says no object it belongs to (src/kernel/access.ts)`);
+      if (kind === 'private') continue;
+      if (kind === 'const') {
+        Object.defineProperty(o, key, { writable: false });
+        continue;
+      }
+      let v = o[key];
+      const hook = onSet?.[key];
+      if (hook) hook(v);
+      if (typeof kind === 'number') {
+        Object.defineProperty(o, key, {
+          configurable: true,
+          enumerable: true,
+          get: () => {
+            sink.note(kind, false);
+            return v;
+          },
+          // storing the value already there changes nothing: it is a read (it still conflicts with any other write)
+          set: hook
+            ? (x: unknown) => {
+                sink.note(kind, x !== v);
+                hook(x);
+                v = x;
+              }
+            : (x: unknown) => {
+                sink.note(kind, x !== v);
+                v = x;
+              },
+        });
+      } else if ('diff' in kind) {
+        const bit = kind.diff;
+        const arr = v as Int32Array | Uint8Array;
+        const copy = arr.slice();
+        diffs.push({
+          bit,
+          diff: () => {
+            for (let i = 0; i < arr.length; i++) {
+              if (arr[i] !== copy[i]) {
+                copy.set(arr);
+                return bit;
+              }
+            }
+            return 0;
+          },
+        });
+        Object.defineProperty(o, key, {
+          configurable: true,
+          enumerable: true,
+          get: () => {
+            sink.note(bit, false);
+            return arr;
+          },
+          set: () => {
+            throw new Error(`access recording: ${what}.${key} is compared in place and cannot be replaced`);
+          },
+        });
+      } else if ('bytes' in kind) {
+        const bit = kind.bytes;
+        Object.defineProperty(o, key, {
+          configurable: true,
+          enumerable: true,
+          get: () => {
+            sink.note(bit, false);
+            const a = v as Uint8Array;
+            if (self.inStep && !touched.has(a)) touched.set(a, { bit, copy: a.slice() });
+            return a;
+          },
+          set: (x: unknown) => {
+            sink.note(bit, x !== v);
+            v = x;
+          },
+        });
+      } else {
+        const bit = kind.w;
+        Object.defineProperty(o, key, {
+          configurable: true,
+          enumerable: true,
+          get: () => {
+            sink.note(bit, true);
+            return v;
+          },
+          set: (x: unknown) => {
+            sink.note(bit, true);
+            v = x;
+          },
+        });
+      }
+    }
+  };
+
+  const page = (e: unknown): void => {
+    if (e instanceof Page) fields(e, PAGE, 'Page');
+    else if (e instanceof DaxEntry) fields(e, DAX_ENTRY, 'DaxEntry');
+  };
+  const file = (f: unknown): void => {
+    if (f instanceof File) fields(f, FILE, 'File');
+  };
+  const dentry = (d: unknown): void => {
+    if (d instanceof Dentry) fields(d, DENTRY, 'Dentry');
+  };
+  const pte = (p: Pte): void => fields(p, PTE, 'Pte');
+  const vma = (v: Vma): void => {
+    if (done.has(v)) return;
+    replaceMap(v, 'ptes', O.MM, pte);
+    replaceSet(v, 'pteTables', O.MM, () => {});
+    fields(v, VMA, 'Vma', { file });
+  };
+  const replaceMap = <K, V>(owner: object, key: string, bit: number, onValue: (v: V) => void): void => {
+    const old = (owner as Record<string, Map<K, V>>)[key];
+    const m = new RecordedMap<K, V>(sink, bit, onValue);
+    for (const [a, b] of old) {
+      onValue(b);
+      Map.prototype.set.call(m, a, b);
+    }
+    Object.defineProperty(owner, key, { value: m, writable: false });
+  };
+  const replaceSet = <V>(owner: object, key: string, bit: number, onValue: (v: V) => void): void => {
+    const old = (owner as Record<string, Set<V>>)[key];
+    const s = new RecordedSet<V>(sink, bit, onValue);
+    for (const a of old) {
+      onValue(a);
+      Set.prototype.add.call(s, a);
+    }
+    Object.defineProperty(owner, key, { value: s, writable: false });
+  };
+  const rwsem = (s: RwSem, bit: number, what: string): void => fields(s, RWSEM(bit), what);
+  const media = (m: Media): void => fields(m, MEDIA, 'Media');
+
+  k.rec = sink;
+  const ip: Inode = k.inode;
+  const mapping: AddressSpace = ip.mapping;
+  replaceMap(mapping, 'entries', O.CACHE, page);
+  replaceSet(mapping, 'i_mmap', O.MM, vma);
+  fields(mapping, ADDRESS_SPACE, 'AddressSpace');
+  rwsem(ip.iolock, O.IOLOCK, 'RwSem(iolock)');
+  rwsem(ip.mmaplock, O.MMAPLOCK, 'RwSem(mmaplock)');
+  fields(ip, INODE, 'Inode');
+  rwsem(k.journalFlagSem, O.JSEM, 'RwSem(journalFlagSem)');
+  rwsem(k.mmapSem, O.MMAPSEM, 'RwSem(mmapSem)');
+  media(k.media);
+  fields(k, KERNEL, 'Kernel', { dentry });
+  return self;
+}
+
+/** The instrumentation of one run, as its recorder drives it. */
+export interface Instrumented {
+  /** Set while a step runs: byte arrays handed out then are copied, to be compared when it ends (none between steps: nothing changes them there). */
+  inStep: boolean;
+  /** What the compared arrays show written since the last call (at each step's end), given what the step read. */
+  settle(read: number): number;
+}
