@@ -101,7 +101,7 @@ describe('the daxfsx on the PATH, and under npx', () => {
     }
   }
 
-  it('under npx, killing npx stops the run within a second, with its files (npx passes no signal on)', async () => {
+  it('under npx, killing npx stops the run, with its files (npx passes no signal on)', async () => {
     const d = tmp();
     const f = join(d, 'f');
     const r = start('npx', ['--no-install', 'daxfsx', '-q', '--kernel', 'deferred', f]);
@@ -110,7 +110,8 @@ describe('the daxfsx on the PATH, and under npx', () => {
     await new Promise((res) => setTimeout(res, 500));
     r.p.kill('SIGTERM');
     await r.done;
-    for (let i = 0; i < 30 && !existsSync(`${f}.fsxops`); i++) await new Promise((res) => setTimeout(res, 100));
+    // the run notices its npx went away within a second when the machine is idle; a loaded CI box gets more time
+    for (let i = 0; i < 100 && !existsSync(`${f}.fsxops`); i++) await new Promise((res) => setTimeout(res, 100));
     expect(existsSync(`${f}.fsxops`)).toBe(true);
     expect(readFileSync(`${f}.fsxlog`, 'utf8')).toContain('signal 15\n');
   });
