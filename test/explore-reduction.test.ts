@@ -231,6 +231,12 @@ describe('explore with reduction finds what --no-reduction finds: programs acros
     ['ext4', 'locked', 9, 1, 2, true],
     ['ext4', 'deferred', 1, 'write 0x0 0x2000 0x0 close_open\nmapwrite 0x0 0x1000 0x2000 close_open\n', 2, true],
   ];
+  it('with one preemption (the bound binds harder): xfs immediate, seed 5, 2 ops, 2 flips', async () => {
+    const { config, prog } = program('xfs', 'immediate', 5, 2);
+    const o = { ...OPTS, maxFlips: 2, preemptions: 1 };
+    expectSame(await explore(config, prog, { ...o, reduction: false }), await explore(config, prog, { ...o, reduction: true }));
+  });
+
   for (const [fs, kernel, seed, n, flips, dax] of cases) {
     it(`${fs} ${kernel}, seed ${seed}, ${typeof n === 'number' ? `${n} op(s)` : n.trim().split('\n').length + ' op(s) given'}, ${flips} flip(s)${dax ? '' : ', not DAX at first'}`, async () => {
       const { config, prog } = program(fs, kernel, seed, n, dax);
