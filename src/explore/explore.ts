@@ -120,9 +120,11 @@ export function outcomeKey(verdictWord: string, sig: string, contents: Uint8Arra
 }
 
 /**
- * Whether reduction can run on this program: with a background task
- * (drop_caches, the flusher) it cannot, since those wake at a step count,
- * which every step changes.
+ * A program's runner: a Run with explore's flipper and strategy (and, when
+ * asked, the model instrumented and each task's steps recorded). And why
+ * reduction cannot run on it, when it cannot: with a background task
+ * (drop_caches, the flusher), which wakes at a step count that every step
+ * changes.
  */
 function programRunner(config: RunConfig, program: Script, o: ExploreOptions): { runner: Runner; why?: string } {
   const why = config.model.dropCaches > 0 || config.model.writeback > 0 ? 'background tasks wake at a step count, which every step changes' : undefined;
