@@ -128,7 +128,7 @@ for (const [k, v] of Object.entries(sig).sort((a, b) => b[1] - a[1])) console.lo
     const ok = on.exhausted && off.exhausted && ri <= 0.25 && rt <= 1 / 3 && found;
     console.log(
       `explore ${args.join(' ')}: --no-reduction ${off.interleavings} interleavings in ${off.seconds.toFixed(1)} s, reduced ${on.interleavings} in ${on.seconds.toFixed(1)} s: ` +
-        `${ri.toFixed(2)}x the interleavings, ${rt.toFixed(2)}x the time (target 0.25x and 0.33x${sigs.length ? `, ${sigs.join(' and ')} found` : ', the same failures (none)'})  ${verdict(ok)}`,
+        `${ri.toPrecision(2)}x the interleavings, ${rt.toPrecision(2)}x the time (target 0.25x and 0.33x${sigs.length ? `, ${sigs.join(' and ')} found` : ', the same failures (none)'})  ${verdict(ok)}`,
     );
     console.log(`  pruned (reduced): ${Object.entries(on.pruned).map(([k, v]) => `${v} by ${k}`).join(', ')}; failures: ${Object.entries(on.failures).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
   }
