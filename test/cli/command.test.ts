@@ -104,9 +104,12 @@ describe('the daxfsx on the PATH, and under npx', () => {
   it('under npx, killing npx stops the run, with its files (npx passes no signal on)', async () => {
     const d = tmp();
     const f = join(d, 'f');
-    const r = start('npx', ['--no-install', 'daxfsx', '-q', '--kernel', 'deferred', f]);
-    // wait until the run is under way (the log file exists)
-    for (let i = 0; i < 100 && !existsSync(`${f}.fsxlog`); i++) await new Promise((res) => setTimeout(res, 100));
+    // npx's own cache in a directory of this test's: npx killed while it sets up its cache entry leaves it
+    // half made, and every later npx of this project would fail on it
+    const r = start('npx', ['--no-install', 'daxfsx', '-q', '--kernel', 'deferred', f], { ...process.env, npm_config_cache: join(d, 'npm-cache') });
+    // wait until the run is under way (the log file exists): npx takes its time on a loaded machine
+    for (let i = 0; i < 600 && !existsSync(`${f}.fsxlog`); i++) await new Promise((res) => setTimeout(res, 100));
+    expect(existsSync(`${f}.fsxlog`), 'npx never started daxfsx').toBe(true);
     await new Promise((res) => setTimeout(res, 500));
     r.p.kill('SIGTERM');
     await r.done;
@@ -114,7 +117,7 @@ describe('the daxfsx on the PATH, and under npx', () => {
     for (let i = 0; i < 100 && !existsSync(`${f}.fsxops`); i++) await new Promise((res) => setTimeout(res, 100));
     expect(existsSync(`${f}.fsxops`)).toBe(true);
     expect(readFileSync(`${f}.fsxlog`, 'utf8')).toContain('signal 15\n');
-  });
+  }, 120_000);
 });
 
 describe('sweeps that a CI job and a person can act on', () => {
