@@ -6,11 +6,9 @@ import { EXIT, headlineOf } from '../core/outcome.js';
 import type { Script } from '../core/scripted.js';
 import { explore } from '../explore/explore.js';
 import { programFromSeed } from '../explore/program.js';
-import { parseOps } from '../fsx/fsxops.js';
-import { FL } from '../fsx/ops.js';
-import { replayCommand } from '../output/paths.js';
+import { replayCommand, slug } from '../output/paths.js';
 import { RecordError, readRecord, recordLines } from '../replay/recording.js';
-import { annotateOps, scriptOpLines } from '../replay/script.js';
+import { programOps, scriptOpLines } from '../replay/script.js';
 import { UsageError, errText } from '../util/errors.js';
 import type { Sink } from '../util/sink.js';
 import { addRunOptions, parseRunOptions, recordOptions, type GivenOption } from './options.js';
@@ -98,9 +96,9 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
     const applied = p.apply(base);
     config = { fsx: applied.fsx, model: { ...applied.model, flip: true } };
     if (program) {
-      const parsed = parseOps(text, program);
-      if (parsed.error) return fail(parsed.error.message, EXIT.REPLAY);
-      prog = { ops: annotateOps(text, parsed.ops.filter((o) => !(o.flags & FL.SKIPPED))), flips: [] };
+      const parsed = programOps(text, program);
+      if ('error' in parsed) return fail(parsed.error, EXIT.REPLAY);
+      prog = { ops: parsed.ops, flips: [] };
     } else {
       prog = programFromSeed(config, int('ops', opts.ops, 1));
     }
@@ -125,7 +123,7 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
     if (!res.failures.size) w('  failures       none');
     for (const [sig, f] of res.failures) {
       failures[sig] = f.count;
-      const out = join(String(opts.outDir), `explore-${sig.replace(/[^\w.-]+/g, '_')}.fsxops`);
+      const out = join(String(opts.outDir), `explore-${slug(sig)}.fsxops`);
       const lines = [
         ...recordLines({ origin: { kind: 'script', firstOp: 1 }, config, schedule: f.script.flips }, `${VERSION}: explore found ${headlineOf(f.verdict, sig)}; replay: daxfsx --replay-ops=THIS_FILE FILE`),
         ...scriptOpLines(f.script.ops),

@@ -2,17 +2,15 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { Command, CommanderError, Option } from 'commander';
+import { CommanderError, Option } from 'commander';
 import { VERSION, defaultConfig, type RunConfig } from '../core/config.js';
 import { EXIT, headlineOf } from '../core/outcome.js';
 import type { Script } from '../core/scripted.js';
-import { parseOps } from '../fsx/fsxops.js';
-import { FL } from '../fsx/ops.js';
 import { KNOBS, designsDir, type Design, type Knobs } from '../kernel/designs.js';
 import { runWithFiles } from '../output/filerun.js';
-import { replayCommand } from '../output/paths.js';
+import { replayCommand, slug } from '../output/paths.js';
 import { recordLines } from '../replay/recording.js';
-import { annotateOps, scriptOpLines } from '../replay/script.js';
+import { programOps, scriptOpLines } from '../replay/script.js';
 import { minimalTable, ndjsonLines, parseResultLine, resultsTable } from '../search/report.js';
 import { markMinimal, searchDesigns, type DesignResult, type Searched } from '../search/search.js';
 import { designSpace, nameLegend, parseKnobList } from '../search/space.js';
@@ -21,6 +19,7 @@ import { UsageError, errText } from '../util/errors.js';
 import { Sink } from '../util/sink.js';
 import { addRunOptions, parseRunOptions, recordOptions, type GivenOption } from './options.js';
 import { painter, type CliIo } from './program.js';
+import { parseSubcommand, subcommand } from './subcommand.js';
 
 /** The search's own options (the rest are run options, for its sweeps). */
 const OWN = ['knobs', 'seeds', 'program', 'maxFlips', 'preemptions', 'maxInterleavings', 'allFailures', 'exploreAll', 'jobs', 'shard', 'out', 'ndjson', 'save'];
@@ -28,12 +27,6 @@ const OWN = ['knobs', 'seeds', 'program', 'maxFlips', 'preemptions', 'maxInterle
 /** What a search sweeps with unless the command line says otherwise: short runs, with closes and inode evictions. */
 export const SEARCH_DEFAULTS = { seeds: '1..20', numops: 4000, closeprob: 20, dropCaches: 2 };
 
-function program(name: string, io: Pick<CliIo, 'stdout' | 'stderr'>): Command {
-  return new Command(name)
-    .helpOption('--help', 'show this help')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} });
-}
 
 /** A .fsxops file as a program to explore (its ops; a recorded config in it is not used). */
 function loadProgram(file: string): Script {
@@ -43,14 +36,13 @@ function loadProgram(file: string): Script {
   } catch (e) {
     throw new UsageError(`${file}: ${errText(e)}`, EXIT.FILE);
   }
-  const parsed = parseOps(text, file);
-  if (parsed.error) throw new UsageError(parsed.error.message, EXIT.FILE);
-  const ops = annotateOps(text, parsed.ops.filter((o) => !(o.flags & FL.SKIPPED)));
+  const p = programOps(text, file);
+  if ('error' in p) throw new UsageError(p.error, EXIT.FILE);
+  const ops = p.ops;
   if (!ops.length) throw new UsageError(`${file}: no operations to explore`, EXIT.FILE);
   return { ops, flips: [] };
 }
 
-const slug = (s: string): string => s.replace(/[^\w.-]+/g, '_');
 
 /** Write an output, or stop with one line naming it (exit 94). */
 function writeOut(path: string, write: () => void): void {
@@ -120,7 +112,7 @@ function printResults(results: DesignResult[], w: (s: string) => void, ndjson: b
 
 /** `daxfsx designs search merge [--out FILE] [--ndjson] FILES...` */
 function merge(argv: string[], io: CliIo): number {
-  const cmd = program('daxfsx designs search merge', io)
+  const cmd = subcommand('daxfsx designs search merge', io)
     .description("combine the --out files of a search's shards: the minimal safe designs over all of them")
     .argument('<files...>', 'the NDJSON files the shards wrote with --out')
     .addOption(new Option('--out <file>', 'write the merged NDJSON here'))
@@ -172,7 +164,7 @@ export async function runSearchCli(argv: string[], io: CliIo, interrupted?: () =
     if (argv[0] === 'merge') return merge(argv.slice(1), io);
     const given: GivenOption[] = [];
     const knobNames = KNOBS.map((k) => k.name).join(',');
-    const cmd = program('daxfsx designs search', io)
+    const cmd = subcommand('daxfsx designs search', io)
       .usage('[options] [run options]')
       .description(
         'Search the design space: every combination of the chosen knobs, each through a sweep that closes and evicts the inode ' +
@@ -199,19 +191,8 @@ export async function runSearchCli(argv: string[], io: CliIo, interrupted?: () =
       .allowExcessArguments(true);
     addRunOptions(cmd, false);
     recordOptions(cmd, given);
-    let extra: string[] = [];
-    cmd.action((...a: unknown[]) => {
-      extra = (a[a.length - 1] as Command).args;
-    });
-    try {
-      cmd.parse(argv, { from: 'user' });
-    } catch (e) {
-      if (e instanceof CommanderError) {
-        if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return 0;
-        return fail(`${e.message.replace(/^error: /, '')} (daxfsx designs search --help lists the options)`);
-      }
-      throw e;
-    }
+    const extra = parseSubcommand(cmd, argv, (msg) => fail(msg));
+    if (typeof extra === 'number') return extra;
     if (extra.length) throw new UsageError(`a search takes no file (got ${extra.join(' ')}): its runs are in memory; --save DIR keeps the reproducers`);
     const o = cmd.opts<Record<string, unknown>>();
     const int = (name: string, v: unknown, min: number, max = 1e9): number => {
@@ -299,6 +280,8 @@ export async function runSearchCli(argv: string[], io: CliIo, interrupted?: () =
     return 0;
   } catch (e) {
     if (e instanceof UsageError) return fail(e.message, e.exitCode);
+    // merge's own parse (its options and --help)
+    if (e instanceof CommanderError) return e.code === 'commander.helpDisplayed' || e.code === 'commander.help' ? 0 : fail(e.message.replace(/^error: /, ''));
     throw e;
   }
 }

@@ -2,11 +2,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { Command, CommanderError, Option } from 'commander';
+import { CommanderError, Option } from 'commander';
 import { defaultConfig, withSeed, type RunConfig } from '../core/config.js';
 import { EXIT, type RunRecord } from '../core/outcome.js';
 import { runWithFiles } from '../output/filerun.js';
-import { shellWord } from '../output/paths.js';
+import { shellWord, slug } from '../output/paths.js';
 import { runSeeds } from '../sweep/pool.js';
 import { parseSeeds, parseShard, shardSeeds } from '../sweep/seeds.js';
 import { expectationText, parseExpectation, summarize, summaryTable, unexpected } from '../sweep/summary.js';
@@ -16,12 +16,11 @@ import { argvOf } from '../core/argv.js';
 import { isDesignName } from '../kernel/designs.js';
 import { addRunOptions, parseRunOptions, recordOptions, type GivenOption } from './options.js';
 import { painter, type CliIo } from './program.js';
+import { parseSubcommand, subcommand } from './subcommand.js';
 import { runShrinkCli } from './shrink.js';
 
 const ndjson = (rs: RunRecord[]): string => rs.map((r) => JSON.stringify(r)).join('\n') + (rs.length ? '\n' : '');
 
-/** A signature as a file name. */
-const slug = (sig: string): string => sig.replace(/[^\w.-]+/g, '_');
 
 /** The command that runs one seed of the sweep on its own, runnable as printed. */
 export function reproduceCommand(config: RunConfig, seed: number, file: string, designFile?: string): string {
@@ -35,16 +34,10 @@ function eta(seconds: number): string {
   return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
-function program(name: string, io: Pick<CliIo, 'stdout' | 'stderr'>): Command {
-  return new Command(name)
-    .helpOption('--help', 'show this help')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} });
-}
 
 /** `daxfsx sweep merge [--out FILE] FILES...` */
 async function merge(argv: string[], io: CliIo): Promise<number> {
-  const cmd = program('daxfsx sweep merge', io)
+  const cmd = subcommand('daxfsx sweep merge', io)
     .description("combine the --out files of a sweep's shards into one summary (a seed found twice must agree)")
     .argument('<files...>', 'the NDJSON files the shards wrote with --out')
     .addOption(new Option('--out <file>', 'write the merged NDJSON here'));
@@ -92,7 +85,7 @@ export async function runSweepCli(argv: string[], io: CliIo, interrupted?: () =>
   try {
     if (argv[0] === 'merge') return await merge(argv.slice(1), io);
     const given: GivenOption[] = [];
-    const cmd = program('daxfsx sweep', io)
+    const cmd = subcommand('daxfsx sweep', io)
       .usage('--seeds A..B [options] [run options]')
       .description(
         'Run every seed of A..B with the run options in worker threads (in memory, no files per seed) and print a summary by signature: seeds, first seed, median ops to the failure, and a command that reproduces each.\n\n' +
@@ -114,19 +107,8 @@ export async function runSweepCli(argv: string[], io: CliIo, interrupted?: () =>
       .allowExcessArguments(true);
     addRunOptions(cmd, false);
     recordOptions(cmd, given);
-    let files: string[] = [];
-    cmd.action((...a: unknown[]) => {
-      files = (a[a.length - 1] as Command).args;
-    });
-    try {
-      cmd.parse(argv, { from: 'user' });
-    } catch (e) {
-      if (e instanceof CommanderError) {
-        if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return 0;
-        return fail(`${e.message.replace(/^error: /, '')} (daxfsx sweep --help lists the options)`);
-      }
-      throw e;
-    }
+    const files = parseSubcommand(cmd, argv, (msg) => fail(msg));
+    if (typeof files === 'number') return files;
     const o = cmd.opts<{ seeds?: string; jobs: string; out?: string; shard?: string; expect: string; saveFailures?: string; shrink?: boolean; color?: boolean }>();
     if (files.length) throw new UsageError(`a sweep takes no test file (got ${files.join(' ')}): its seeds run in memory; --save-failures DIR keeps the files of failing seeds`);
     if (!o.seeds) throw new UsageError('--seeds A..B is required (daxfsx sweep --help lists the options)');

@@ -46,3 +46,8 @@ export function replayCommand(opsPath: string, fname: string): string {
   const target = opsPath.replace(/\.fsxops$/, '') === fname ? `${fname}.replay` : fname;
   return `daxfsx --replay-ops=${shellWord(opsPath)} ${shellWord(target)}`;
 }
+
+/** A failure's signature as a file name (sweep's saved failures, explore's and the design search's reproducers). */
+export function slug(signature: string): string {
+  return signature.replace(/[^\w.-]+/g, '_');
+}

@@ -1,6 +1,6 @@
-import type { ParsedOp } from '../fsx/fsxops.js';
+import { parseOps, type ParsedOp } from '../fsx/fsxops.js';
 import { formatOpsLine } from '../fsx/oplog.js';
-import { OP_NAMES, opCode } from '../fsx/ops.js';
+import { FL, OP_NAMES, opCode } from '../fsx/ops.js';
 
 /**
  * A script's op lines in a file: a `.min.fsxops` holds a script (its
@@ -36,4 +36,11 @@ export function annotateOps(text: string, ops: ParsedOp[]): ParsedOp[] {
     const a = annot.get(o.line);
     return a ? { ...o, tc: a.tc, real: a.real } : o;
   });
+}
+
+/** A .fsxops file's text as a program to explore: the ops fsx ran (those it skipped left out), or why it is not one. */
+export function programOps(text: string, file: string): { ops: ParsedOp[] } | { error: string } {
+  const parsed = parseOps(text, file);
+  if (parsed.error) return { error: parsed.error.message };
+  return { ops: annotateOps(text, parsed.ops.filter((o) => !(o.flags & FL.SKIPPED))) };
 }

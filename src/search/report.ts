@@ -17,7 +17,7 @@ function seedList(seeds: readonly number[]): string {
 function verdictText(r: DesignResult): string {
   const f = r.first;
   if (!f) return `safe (${r.sweep.clean} seeds, ${r.explore.interleavings} interleavings${r.explore.exhausted ? '' : ', bound reached'})`;
-  return f.by === 'sweep' ? `${f.signature} (${seedList(f.seeds)})` : `${f.signature} (explore, after ${r.explore.interleavings} interleavings)`;
+  return f.by === 'sweep' ? `${f.signature} (${seedList(f.seeds)})` : `${f.signature} (explore, after ${f.interleavings} interleavings)`;
 }
 
 /** The other signatures the design reached, sweep and exploration together. */

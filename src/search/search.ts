@@ -89,7 +89,7 @@ function collect(d: Design, plan: SearchPlan, seeds: RunRecord[], ex: ExploreRec
   const first: DesignResult['first'] = firstSeed
     ? { by: 'sweep', signature: firstSeed.signature, verdict: firstSeed.verdict, exitCode: firstSeed.exitCode, seed: firstSeed.seeds[0], seeds: firstSeed.seeds }
     : exFailures[0]
-      ? { by: 'explore', signature: exFailures[0].signature, verdict: exFailures[0].verdict, exitCode: exFailures[0].exitCode, interleavings: exFailures[0].count }
+      ? { by: 'explore', signature: exFailures[0].signature, verdict: exFailures[0].verdict, exitCode: exFailures[0].exitCode, interleavings: ex!.interleavings }
       : null;
   const result: DesignResult = {
     design: d.name,
