@@ -1,5 +1,5 @@
 import { OBJ } from '../kernel/access.js';
-import { Turns, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner, type Sleepers } from './explore.js';
+import { Turns, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner, type Sleepers } from './runs.js';
 import { END_FINISHED, END_IDLE } from './steps.js';
 import type { ChoicePoint } from './strategy.js';
 

@@ -1,4 +1,6 @@
-import { AddressSpace, DaxEntry, Dentry, File, Inode, Kernel, Media, Page, Vma, type Pte } from './core.js';
+import { AddressSpace, DaxEntry, Dentry, File, Inode, Kernel, Media, Page, Vma, type AccessSink, type Pte } from './core.js';
+
+export type { AccessSink } from './core.js';
 import { RwSem } from './locks.js';
 
 /**
@@ -54,10 +56,6 @@ export const OBJ = {
   END: 1 << 30,
 } as const;
 
-/** Where the model reports each access (explore's recorder). */
-export interface AccessSink {
-  note(obj: number, write: boolean): void;
-}
 
 /**
  * How a field of a model object is recorded: an OBJ bit (a read on get, a

@@ -3,7 +3,6 @@ import type { Task } from '../sched/task.js';
 import { V5_8, versionNumber, type Design } from './designs.js';
 import type { Trace } from './trace.js';
 import { RwSem } from './locks.js';
-import type { AccessSink } from './access.js';
 
 const F_ISDAX = (v: boolean, fn: string): string => `IS_DAX() read ${v ? 'true' : 'false'} in ${fn}`;
 const F_WARN = (where: string, what: string): string => `WARNING at ${where}: ${what}`;
@@ -306,6 +305,11 @@ export interface Clock {
   step: number;
   /** Count a preemption point; true when the running task must yield. */
   tick(): boolean;
+}
+
+/** Where the model reports each access of a shared object (explore's recorder; the objects are OBJ in access.ts). */
+export interface AccessSink {
+  note(obj: number, write: boolean): void;
 }
 
 /** What kind of kernel failure stopped the run. */
