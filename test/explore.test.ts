@@ -10,7 +10,7 @@ describe('daxfsx explore', () => {
     const r = await cli(['explore', join(d, 'p.fsxops'), '--out-dir', d, '--summary', join(d, 's.json')]);
     expect(r.code).toBe(1);
     const s = JSON.parse(readFileSync(join(d, 's.json'), 'utf8'));
-    expect(Object.keys(s).sort()).toEqual(['exhausted', 'failures', 'interleavings', 'pruned', 'reduction', 'seconds', 'states']);
+    expect(Object.keys(s).sort()).toEqual(['exhausted', 'failures', 'interleavings', 'pruned', 'reduction', 'seconds', 'stateHashing', 'states']);
     expect(s.reduction).toBe(true);
     expect(Object.keys(s.pruned).sort()).toEqual(['preemptionBound', 'reduction', 'sleepSet', 'stateHash']);
     expect(s.exhausted).toBe(true);

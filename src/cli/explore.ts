@@ -14,7 +14,7 @@ import type { Sink } from '../util/sink.js';
 import { addRunOptions, parseRunOptions, recordOptions, type GivenOption } from './options.js';
 
 /** explore's own options (the rest are run options). */
-const EXPLORE_OWN = new Set(['ops', 'maxFlips', 'preemptions', 'maxSteps', 'budget', 'outDir', 'summary', 'reduction']);
+const EXPLORE_OWN = new Set(['ops', 'maxFlips', 'preemptions', 'maxSteps', 'budget', 'outDir', 'summary', 'reduction', 'stateHashing']);
 
 interface Io {
   stdout: Sink;
@@ -37,6 +37,7 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
     .addOption(new Option('--budget <seconds>', 'stop exploring after this long').default('120'))
     .addOption(new Option('--out-dir <dir>', 'where the failing runs go').default('.'))
     .addOption(new Option('--no-reduction', 'no partial-order reduction: every branch the bounds and the state hashing allow (for comparison)'))
+    .addOption(new Option('--no-state-hashing', 'explore a state again each time it is reached (to check what the state hash prunes)'))
     .addOption(new Option('--summary <file>', 'JSON: interleavings, states, exhausted, failures by signature, seconds, reduction, pruned by each means'))
     .helpOption('--help', 'show this help')
     .exitOverride()
@@ -75,6 +76,7 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
       maxSteps: int('max-steps', opts.maxSteps, 1),
       budgetMs: int('budget', opts.budget, 1) * 1000,
       reduction: opts.reduction !== false,
+      stateHashing: opts.stateHashing !== false,
     };
     const { run: p } = parseRunOptions(opts, ['explore'], given.filter((g) => !EXPLORE_OWN.has(g.attr)));
     let base = defaultConfig();
@@ -116,7 +118,7 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
     w(`  exhausted      ${res.exhausted ? 'yes: every interleaving within the bounds was run' : 'no: the time budget ran out'}`);
     const pr = res.pruned;
     const how = res.reduction.on ? 'partial-order reduction' : res.reduction.why ? `no reduction (${res.reduction.why})` : 'no reduction (--no-reduction)';
-    w(`  reduction      ${how}`);
+    w(`  reduction      ${how}${res.stateHashing ? '' : '; no state hashing (--no-state-hashing)'}`);
     w(`  pruned         ${pr.reduction} by the reduction's races, ${pr.sleepSet} by sleep sets, ${pr.stateHash} by state hashing, ${pr.preemptionBound} by the preemption bound`);
     w(`  time           ${res.seconds.toFixed(2)} s`);
     const failures: Record<string, number> = {};
@@ -143,6 +145,7 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
         failures,
         seconds: Number(res.seconds.toFixed(3)),
         reduction: res.reduction.on,
+        stateHashing: res.stateHashing,
         pruned: res.pruned,
       };
       writeFileSync(String(opts.summary), JSON.stringify(s, null, 2) + '\n');

@@ -54,7 +54,7 @@ function programRunner(config: RunConfig, program: Script, o: ExploreOptions): {
       flippers: { kind: 'explore', maxFlips: o.maxFlips },
       strategy: (p) => {
         tasks = [p.fsx, ...p.flippers, ...p.background];
-        const hashing = new StateHashing(p.k, p.engine, tasks);
+        const hashing = new StateHashing(p.k, p.engine, tasks, p.idle);
         if (record) {
           const l = new StepLog();
           l.model = instrumentModel(p.k, l);
@@ -140,6 +140,7 @@ async function exploreAll(runner: Runner, o: ExploreOptions): Promise<ExploreRes
   const outcomes = o.outcomes ? new Set<string>() : undefined;
   const pruned: Pruned = { reduction: 0, sleepSet: 0, stateHash: 0, preemptionBound: 0 };
   const stack: number[][] = [[]];
+  const hashing = o.stateHashing !== false;
   let interleavings = 0;
   let exhausted = true;
   while (stack.length) {
@@ -162,11 +163,11 @@ async function exploreAll(runner: Runner, o: ExploreOptions): Promise<ExploreRes
       const p = r.points[i];
       const left = o.preemptions - p.used;
       const before = seen.get(p.hash);
-      if (before !== undefined && before >= left) {
+      if (hashing && before !== undefined && before >= left) {
         pruned.stateHash++; // this state and what follows were explored with as much budget
         break;
       }
-      seen.set(p.hash, left);
+      if (before === undefined || left > before) seen.set(p.hash, left);
       for (const alt of p.runnable) {
         if (alt === p.chosen) continue;
         const cost = p.busy >= 0 && alt !== p.busy ? 1 : 0;
@@ -179,5 +180,5 @@ async function exploreAll(runner: Runner, o: ExploreOptions): Promise<ExploreRes
     }
     for (let b = branches.length - 1; b >= 0; b--) stack.push(branches[b]);
   }
-  return { interleavings, states: seen.size, exhausted, failures, seconds: (performance.now() - t0) / 1000, pruned, reduction: { on: false }, outcomes };
+  return { interleavings, states: seen.size, exhausted, failures, seconds: (performance.now() - t0) / 1000, pruned, stateHashing: hashing, reduction: { on: false }, outcomes };
 }

@@ -172,11 +172,12 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
    * state ran on from it by default, and its branches were explored before
    * the search came back above it: depth first). Otherwise it is noted.
    */
+  const hashing = o.stateHashing !== false;
   const covered = (p: ChoicePoint): boolean => {
     const state = stateOf(p);
     const visit: Visit = { left: P - p.used, busy: p.busy, sleep: p.sleep };
     const before = seen.get(state);
-    if (before?.some((e) => covers(e, visit))) return true;
+    if (hashing && before?.some((e) => covers(e, visit))) return true;
     if (before) before.push(visit);
     else seen.set(state, [visit]);
     return false;
@@ -250,7 +251,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
     path.length = i + 1;
     prefix = path.map((x) => x.chosen);
   }
-  return { interleavings, states: seen.size, exhausted, failures, seconds: (performance.now() - t0) / 1000, pruned, reduction: { on: true }, outcomes };
+  return { interleavings, states: seen.size, exhausted, failures, seconds: (performance.now() - t0) / 1000, pruned, stateHashing: hashing, reduction: { on: true }, outcomes };
 }
 
 /** A choice point's state without who could go on (ExploreStrategy's hash ends with it): covers() compares that itself. */

@@ -14,6 +14,8 @@ export interface ExploreOptions {
   stopAtFirstFailure?: boolean;
   /** Partial-order reduction (false: --no-reduction, every branch the bounds and the state hashing allow). */
   reduction?: boolean;
+  /** State hashing (false: --no-state-hashing, every state explored again each time it is reached; for checking the hash). */
+  stateHashing?: boolean;
   /** Keep the set of final outcomes (verdict, signature, the file's final contents): for tests comparing explorations. */
   outcomes?: boolean;
 }
@@ -46,6 +48,8 @@ export interface ExploreResult {
   failures: Map<string, ExploreFailure>;
   seconds: number;
   pruned: Pruned;
+  /** Whether states reached before were pruned. */
+  stateHashing: boolean;
   /** Whether partial-order reduction ran, and if it was asked for but could not, why not. */
   reduction: { on: boolean; why?: string };
   /** Each distinct final outcome, `verdict|signature|hash of the final file` (with `outcomes`). */

@@ -332,6 +332,29 @@ export class FsxEngine {
     this.prt(`${prefix}${prefix ? ': ' : ''}${strerror(errno)}\n`);
   }
 
+  /**
+   * What fsx carries from one op to the next besides the program's ops and
+   * the good buffer they build (explore's state hash, between ops): the op
+   * number, the replay file's position, its idea of the file's size and
+   * the biggest it has been, and the ops turned on (a probe at start may
+   * have turned some off).
+   */
+  stateWord(): number {
+    let h = 0x811c9dc5;
+    const mix = (x: number): void => {
+      h = Math.imul(h ^ x, 0x01000193) >>> 0;
+    };
+    mix(this.testcalls);
+    mix(this.replayPos);
+    mix(this.fileSize);
+    mix(this.biggest);
+    mix(+this.closeopen);
+    for (const on of this.enabled) mix(+on);
+    const o = this.opts;
+    mix(+o.keepSizeCalls | (+o.unshareRangeCalls << 1) | (+o.dontcacheIo << 2) | (+o.mappedReads << 3) | (+o.mappedWrites << 4));
+    return h;
+  }
+
   /** The whole run: test() until -N, --duration or the replay file runs out. */
   *run(): Gen<void> {
     while (this.keepRunning()) {
