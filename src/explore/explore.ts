@@ -4,6 +4,7 @@ import { Run } from '../core/run.js';
 import type { Script } from '../core/scripted.js';
 import { instrumentModel } from '../kernel/access.js';
 import { fileContents } from '../kernel/mm/filemap.js';
+import { GenArena } from '../fsx/gendata.js';
 import { StateHashing } from './hashing.js';
 import { exploreReduced } from './reduction.js';
 import { StepLog } from './steps.js';
@@ -44,6 +45,8 @@ export function outcomeKey(verdictWord: string, sig: string, contents: Uint8Arra
  */
 function programRunner(config: RunConfig, program: Script, o: ExploreOptions): { runner: Runner; why?: string } {
   const why = config.model.dropCaches > 0 || config.model.writeback > 0 ? 'background tasks wake at a step count, which every step changes' : undefined;
+  // the good buffer's memory and fsx's original buffer, made once for all the program's runs
+  const arena = new GenArena();
   const runner: Runner = (prefix, record, ctl) => {
     let dfs: ExploreStrategy | undefined;
     let log: StepLog | null = null;
@@ -51,6 +54,7 @@ function programRunner(config: RunConfig, program: Script, o: ExploreOptions): {
     const run = new Run({
       config,
       ops: { kind: 'lines', ops: program.ops },
+      arena,
       flippers: { kind: 'explore', maxFlips: o.maxFlips },
       strategy: (p) => {
         tasks = [p.fsx, ...p.flippers, ...p.background];

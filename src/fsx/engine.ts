@@ -216,9 +216,13 @@ export class FsxEngine {
       this.fileSize = this.maxfilelen = this.biggest = existing.length;
     }
     const n = this.maxfilelen;
-    const orig = new Uint8Array(n);
-    const r = this.rnd;
-    for (let i = 0; i < n; i++) orig[i] = r.next() & 255;
+    let orig: Uint8Array;
+    if (this.arena) orig = this.arena.original(this.rnd, n);
+    else {
+      orig = new Uint8Array(n);
+      const r = this.rnd;
+      for (let i = 0; i < n; i++) orig[i] = r.next() & 255;
+    }
     this.original = orig;
     this.gen = new DataGen(orig, n + o.writebdy, true, this.arena);
     this.good = this.gen.good;

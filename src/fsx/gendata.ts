@@ -5,7 +5,7 @@
  * fast; fsx generates half a gigabyte of it per 100000 ops, so this is the
  * engine's hottest loop. Without WebAssembly SIMD a plain loop does the same.
  */
-
+import type { GlibcRandom } from './random.js';
 /**
  * A tiny WebAssembly module, encoded by hand:
  *   (func (export "f") (param $dst i32) (param $src i32) (param $n i32) (param $t i32)
@@ -70,15 +70,41 @@ function instantiate(memory: WebAssembly.Memory): AddFn | null {
 export class GenArena {
   memory: WebAssembly.Memory | null = null;
   add: AddFn | null = null;
+  /** The last original buffer made, with the generator's state before and after (explore runs one program again and again). */
+  private orig: { n: number; before: { r: Int32Array; i: number }; after: { r: Int32Array; i: number }; bytes: Uint8Array } | null = null;
 
-  /** A memory of at least `bytes`, zeroed over the first `bytes`. */
-  take(bytes: number): { memory: WebAssembly.Memory; add: AddFn | null } {
+  /**
+   * fsx's original_buf: n bytes of random() & 255 (fsx fills it at start-up).
+   * When the generator is where it was when the last one was made, that one
+   * is handed out again (the same array: nobody writes to it) and the
+   * generator moved on as making it did.
+   */
+  original(rnd: GlibcRandom, n: number): Uint8Array {
+    const c = this.orig;
+    if (c && c.n === n && rnd.isAt(c.before)) {
+      rnd.restore(c.after);
+      return c.bytes;
+    }
+    const before = rnd.save();
+    const bytes = new Uint8Array(n);
+    for (let i = 0; i < n; i++) bytes[i] = rnd.next() & 255;
+    this.orig = { n, before, after: rnd.save(), bytes };
+    return bytes;
+  }
+
+  /** The original buffer whose odd-bytes image the memory holds from `oddAt` on (DataGen's), or null. */
+  oddOf: Uint8Array | null = null;
+  oddAt = 0;
+
+  /** A memory of at least `bytes`, zeroed over the first `zero` bytes (all of it when it is new). */
+  take(bytes: number, zero = bytes): { memory: WebAssembly.Memory; add: AddFn | null } {
     const pages = Math.ceil(bytes / 65536);
     if (!this.memory || this.memory.buffer.byteLength < pages * 65536) {
       this.memory = new WebAssembly.Memory({ initial: pages });
       this.add = instantiate(this.memory);
+      this.oddOf = null;
     } else {
-      new Uint8Array(this.memory.buffer, 0, bytes).fill(0);
+      new Uint8Array(this.memory.buffer, 0, zero).fill(0);
     }
     return { memory: this.memory, add: this.add };
   }
@@ -105,7 +131,10 @@ export class DataGen {
     const bytes = round(goodLen) + round(n) + 32;
     let memory: WebAssembly.Memory | null = null;
     let add: AddFn | null = null;
-    if (useSimd && arena) ({ memory, add } = arena.take(bytes));
+    const oddAt = round(goodLen) + 16;
+    // the arena's memory may still hold this original's odd-bytes image: then only the good buffer is zeroed
+    const reuse = useSimd && arena !== undefined && arena.oddOf === original && arena.oddAt === oddAt;
+    if (useSimd && arena) ({ memory, add } = arena.take(bytes, reuse ? oddAt : bytes));
     else if (useSimd) {
       memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
       add = instantiate(memory);
@@ -113,11 +142,17 @@ export class DataGen {
     const buf = add && memory ? memory.buffer : new ArrayBuffer(bytes);
     this.add = add;
     this.goodAt = 0;
-    this.oddAt = round(goodLen) + 16;
+    this.oddAt = oddAt;
     this.good = new Uint8Array(buf, this.goodAt, goodLen);
     this.oddOrig = new Uint8Array(buf, this.oddAt, n);
     const odd = this.oddOrig;
-    for (let o = 1; o < n; o += 2) odd[o] = original[o];
+    if (!(reuse && arena!.oddOf === original)) {
+      for (let o = 1; o < n; o += 2) odd[o] = original[o];
+      if (arena && add) {
+        arena.oddOf = original;
+        arena.oddAt = oddAt;
+      }
+    }
   }
 
   /** gendata(): write op t's bytes at [offset, offset + size) of the good buffer. */

@@ -31,6 +31,23 @@ export class GlibcRandom {
     this.i = 0; // ring slot of r[344] (== slot of r[310])
   }
 
+  /** The generator's state, to go back to (restore). */
+  save(): { r: Int32Array; i: number } {
+    return { r: this.r.slice(), i: this.i };
+  }
+
+  restore(s: { r: Int32Array; i: number }): void {
+    this.r.set(s.r);
+    this.i = s.i;
+  }
+
+  /** Whether the generator is in state `s`. */
+  isAt(s: { r: Int32Array; i: number }): boolean {
+    if (s.i !== this.i) return false;
+    for (let k = 0; k < 34; k++) if (s.r[k] !== this.r[k]) return false;
+    return true;
+  }
+
   /** The next value of random(): 0 .. 2^31-1. */
   next(): number {
     const r = this.r;
