@@ -79,11 +79,11 @@ const sweepS = (performance.now() - t0) / 1000;
 console.log(`immediate on XFS, seeds 1..100, up to 20000 ops each: ${sweepS.toFixed(1)} s (one process per seed)  ${verdict(sweepS < 60)}`);
 for (const [k, v] of Object.entries(sig).sort((a, b) => b[1] - a[1])) console.log(`  ${String(v).padStart(3)}  ${k}`);
 
-// sweep scaling across worker threads (a clean design runs every seed to -N: the CI sweep's shape). Each
+// sweep scaling across worker processes (a clean design runs every seed to -N: the CI sweep's shape). Each
 // worker pays its own JIT warm-up once (about a second here), so the sweep is long enough for that to be
 // a small part of it, as in the large sweeps the command is for. Beside it, the same seeds as two separate
-// processes of one worker each, side by side: what two cores give this workload with nothing shared at all
-// (no pool, no common heap or thread pool), the ceiling the pool can be held to on this machine.
+// one-worker sweeps side by side: what two cores give this workload with nothing shared at all (no pool,
+// no common dispatch), the ceiling the pool can be held to on this machine.
 {
   const SEEDS = 60;
   const args = (seeds: string, jobs: number): string[] => [child, 'sweep', '--seeds', seeds, '-N', '40000', '--kernel', 'ignored', '--jobs', String(jobs)];
@@ -113,7 +113,7 @@ for (const [k, v] of Object.entries(sig).sort((a, b) => b[1] - a[1])) console.lo
     procs = Math.max(procs, await pair());
   }
   console.log(`sweep of ${SEEDS} seeds x 40000 ops (ignored), best of 3: --jobs 1 ${one.toFixed(2)} seeds/s, --jobs 2 ${two.toFixed(2)} seeds/s, ${(two / one).toFixed(2)}x (target 1.8x; load average ${loadavg()[0].toFixed(2)} on ${availableParallelism()} cores)  ${verdict(two / one >= 1.8)}`);
-  console.log(`  two separate processes of --jobs 1, half the seeds each, side by side: ${procs.toFixed(2)} seeds/s, ${(procs / one).toFixed(2)}x (the pool's --jobs 2 is ${(two / procs).toFixed(2)} of that)`);
+  console.log(`  two separate sweeps of --jobs 1, half the seeds each, side by side: ${procs.toFixed(2)} seeds/s, ${(procs / one).toFixed(2)}x (the pool's --jobs 2 is ${(two / procs).toFixed(2)} of that)`);
 }
 
 // explore's partial-order reduction (issue 15): each program with --no-reduction, then reduced, one after the other

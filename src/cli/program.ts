@@ -41,7 +41,7 @@ export function makeRunProgram(io: Pick<CliIo, 'stdout' | 'stderr'>, given: Give
         'Other commands (each with --help):\n' +
         '  daxfsx shrink F.fsxops       cut a failing run down to a minimal reproducer\n' +
         '  daxfsx explore [PROGRAM]     every interleaving of a small program, in bounds\n' +
-        '  daxfsx sweep --seeds A..B    many seeds in worker threads\n' +
+        '  daxfsx sweep --seeds A..B    many seeds in worker processes\n' +
         '  daxfsx designs list|show|knobs  the designs --kernel takes, and a design file\'s knobs\n' +
         '  daxfsx scenario run          the shipped scenarios, with expected verdicts\n' +
         '  daxfsx matrix                designs x file systems, what each reaches\n' +

@@ -182,7 +182,7 @@ export async function runSearchCli(argv: string[], io: CliIo, interrupted?: () =
       .addOption(new Option('--max-interleavings <n>', 'stop an exploration after this many interleavings (a bound that gives the same result on any machine)').default('5000').helpGroup('search'))
       .addOption(new Option('--explore-all', 'explore every design, also those the sweep has already failed').helpGroup('search'))
       .addOption(new Option('--all-failures', "explore a failing design to the bounds (every signature), not only to its first failure").helpGroup('search'))
-      .addOption(new Option('--jobs <n>', 'worker threads').default(String(availableParallelism()), 'the number of cores').helpGroup('search'))
+      .addOption(new Option('--jobs <n>', 'worker processes').default(String(availableParallelism()), 'the number of cores').helpGroup('search'))
       .addOption(new Option('--shard <K/N>', 'only every N-th design from the K-th (index/N: K from JOB_COMPLETION_INDEX); merge the --out files').helpGroup('search'))
       .addOption(new Option('--out <file>', 'one JSON line per design: knobs, verdict, first failure and seeds, cost, minimal').helpGroup('search'))
       .addOption(new Option('--ndjson', 'print the minimal safe designs as NDJSON instead of the tables').helpGroup('search'))

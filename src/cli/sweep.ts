@@ -88,12 +88,12 @@ export async function runSweepCli(argv: string[], io: CliIo, interrupted?: () =>
     const cmd = subcommand('daxfsx sweep', io)
       .usage('--seeds A..B [options] [run options]')
       .description(
-        'Run every seed of A..B with the run options in worker threads (in memory, no files per seed) and print a summary by signature: seeds, first seed, median ops to the failure, and a command that reproduces each.\n\n' +
+        'Run every seed of A..B with the run options in worker processes (in memory, no files per seed) and print a summary by signature: seeds, first seed, median ops to the failure, and a command that reproduces each.\n\n' +
           'Exit 0 when every seed came out as --expect says, 1 when any did not (they are listed), the signal number (2, 15) when interrupted. A CI job sweeping a design known to be unsafe says which failures it expects: --expect iomap_page_mkwrite,vm_insert_mixed.\n\n' +
           'daxfsx sweep merge FILES... combines the --out files of shards.',
       )
       .addOption(new Option('--seeds <A..B>', 'the seed range (required)').helpGroup('sweep'))
-      .addOption(new Option('--jobs <n>', 'worker threads').default(String(availableParallelism()), 'the number of cores').helpGroup('sweep'))
+      .addOption(new Option('--jobs <n>', 'worker processes').default(String(availableParallelism()), 'the number of cores').helpGroup('sweep'))
       .addOption(new Option('--out <file>', 'one JSON line per seed, in seed order (the same whatever --jobs is)').helpGroup('sweep'))
       .addOption(new Option('--shard <K/N>', "only the K-th of N slices of the range (every N-th seed); index/N takes K from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's, from 0)").helpGroup('sweep'))
       .addOption(

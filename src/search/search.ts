@@ -113,7 +113,7 @@ function collect(d: Design, plan: SearchPlan, seeds: RunRecord[], ex: ExploreRec
 
 /**
  * Run every design of the plan through its sweep, then through its
- * exploration, on the sweep's worker threads. The exploration is for the
+ * exploration, on the sweep's worker processes. The exploration is for the
  * designs the sweep found no failure in (a design with a failing seed is
  * unsafe already, with a reproducer), every design with `exploreAll`.
  * Designs whose jobs did not all finish (an interrupt) are left out.

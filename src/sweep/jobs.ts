@@ -4,7 +4,7 @@ import type { Script } from '../core/scripted.js';
 import type { ExploreOptions } from '../explore/explore.js';
 
 /**
- * What a worker thread is given: a seed of a config (a sweep's unit), or a
+ * What a worker process is given: a seed of a config (a sweep's unit), or a
  * bounded exploration of a small program (the design search's other unit).
  */
 export type Job = { kind: 'seed'; config: RunConfig; seed: number } | { kind: 'explore'; config: RunConfig; program: Script; options: ExploreOptions };

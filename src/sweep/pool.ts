@@ -1,80 +1,85 @@
-import { Piscina } from 'piscina';
+import workerpool from 'workerpool';
 import type { RunConfig } from '../core/config.js';
 import type { RunRecord } from '../core/outcome.js';
 import type { Job, JobResult } from './jobs.js';
 
 /** The worker's built module (also when this module runs from source, as under the tests). */
-function workerUrl(): string {
+function workerPath(): string {
   const built = import.meta.url.includes('/dist/');
-  return new URL(built ? './worker.js' : '../../dist/src/sweep/worker.js', import.meta.url).href;
+  return new URL(built ? './worker.js' : '../../dist/src/sweep/worker.js', import.meta.url).pathname;
 }
 
 /**
- * Each worker's young generation. A seed allocates a great deal of short-lived
- * objects (ops, pages, trace records); with V8's default young generation
- * (16 MiB semi-spaces on 64-bit) a worker spends a fifth of its time in
- * scavenges, and on a 2-core machine those scavenges' parallel helper
- * threads compete with the other worker's thread. A larger nursery scavenges
- * far less often (the survivors per scavenge stay about the same), so each
- * worker runs faster and the workers get in each other's way less.
+ * Each worker's young generation (semi-space size: V8's young generation is
+ * three of them). A seed allocates a great deal of short-lived objects (the
+ * model's paths are generators: every call is an object); with V8's default
+ * 16 MiB semi-spaces a worker spends a fifth of its time in scavenges. A
+ * larger nursery scavenges far less often (the survivors per scavenge stay
+ * about the same).
  */
-export const YOUNG_GEN_MB = 192;
+export const SEMI_SPACE_MB = 64;
 
 /**
- * Run jobs (seeds, explorations) in worker threads; results in job order
- * whatever the order workers finish. When `interrupted()` turns true the
- * jobs in flight are abandoned at once (their threads are ended: a seed of
- * millions of ops does not hold a Ctrl-C up) and the results of the jobs
- * that finished are returned (the others are left undefined).
+ * Run jobs (seeds, explorations) in worker processes; results in job order
+ * whatever the order workers finish. Processes, not threads: two worker
+ * threads of one process ran 4-11% slower than two processes on the same
+ * seeds on this project's 2-core machines (measured side by side, `npm run
+ * bench` keeps measuring it), and a sweep is long enough that a process's
+ * start-up (a tenth of a second) does not count. When `interrupted()` turns
+ * true the jobs in flight are abandoned at once (their processes are
+ * killed: a seed of millions of ops does not hold a Ctrl-C up) and the
+ * results of the jobs that finished are returned (the others are left
+ * undefined).
  */
 export async function runJobs<J extends Job>(
   jobs: readonly J[],
-  threads: number,
+  workers: number,
   onDone?: (n: number) => void,
   interrupted?: () => boolean,
 ): Promise<{ results: (JobResult<J> | undefined)[]; stopped: boolean }> {
-  const pool = new Piscina({
-    filename: workerUrl(),
-    minThreads: threads,
-    maxThreads: threads,
-    idleTimeout: 60_000,
-    resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GEN_MB },
+  const n = Math.max(1, Math.min(workers, jobs.length));
+  const pool = workerpool.pool(workerPath(), {
+    workerType: 'process',
+    minWorkers: n,
+    maxWorkers: n,
+    // structured clone, as between threads: a job's and a result's typed arrays and undefined fields survive
+    forkOpts: { serialization: 'advanced', execArgv: [`--max-semi-space-size=${SEMI_SPACE_MB}`] },
   });
   const results: (JobResult<J> | undefined)[] = new Array<JobResult<J> | undefined>(jobs.length).fill(undefined);
-  const abort = new AbortController();
   let done = 0;
   let stopped = false;
-  const watch = interrupted
-    ? setInterval(() => {
-        if (interrupted() && !stopped) {
-          stopped = true;
-          abort.abort();
-        }
-      }, 50)
-    : undefined;
+  const stop = (): boolean => {
+    if (!stopped && interrupted?.()) {
+      stopped = true;
+      void pool.terminate(true);
+    }
+    return stopped;
+  };
+  const watch = interrupted ? setInterval(stop, 50) : undefined;
   let next = 0;
   const runOne = async (): Promise<void> => {
-    while (!stopped && next < jobs.length) {
+    while (!stop() && next < jobs.length) {
       const i = next++;
       try {
-        results[i] = (await pool.run(jobs[i], { signal: abort.signal })) as JobResult<J>;
+        results[i] = (await pool.exec('run', [jobs[i]])) as JobResult<J>;
       } catch (e) {
-        if (stopped) return; // abandoned by the interrupt
+        // abandoned by the interrupt (a Ctrl-C reaches the workers too, and may end them first)
+        if (stop()) return;
         throw e;
       }
       onDone?.(++done);
     }
   };
   try {
-    await Promise.all(Array.from({ length: threads }, runOne));
+    await Promise.all(Array.from({ length: n }, runOne));
   } finally {
     if (watch) clearInterval(watch);
-    await pool.destroy();
+    await pool.terminate(stopped);
   }
   return { results, stopped };
 }
 
-/** Run seeds of a config in worker threads (a sweep): the seeds that finished, in seed order. */
+/** Run seeds of a config in worker processes (a sweep): the seeds that finished, in seed order. */
 export async function runSeeds(
   config: RunConfig,
   seeds: readonly number[],
