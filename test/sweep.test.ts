@@ -1,5 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { cpSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadScenario } from '../src/cli/scenario.js';
 import { parseShard, shardSeeds } from '../src/sweep/seeds.js';
@@ -7,6 +8,17 @@ import { summarize } from '../src/sweep/summary.js';
 import { cli, tmp } from './helpers.js';
 
 describe('daxfsx sweep', () => {
+  it("runs its workers from an installation whose path has a space in it (the worker's path is a file path, not a URL's)", () => {
+    const root = resolve('.');
+    const d = join(tmp(), 'with space');
+    for (const x of ['bin', 'dist', 'designs', 'package.json']) cpSync(join(root, x), join(d, x), { recursive: true });
+    symlinkSync(join(root, 'node_modules'), join(d, 'node_modules'));
+    const r = spawnSync(process.execPath, [join(d, 'bin', 'daxfsx'), 'sweep', '--seeds', '1..4', '-N', '500', '--jobs', '2', '--expect', 'any'], { cwd: tmp(), encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^4 seeds \(1\.\.4\), 2 job\(s\)/);
+  });
+
   it('writes the same NDJSON, in seed order, whatever --jobs is, and summarizes by signature', async () => {
     const d = tmp();
     const a = await cli(['sweep', '--seeds', '1..12', '-N', '3000', '--jobs', '1', '--expect', 'any', '--out', join(d, 'a.ndjson')]);

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import workerpool from 'workerpool';
 import type { RunConfig } from '../core/config.js';
 import type { RunRecord } from '../core/outcome.js';
@@ -6,7 +7,7 @@ import type { Job, JobResult } from './jobs.js';
 /** The worker's built module (also when this module runs from source, as under the tests). */
 function workerPath(): string {
   const built = import.meta.url.includes('/dist/');
-  return new URL(built ? './worker.js' : '../../dist/src/sweep/worker.js', import.meta.url).pathname;
+  return fileURLToPath(new URL(built ? './worker.js' : '../../dist/src/sweep/worker.js', import.meta.url));
 }
 
 /**
