@@ -14,6 +14,7 @@ import { DESIGNS, type DesignName } from '../src/kernel/designs.js';
 import { buildMachine, flipperTaskFor, type Machine } from '../src/kernel/machine.js';
 import { fileContents } from '../src/kernel/mm/filemap.js';
 import { FsxPosition } from '../src/sched/schedule.js';
+import { ext4OldVmaStore } from './kernel/play.js';
 import type { Waitable } from '../src/sched/task.js';
 
 /**
@@ -142,15 +143,8 @@ const strandBody: Body = function* (m, seen) {
 
 /** ext4 4.13: a store through an old DAX VMA beneath a cached page (chattr +j clears S_DAX). */
 const ext4Body: Body = function* (m, seen) {
-  const f = m.file;
   const got = new Uint8Array(16);
-  yield* f.pwrite(filled(4096, 1), 0, 4096, 0, 0);
-  const map = (yield* f.mmap(0, 4096, true)) as Mapping;
-  yield* f.mapWrite(map, 0, filled(16, 5), 0, 16);
-  yield* f.pwrite(filled(4096, 2), 0, 4096, 0, 0);
-  yield* f.mapWrite(map, 0, filled(16, 9), 0, 16);
-  yield* f.munmap(map);
-  yield* f.pread(got, 0, 16, 0, 0);
+  yield* ext4OldVmaStore(m, got);
   seen.push(got[0]);
 };
 

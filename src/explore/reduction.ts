@@ -411,6 +411,33 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
     for (let q = 0; q < T; q++) if (vc[from * T + q] > vc[j * T + q]) vc[j * T + q] = vc[from * T + q];
   };
 
+  /**
+   * For each other task q and each object in `w` (written) or `rd` (only
+   * read), q's latest step so far that conflicts with that access (any
+   * access of a written object, a write of a read one), when it is not
+   * already ordered before p's last step.
+   */
+  const eachConflict = (p: number, w: number, rd: number, f: (c: number) => void): void => {
+    const prev = lastOf[p];
+    for (let q = 0; q < T; q++) {
+      if (q === p) continue;
+      const boundary = prev >= 0 ? vc[prev * T + q] : -1;
+      for (let m = w; m; m &= m - 1) {
+        const b = lowest(m);
+        const c = Math.max(lastR[q * 32 + b], lastW[q * 32 + b]);
+        if (c > boundary) f(c);
+      }
+      for (let m = rd; m; m &= m - 1) {
+        const c = lastW[q * 32 + lowest(m)];
+        if (c > boundary) f(c);
+      }
+    }
+  };
+  let best = -1;
+  const keepBest = (c: number): void => {
+    if (c > best) best = c;
+  };
+
   const cutStep = cutAt < nodes ? r.points[cutAt].step : -1;
   for (let j = 0; j < n; j++) {
     if (j === cutStep) coverCut(j);
@@ -419,21 +446,8 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
     const w = writes[j];
     const rd = reads[j] & ~w;
     // the race: the latest step of another task dependent with j and not ordered before p's previous step
-    let best = -1;
-    for (let q = 0; q < T; q++) {
-      if (q === p) continue;
-      const boundary = prev >= 0 ? vc[prev * T + q] : -1;
-      for (let m = w; m; m &= m - 1) {
-        const b = lowest(m);
-        const c = Math.max(lastR[q * 32 + b], lastW[q * 32 + b]);
-        if (c > boundary && c > best) best = c;
-      }
-      for (let m = rd; m; m &= m - 1) {
-        const b = lowest(m);
-        const c = lastW[q * 32 + b];
-        if (c > boundary && c > best) best = c;
-      }
-    }
+    best = -1;
+    eachConflict(p, w, rd, keepBest);
     if (best >= 0) request(p, best);
     // j's clock
     if (prev >= 0) join(j, prev);
@@ -502,20 +516,7 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
       const sw = s.w[p];
       const sr = s.r[p] & ~sw;
       if (!sw && !sr) continue;
-      const prev = lastOf[p];
-      for (let q = 0; q < T; q++) {
-        if (q === p) continue;
-        const boundary = prev >= 0 ? vc[prev * T + q] : -1;
-        for (let m = sw; m; m &= m - 1) {
-          const b = lowest(m);
-          const c = Math.max(lastR[q * 32 + b], lastW[q * 32 + b]);
-          if (c > boundary) request(p, c);
-        }
-        for (let m = sr; m; m &= m - 1) {
-          const c = lastW[q * 32 + lowest(m)];
-          if (c > boundary) request(p, c);
-        }
-      }
+      eachConflict(p, sw, sr, (c) => request(p, c));
     }
     // requests the subtree made at the start of a block that began above the state (the block of the
     // task that goes on here: the choice made at the state, which may not have run)

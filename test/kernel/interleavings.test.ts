@@ -8,6 +8,7 @@ import { HungTask } from '../../src/sched/scheduler.js';
 import { PlanStrategy, type PlanStep } from '../../src/sched/plan.js';
 import type { Task } from '../../src/sched/task.js';
 import type { Mapping } from '../../src/fsx/file.js';
+import { ext4OldVmaStore } from './play.js';
 
 /**
  * Hand-built interleavings: the fsx task's system calls and one flip,
@@ -252,17 +253,8 @@ describe('hung tasks', () => {
 describe('ext4 flavour', () => {
   it('immediate (4.13): chattr +j clears S_DAX with nothing unmapped; the DAX VMA keeps ext4_dax_vm_ops and its stores go to media beneath a cached page', () => {
     const got = new Uint8Array(16);
-    const body: Body = function* (m) {
-      const f = m.file;
-      yield* f.pwrite(filled(4096, 1), 0, 4096, 0, 0);
-      const map = (yield* f.mmap(0, 4096, true)) as Mapping;
-      yield* f.mapWrite(map, 0, filled(16, 5), 0, 16);
-      // after the flip: a buffered write caches the page, then a store through the old DAX VMA goes to media
-      yield* f.pwrite(filled(4096, 2), 0, 4096, 0, 0);
-      yield* f.mapWrite(map, 0, filled(16, 9), 0, 16);
-      yield* f.munmap(map);
-      yield* f.pread(got, 0, 16, 0, 0);
-    };
+    // after the flip: a buffered write caches the page, then a store through the old DAX VMA goes to media
+    const body: Body = (m) => ext4OldVmaStore(m, got);
     const { error, m } = play({ fs: 'ext4', kernel: 'immediate' }, body, false, (mm, flipper) => [
       { task: mm.fsx, until: () => mm.k.inode.mapping.i_mmap.size > 0 && [...mm.k.inode.mapping.i_mmap][0].ptes.size > 0 },
       { task: flipper, until: flipped(mm.k) },

@@ -8,6 +8,7 @@ import { PlanStrategy, type PlanStep } from '../../src/sched/plan.js';
 import { RandomStrategy } from '../../src/sched/random.js';
 import { makePrng } from '../../src/sched/strategy.js';
 import type { Task } from '../../src/sched/task.js';
+import type { Mapping } from '../../src/fsx/file.js';
 
 /**
  * Drivers for the kernel tests: a hand-built interleaving (a plan) of the
@@ -73,6 +74,23 @@ export const readDaxIn =
 export const flipped = (k: Kernel) => (): boolean => k.flips > 0;
 export const traced = (k: Kernel, pid: number, re: RegExp) => (): boolean => k.trace.since(0).some((e) => e.pid === pid && re.test(e.text));
 export const filled = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
+
+/**
+ * ext4 4.13's store through an old DAX VMA beneath a cached page: write a
+ * page, map it and store into it (a DAX mapping), write the page again
+ * (after chattr +j cleared S_DAX this caches it), store again through the
+ * old VMA, unmap, and read the first 16 bytes back into `got`.
+ */
+export function* ext4OldVmaStore(m: Machine, got: Uint8Array): Generator<unknown, void, unknown> {
+  const f = m.file;
+  yield* f.pwrite(filled(4096, 1), 0, 4096, 0, 0);
+  const map = (yield* f.mmap(0, 4096, true)) as Mapping;
+  yield* f.mapWrite(map, 0, filled(16, 5), 0, 16);
+  yield* f.pwrite(filled(4096, 2), 0, 4096, 0, 0);
+  yield* f.mapWrite(map, 0, filled(16, 9), 0, 16);
+  yield* f.munmap(map);
+  yield* f.pread(got, 0, 16, 0, 0);
+}
 /** Frames fsx entered, from the trace. */
 export const framesSeen = (k: Kernel, pid = 6052): string[] => [...new Set(k.trace.since(0).filter((e) => e.pid === pid).flatMap((e) => e.stack.split(' > ')))];
 
