@@ -1,4 +1,4 @@
-import type { Gen } from '../sched/task.js';
+import { DONE, preempted, type Gen } from '../sched/task.js';
 import type { Task, Waitable } from '../sched/task.js';
 import type { Trace } from './trace.js';
 
@@ -66,25 +66,51 @@ export class RwSem implements Waitable {
   }
 }
 
-function* acquire(k: LockCtx, t: Task, sem: RwSem, write: boolean, frame: string | undefined): Gen<void> {
-  const tr = k.trace;
+/** rwsem's fast path (4.13 __down_read / __down_write, kernel/locking/rwsem.c): free and nobody queued ahead. */
+function uncontended(sem: RwSem, write: boolean): boolean {
+  return sem.waiters.length === 0 && (write ? !sem.writer && sem.readers.length === 0 : !sem.writer);
+}
+
+/**
+ * down_read()/down_write() (kernel/locking/rwsem.c, 4.13): a preemption
+ * point, then the lock, queueing behind its holders and waiters. Taken with
+ * no generator when no preemption falls here and the lock is free.
+ */
+function acquire(k: LockCtx, t: Task, sem: RwSem, write: boolean, frame: string | undefined): Gen<void> {
   // the caller's frame (xfs_ilock, inode_lock, ...) for call traces, without a generator of its own
   if (frame) t.enter(frame);
-  if (k.tick()) yield; // preemption point: taking a lock
-  if (!(sem.waiters.length === 0 && (write ? !sem.writer && sem.readers.length === 0 : !sem.writer))) {
-    sem.waiters.push({ t, write });
-    if (tr.enabled) tr.add(t, 'lock', F_WAIT, sem.name, write, sem.holderText(t));
-    t.enter(write ? 'down_write' : 'down_read');
-    while (!sem.ready(t)) yield sem;
-    t.leave();
-    sem.waiters.splice(
-      sem.waiters.findIndex((w) => w.t === t),
-      1,
-    );
-  }
+  if (k.tick()) return acquireAfterPreemption(k, t, sem, write, frame); // preemption point: taking a lock
+  if (!uncontended(sem, write)) return acquireSlow(k, t, sem, write, frame);
+  take(k, t, sem, write, frame);
+  return DONE;
+}
+
+function* acquireAfterPreemption(k: LockCtx, t: Task, sem: RwSem, write: boolean, frame: string | undefined): Gen<void> {
+  yield;
+  if (!uncontended(sem, write)) yield* acquireSlow(k, t, sem, write, frame);
+  else take(k, t, sem, write, frame);
+}
+
+/** rwsem_down_read_failed / rwsem_down_write_failed (kernel/locking/rwsem-xadd.c, 4.13): queue, sleep until granted in order. */
+function* acquireSlow(k: LockCtx, t: Task, sem: RwSem, write: boolean, frame: string | undefined): Gen<void> {
+  const tr = k.trace;
+  sem.waiters.push({ t, write });
+  if (tr.enabled) tr.add(t, 'lock', F_WAIT, sem.name, write, sem.holderText(t));
+  t.enter(write ? 'down_write' : 'down_read');
+  while (!sem.ready(t)) yield sem;
+  t.leave();
+  sem.waiters.splice(
+    sem.waiters.findIndex((w) => w.t === t),
+    1,
+  );
+  take(k, t, sem, write, frame);
+}
+
+/** The lock is t's (rwsem's owner and count, 4.13): note it, and leave the caller's frame. */
+function take(k: LockCtx, t: Task, sem: RwSem, write: boolean, frame: string | undefined): void {
   if (write) sem.writer = t;
   else sem.readers.push(t);
-  if (tr.enabled) tr.add(t, 'lock', F_TAKE, sem.name, write);
+  if (k.trace.enabled) k.trace.add(t, 'lock', F_TAKE, sem.name, write);
   if (frame) t.leave();
 }
 
@@ -98,23 +124,23 @@ export function down_write(k: LockCtx, t: Task, sem: RwSem, frame?: string): Gen
   return acquire(k, t, sem, true, frame);
 }
 
-/** up_read(): a preemption point after it, where a waiter can take the lock. */
-export function* up_read(k: LockCtx, t: Task, sem: RwSem): Gen<void> {
+/** up_read() (kernel/locking/rwsem.c, 4.13): a preemption point after it, where a waiter can take the lock. */
+export function up_read(k: LockCtx, t: Task, sem: RwSem): Gen<void> {
   const tr = k.trace;
   const i = sem.readers.indexOf(t);
   if (i < 0) throw new Error(`${t} releases ${sem.name} (read) it does not hold`);
   sem.readers.splice(i, 1);
   if (tr.enabled) tr.add(t, 'lock', F_RELEASE, sem.name, false);
-  if (k.tick()) yield; // preemption point: after a release another task may take it
+  return k.tick() ? preempted() : DONE; // preemption point: after a release another task may take it
 }
 
-/** up_write(). */
-export function* up_write(k: LockCtx, t: Task, sem: RwSem): Gen<void> {
+/** up_write() (kernel/locking/rwsem.c, 4.13). */
+export function up_write(k: LockCtx, t: Task, sem: RwSem): Gen<void> {
   const tr = k.trace;
   if (sem.writer !== t) throw new Error(`${t} releases ${sem.name} (write) it does not hold`);
   sem.writer = null;
   if (tr.enabled) tr.add(t, 'lock', F_RELEASE, sem.name, true);
-  if (k.tick()) yield;
+  return k.tick() ? preempted() : DONE;
 }
 
 /**
@@ -125,21 +151,11 @@ export function* up_write(k: LockCtx, t: Task, sem: RwSem): Gen<void> {
  * scheduled exactly as before it was modelled); a task that finds it held
  * waits as on any rw_semaphore.
  */
-export function* down_quiet(k: LockCtx, t: Task, sem: RwSem, write: boolean): Gen<void> {
-  if (!(sem.waiters.length === 0 && (write ? !sem.writer && sem.readers.length === 0 : !sem.writer))) {
-    sem.waiters.push({ t, write });
-    if (k.trace.enabled) k.trace.add(t, 'lock', F_WAIT, sem.name, write, sem.holderText(t));
-    t.enter(write ? 'down_write' : 'down_read');
-    while (!sem.ready(t)) yield sem;
-    t.leave();
-    sem.waiters.splice(
-      sem.waiters.findIndex((w) => w.t === t),
-      1,
-    );
-    if (k.trace.enabled) k.trace.add(t, 'lock', F_TAKE, sem.name, write);
-  }
+export function down_quiet(k: LockCtx, t: Task, sem: RwSem, write: boolean): Gen<void> {
+  if (!uncontended(sem, write)) return acquireSlow(k, t, sem, write, undefined);
   if (write) sem.writer = t;
   else sem.readers.push(t);
+  return DONE;
 }
 
 /** up_read()/up_write() of down_quiet's lock: no preemption point of its own (a waiter runs at the next one). */
@@ -169,15 +185,26 @@ export class PageLockWait implements Waitable {
   }
 }
 
-/** lock_page() (__lock_page when it has to sleep). */
-export function* lock_page_raw(k: LockCtx, t: Task, page: PageLockable, name: string): Gen<void> {
-  if (k.tick()) yield;
-  if (page.locker !== null) {
-    const w = new PageLockWait(page, name);
-    t.enter('__lock_page');
-    while (page.locker !== null) yield w;
-    t.leave();
-  }
+/** lock_page() (include/linux/pagemap.h, 4.13; __lock_page when it has to sleep): taken with no generator when no preemption falls here and the page is unlocked. */
+export function lock_page_raw(k: LockCtx, t: Task, page: PageLockable, name: string): Gen<void> {
+  if (k.tick()) return lockPageAfterPreemption(t, page, name);
+  if (page.locker !== null) return lockPageSlow(t, page, name);
+  page.locker = t;
+  return DONE;
+}
+
+function* lockPageAfterPreemption(t: Task, page: PageLockable, name: string): Gen<void> {
+  yield;
+  if (page.locker !== null) yield* lockPageSlow(t, page, name);
+  else page.locker = t;
+}
+
+/** __lock_page() (mm/filemap.c, 4.13): sleep on the page's bit until it is unlocked, then take it. */
+function* lockPageSlow(t: Task, page: PageLockable, name: string): Gen<void> {
+  const w = new PageLockWait(page, name);
+  t.enter('__lock_page');
+  while (page.locker !== null) yield w;
+  t.leave();
   page.locker = t;
 }
 

@@ -20,6 +20,41 @@ export type Gen<T> = Generator<unknown, T, unknown>;
 
 export type TaskBody = Gen<void>;
 
+const FINISHED: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * A model path that has already finished: what a hot path (taking a free
+ * lock, a release) returns when it neither waits nor reaches a preemption
+ * point, so that the common case allocates no generator. `yield*` over it
+ * runs nothing and yields nothing: the same steps as a generator that ran
+ * to its end at once.
+ */
+export const DONE: Gen<void> = {
+  next: () => FINISHED,
+  return: () => FINISHED,
+  throw: (e: unknown) => {
+    throw e;
+  },
+  [Symbol.iterator]() {
+    return this;
+  },
+};
+
+/** The generator `g` unless it is DONE; then what `then()` returns (a second path started only once the first has finished). */
+export function andThen(g: Gen<void>, then: () => Gen<void>): Gen<void> {
+  return g === DONE ? then() : sequence(g, then);
+}
+
+function* sequence(g: Gen<void>, then: () => Gen<void>): Gen<void> {
+  yield* g;
+  yield* then();
+}
+
+/** One preemption point, for a hot path whose own work is done (the rest of a generator that would end with `yield`). */
+export function* preempted(): Gen<void> {
+  yield;
+}
+
 export class Task {
   /** Kernel frames, outermost first: the call trace an oops prints. */
   readonly stack: string[] = [];

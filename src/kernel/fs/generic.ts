@@ -1,4 +1,4 @@
-import type { Task } from '../../sched/task.js';
+import { andThen, type Task } from '../../sched/task.js';
 import { FALLOC } from '../../fsx/ops.js';
 import { Kernel, PAGE_SIZE, Page, type Gen, type RemapKind } from '../core.js';
 import { down_read, down_write, up_read, up_write } from '../locks.js';
@@ -48,10 +48,10 @@ export function fs_lock(k: Kernel, n: Pick<FsNames, 'iolock' | 'mmaplock'>, t: T
   return lockBoth(k, n, t, write);
 }
 
-function* lockBoth(k: Kernel, n: Pick<FsNames, 'iolock' | 'mmaplock'>, t: Task, write: boolean): Gen<void> {
+/** xfs_ilock(XFS_IOLOCK_* | XFS_MMAPLOCK_*) (fs/xfs/xfs_inode.c, 4.13; ext4: inode_lock, then i_mmap_sem): the I/O lock, then the mmap lock once it is held. */
+function lockBoth(k: Kernel, n: Pick<FsNames, 'iolock' | 'mmaplock'>, t: Task, write: boolean): Gen<void> {
   const take = write ? down_write : down_read;
-  yield* take(k, t, k.inode.iolock, n.iolock);
-  yield* take(k, t, k.inode.mmaplock, n.mmaplock);
+  return andThen(take(k, t, k.inode.iolock, n.iolock), () => take(k, t, k.inode.mmaplock, n.mmaplock));
 }
 
 /** Release the inode locks (xfs_iunlock; inode_unlock / up_read, up_write). */
@@ -63,10 +63,10 @@ export function fs_unlock(k: Kernel, t: Task, which: number, write: boolean): Ge
   return unlockBoth(k, t, write);
 }
 
-function* unlockBoth(k: Kernel, t: Task, write: boolean): Gen<void> {
+/** xfs_iunlock(XFS_IOLOCK_* | XFS_MMAPLOCK_*) (fs/xfs/xfs_inode.c, 4.13; ext4 in the same order): the mmap lock, then the I/O lock. */
+function unlockBoth(k: Kernel, t: Task, write: boolean): Gen<void> {
   const drop = write ? up_write : up_read;
-  yield* drop(k, t, k.inode.mmaplock);
-  yield* drop(k, t, k.inode.iolock);
+  return andThen(drop(k, t, k.inode.mmaplock), () => drop(k, t, k.inode.iolock));
 }
 
 /** A DAX read: dax_iomap_rw under the caller's lock. */
