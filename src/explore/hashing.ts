@@ -4,22 +4,56 @@ import type { RwSem } from '../kernel/locks.js';
 import type { Strategy } from '../sched/strategy.js';
 import type { Task, Waitable } from '../sched/task.js';
 
-function fnv(h: number, x: number): number {
-  return Math.imul(h ^ x, 0x01000193) >>> 0;
+/**
+ * A 64-bit hash as two 32-bit lanes of multiply then xor-shift (FNV-1a's
+ * multiply alone carries a word's high bits only upwards: two changes to
+ * bit 31 of two words cancel). 64 bits because explore prunes on equal
+ * keys: a collision between two states would skip one never explored, and a
+ * search meets hundreds of thousands of states (at 32 bits, a collision
+ * among 100000 is more likely than not).
+ */
+class Hash {
+  a = 0x811c9dc5;
+  b = 0x2545f491;
+
+  constructor(seed = 0) {
+    if (seed) this.mix(seed);
+  }
+
+  mix(x: number): this {
+    const a = Math.imul(this.a ^ x, 0x01000193);
+    this.a = a ^ (a >>> 15);
+    const b = Math.imul(this.b ^ x, 0x5bd1e995);
+    this.b = b ^ (b >>> 13);
+    return this;
+  }
+
+  bytes(buf: Uint8Array): this {
+    const w = new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
+    let a = this.a;
+    let b = this.b;
+    for (let i = 0; i < w.length; i++) {
+      const x = w[i];
+      a = Math.imul(a ^ x, 0x01000193);
+      a ^= a >>> 15;
+      b = Math.imul(b ^ x, 0x5bd1e995);
+      b ^= b >>> 13;
+    }
+    this.a = a;
+    this.b = b;
+    return this;
+  }
+
+  string(s: string): this {
+    for (let c = 0; c < s.length; c++) this.mix(s.charCodeAt(c));
+    return this;
+  }
+
+  text(): string {
+    return (this.a >>> 0).toString(36) + '.' + (this.b >>> 0).toString(36);
+  }
 }
 
-function hashBytes(h: number, b: Uint8Array): number {
-  const w = new Uint32Array(b.buffer, b.byteOffset, b.length >>> 2);
-  for (let i = 0; i < w.length; i++) h = fnv(h, w[i]);
-  return h;
-}
-
-function hashString(h: number, s: string): number {
-  for (let c = 0; c < s.length; c++) h = fnv(h, s.charCodeAt(c));
-  return h;
-}
-
-const BASIS = 0x811c9dc5;
 const DAX_KINDS = ['empty', 'pte', 'zero', 'pmd', 'hzp'];
 
 /**
@@ -53,7 +87,7 @@ const DAX_KINDS = ['empty', 'pte', 'zero', 'pmd', 'hzp'];
  */
 export class StateHashing implements Strategy {
   readonly everyStep = true;
-  private readonly paths: number[];
+  private readonly paths: Hash[];
   private readonly idles: number[];
   private ran: Task | null = null;
   inner: Strategy | undefined;
@@ -66,18 +100,18 @@ export class StateHashing implements Strategy {
     /** What a flipper waits on between flips. */
     private readonly idle: Waitable | null,
   ) {
-    this.paths = tasks.map(() => BASIS);
+    this.paths = tasks.map(() => new Hash());
     this.idles = tasks.map(() => 0);
     // the model reports each value a task reads (a tracepoint); fold it into that task's path
     k.observer = (t, v) => {
       const i = this.tasks.indexOf(t ?? this.ran ?? tasks[0]);
-      if (i >= 0) this.paths[i] = fnv(fnv(this.paths[i], 0x5eed), v);
+      if (i >= 0) this.paths[i].mix(0x5eed).mix(v);
     };
     if (engine) {
       const prev = engine.onOpStart;
       engine.onOpStart = (tc, index) => {
         prev?.(tc, index);
-        this.paths[0] = fnv(0x0b5e, engine.stateWord());
+        this.paths[0] = new Hash(0x0b5e).mix(engine.stateWord());
       };
     }
   }
@@ -92,10 +126,10 @@ export class StateHashing implements Strategy {
       const i = this.tasks.indexOf(cur);
       const w = cur.waiting;
       if (w !== null && w === this.idle) {
-        this.paths[i] = fnv(0x1d1e, ++this.idles[i]);
+        this.paths[i] = new Hash(0x1d1e).mix(++this.idles[i]);
       } else if (w === null) {
         const top = cur.stack[cur.stack.length - 1] ?? '';
-        this.paths[i] = hashString(fnv(this.paths[i], cur.stack.length), top);
+        this.paths[i].mix(cur.stack.length).string(top);
       }
     }
     const t = this.inner!.pick(runnable, n, step);
@@ -107,44 +141,46 @@ export class StateHashing implements Strategy {
   key(): string {
     const k = this.k;
     const ip = k.inode;
-    let h = BASIS;
-    for (const v of [ip.i_size, +ip.diskDax, +ip.journalData, +ip.sDax, +ip.dontcache, ip.refs, +ip.evicted, +ip.freeing, +ip.willFree, +ip.sync, +ip.onLru, ip.loads, k.flips, this.engine?.fileSize ?? 0]) h = fnv(h, v);
+    const h = new Hash();
+    for (const v of [ip.i_size, +ip.diskDax, +ip.journalData, +ip.sDax, +ip.dontcache, ip.refs, +ip.evicted, +ip.freeing, +ip.willFree, +ip.sync, +ip.onLru, ip.loads, k.flips, this.engine?.fileSize ?? 0]) h.mix(v);
     const d = k.dentry;
-    h = d ? fnv(fnv(fnv(fnv(h, d.count + 1), +d.lru), +d.referenced), +d.dontcache) : fnv(h, 0);
+    if (d) h.mix(d.count + 1).mix(+d.lru).mix(+d.referenced).mix(+d.dontcache);
+    else h.mix(0);
     // the S_DAX-after-close check compares with the last moment the file was free: which flip and flag it saw
     const free = k.lastFree;
-    h = free ? fnv(fnv(fnv(h, free.seq), free.flips), +free.diskDax) : fnv(h, 0);
+    if (free) h.mix(free.seq).mix(free.flips).mix(+free.diskDax);
+    else h.mix(0);
     for (let b = 0; b < ip.blocks.length; b++) {
       const p = ip.blocks[b];
       if (p === HOLE) continue;
-      h = fnv(fnv(h, b), ip.unwritten[b]);
-      if (!ip.unwritten[b]) h = hashBytes(h, k.media.block(p));
+      h.mix(b).mix(ip.unwritten[b]);
+      if (!ip.unwritten[b]) h.bytes(k.media.block(p));
     }
     const entries = [...ip.mapping.entries.entries()].sort((a, b) => a[0] - b[0]);
     for (const [i, e] of entries) {
-      h = fnv(h, i);
+      h.mix(i);
       if (e instanceof DaxEntry) {
-        h = fnv(fnv(fnv(fnv(h, e.dirty ? 3 : 2), DAX_KINDS.indexOf(e.kind)), e.pfn), e.order);
-        h = fnv(h, e.locker ? e.locker.pid : 0);
+        h.mix(e.dirty ? 3 : 2).mix(DAX_KINDS.indexOf(e.kind)).mix(e.pfn).mix(e.order);
+        h.mix(e.locker ? e.locker.pid : 0);
       } else {
-        h = fnv(fnv(fnv(fnv(h, +e.dirty), +e.uptodate), e.mapcount), e.count);
-        h = fnv(fnv(h, e.locker ? e.locker.pid : 0), e.mapping ? 1 : 0);
-        h = hashBytes(h, e.data);
+        h.mix(+e.dirty).mix(+e.uptodate).mix(e.mapcount).mix(e.count);
+        h.mix(e.locker ? e.locker.pid : 0).mix(e.mapping ? 1 : 0);
+        h.bytes(e.data);
       }
     }
     for (const vma of ip.mapping.i_mmap) {
-      h = fnv(fnv(fnv(fnv(h, vma.pgoff), vma.npages), vma.vm_flags), vma.vstart);
-      h = hashString(fnv(fnv(h, +vma.linked), vma.file ? vma.file.f_count : 0), vma.vm_ops?.name ?? '');
-      for (const [pg, pte] of [...vma.ptes].sort((a, b) => a[0] - b[0])) h = fnv(fnv(fnv(h, pg), pte.pfn), +pte.writable + (pte.page ? 4 : 0) + (pte.huge ? 8 : 0));
-      for (const r of vma.pteTables) h = fnv(h, r);
+      h.mix(vma.pgoff).mix(vma.npages).mix(vma.vm_flags).mix(vma.vstart);
+      h.mix(+vma.linked).mix(vma.file ? vma.file.f_count : 0).string(vma.vm_ops?.name ?? '');
+      for (const [pg, pte] of [...vma.ptes].sort((a, b) => a[0] - b[0])) h.mix(pg).mix(pte.pfn).mix(+pte.writable + (pte.page ? 4 : 0) + (pte.huge ? 8 : 0));
+      for (const r of vma.pteTables) h.mix(r);
     }
     for (const sem of [ip.iolock, ip.mmaplock, k.journalFlagSem, k.mmapSem] as RwSem[]) {
-      h = fnv(h, sem.writer ? sem.writer.pid : 0);
-      for (const r of sem.readers) h = fnv(h, r.pid);
-      for (const w of sem.waiters) h = fnv(h, w.t.pid + (w.write ? 1 << 20 : 0));
+      h.mix(sem.writer ? sem.writer.pid : 0);
+      for (const r of sem.readers) h.mix(r.pid);
+      for (const w of sem.waiters) h.mix(w.t.pid + (w.write ? 1 << 20 : 0));
     }
-    let s = h.toString(36);
-    this.tasks.forEach((t, i) => (s += `|${t.done ? 'd' : this.paths[i].toString(36)}`));
+    let s = h.text();
+    this.tasks.forEach((t, i) => (s += `|${t.done ? 'd' : this.paths[i].text()}`));
     return s;
   }
 }
