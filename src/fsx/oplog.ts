@@ -11,22 +11,41 @@ export interface LogEntry {
   flags: number;
 }
 
+/** Slots a new log starts with: an explored program of a few ops makes thousands of logs, each run's own. */
+const FIRST_SLOTS = 64;
+
 /**
  * The ring of the last 10000 operations, in flat typed arrays so that
- * logging an operation allocates nothing.
+ * logging an operation allocates nothing (once the arrays have grown to
+ * the ring's size: they start small and double until then).
  */
 export class OpLog {
-  readonly ops = new Int32Array(LOGSIZE);
-  readonly nargs = new Uint8Array(LOGSIZE);
-  readonly args = new Int32Array(LOGSIZE * 4);
-  readonly flags = new Uint8Array(LOGSIZE);
+  private ops = new Int32Array(FIRST_SLOTS);
+  private nargs = new Uint8Array(FIRST_SLOTS);
+  private args = new Int32Array(FIRST_SLOTS * 4);
+  private flags = new Uint8Array(FIRST_SLOTS);
   /** Next slot to fill. */
   ptr = 0;
   /** Operations logged in all. */
   count = 0;
 
+  /** Room for slot p (the ring only wraps once the arrays hold LOGSIZE). */
+  private grow(p: number): void {
+    const n = Math.min(LOGSIZE, Math.max(p + 1, this.ops.length * 2));
+    const more = <T extends Int32Array | Uint8Array>(a: T, per: number): T => {
+      const b = new (a.constructor as new (n: number) => T)(n * per);
+      b.set(a);
+      return b;
+    };
+    this.ops = more(this.ops, 1);
+    this.nargs = more(this.nargs, 1);
+    this.args = more(this.args, 4);
+    this.flags = more(this.flags, 1);
+  }
+
   add(op: number, nr: number, a0: number, a1: number, a2: number, a3: number, flags: number): void {
     const p = this.ptr;
+    if (p >= this.ops.length) this.grow(p);
     this.ops[p] = op;
     this.nargs[p] = nr;
     const b = p * 4;
@@ -44,13 +63,14 @@ export class OpLog {
     return this.entry(this.ptr === 0 ? LOGSIZE - 1 : this.ptr - 1);
   }
 
+  /** The entry in a slot (a slot not filled yet reads as zeros, as in fsx's zeroed array). */
   entry(slot: number): LogEntry {
     const b = slot * 4;
     return {
-      op: this.ops[slot],
-      nrArgs: this.nargs[slot],
-      args: [this.args[b], this.args[b + 1], this.args[b + 2], this.args[b + 3]],
-      flags: this.flags[slot],
+      op: this.ops[slot] ?? 0,
+      nrArgs: this.nargs[slot] ?? 0,
+      args: [this.args[b] ?? 0, this.args[b + 1] ?? 0, this.args[b + 2] ?? 0, this.args[b + 3] ?? 0],
+      flags: this.flags[slot] ?? 0,
     };
   }
 

@@ -464,7 +464,8 @@ export class Kernel {
     this.v = versionNumber(design.base);
     this.mount = mount;
     const maxBlocks = Math.ceil(maxFileLen / PAGE_SIZE) + 2;
-    this.media = new Media(maxBlocks);
+    // the media grows as blocks are allocated (an explored program makes thousands of kernels, most with a few blocks)
+    this.media = new Media(Math.min(maxBlocks, 16));
     this.inode = new Inode(131, maxBlocks, initialDax, fs.lockNames);
     // ext4 before 5.8 has no per-file DAX flag: a file that is not DAX under -o dax journals its data
     if (fs.name === 'ext4' && this.v < V5_8) {
