@@ -1,7 +1,7 @@
 import type { Gen } from '../sched/task.js';
 import { E, strerror, type Feature, type FsxFile, type Mapping } from './file.js';
 import type { ParsedOp } from './fsxops.js';
-import { DataGen, type GenArena } from './gendata.js';
+import { DataGen, makeOriginal, type GenArena } from './gendata.js';
 import { GlibcRandom } from './random.js';
 import { OpLog, describeEntry, formatOpsLine } from './oplog.js';
 import {
@@ -216,13 +216,7 @@ export class FsxEngine {
       this.fileSize = this.maxfilelen = this.biggest = existing.length;
     }
     const n = this.maxfilelen;
-    let orig: Uint8Array;
-    if (this.arena) orig = this.arena.original(this.rnd, n);
-    else {
-      orig = new Uint8Array(n);
-      const r = this.rnd;
-      for (let i = 0; i < n; i++) orig[i] = r.next() & 255;
-    }
+    const orig = this.arena ? this.arena.original(this.rnd, n) : makeOriginal(this.rnd, n);
     this.original = orig;
     this.gen = new DataGen(orig, n + o.writebdy, true, this.arena);
     this.good = this.gen.good;

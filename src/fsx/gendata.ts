@@ -67,6 +67,13 @@ function instantiate(memory: WebAssembly.Memory): AddFn | null {
  * costs the whole process address-space work (every thread pays for its
  * unmapping). Runs in one thread are sequential, so they can take turns.
  */
+/** fsx's original_buf: n bytes of random() & 255, as fsx fills it at start-up. */
+export function makeOriginal(rnd: GlibcRandom, n: number): Uint8Array {
+  const bytes = new Uint8Array(n);
+  for (let i = 0; i < n; i++) bytes[i] = rnd.next() & 255;
+  return bytes;
+}
+
 export class GenArena {
   memory: WebAssembly.Memory | null = null;
   add: AddFn | null = null;
@@ -86,8 +93,7 @@ export class GenArena {
       return c.bytes;
     }
     const before = rnd.save();
-    const bytes = new Uint8Array(n);
-    for (let i = 0; i < n; i++) bytes[i] = rnd.next() & 255;
+    const bytes = makeOriginal(rnd, n);
     this.orig = { n, before, after: rnd.save(), bytes };
     return bytes;
   }
@@ -146,7 +152,7 @@ export class DataGen {
     this.good = new Uint8Array(buf, this.goodAt, goodLen);
     this.oddOrig = new Uint8Array(buf, this.oddAt, n);
     const odd = this.oddOrig;
-    if (!(reuse && arena!.oddOf === original)) {
+    if (!reuse) {
       for (let o = 1; o < n; o += 2) odd[o] = original[o];
       if (arena && add) {
         arena.oddOf = original;

@@ -44,7 +44,7 @@ export class GlibcRandom {
   /** Whether the generator is in state `s`. */
   isAt(s: { r: Int32Array; i: number }): boolean {
     if (s.i !== this.i) return false;
-    for (let k = 0; k < 34; k++) if (s.r[k] !== this.r[k]) return false;
+    for (let k = 0; k < this.r.length; k++) if (s.r[k] !== this.r[k]) return false;
     return true;
   }
 

@@ -85,6 +85,7 @@ function acquire(k: LockCtx, t: Task, sem: RwSem, write: boolean, frame: string 
   return DONE;
 }
 
+/** down_read()/down_write() (kernel/locking/rwsem.c, 4.13) preempted at might_sleep(): the rest once the task runs again. */
 function* acquireAfterPreemption(k: LockCtx, t: Task, sem: RwSem, write: boolean, frame: string | undefined): Gen<void> {
   yield;
   if (!uncontended(sem, write)) yield* acquireSlow(k, t, sem, write, frame);
@@ -193,6 +194,7 @@ export function lock_page_raw(k: LockCtx, t: Task, page: PageLockable, name: str
   return DONE;
 }
 
+/** lock_page() (include/linux/pagemap.h, 4.13) preempted at might_sleep(): the rest once the task runs again. */
 function* lockPageAfterPreemption(t: Task, page: PageLockable, name: string): Gen<void> {
   yield;
   if (page.locker !== null) yield* lockPageSlow(t, page, name);

@@ -22,14 +22,13 @@ function workerPath(): string {
  * the same. (A larger young generation, 64 MiB semi-spaces as with worker
  * threads before, measured the same as V8's default in a process.)
  */
-export const WORKER_V8_FLAGS: readonly string[] = ['--always-sparkplug'];
+const WORKER_V8_FLAGS: readonly string[] = ['--always-sparkplug'];
 
 /**
  * Run jobs (seeds, explorations) in worker processes; results in job order
  * whatever the order workers finish. Processes, not threads: two worker
  * threads of one process ran 4-11% slower than two processes on the same
- * seeds on this project's 2-core machines (measured side by side, `npm run
- * bench` keeps measuring it), and a sweep is long enough that a process's
+ * seeds on this project's 2-core machines (measured side by side), and a sweep is long enough that a process's
  * start-up (a tenth of a second) does not count. When `interrupted()` turns
  * true the jobs in flight are abandoned at once (their processes are
  * killed: a seed of millions of ops does not hold a Ctrl-C up) and the
