@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, runEngine, tmp } from '../helpers.js';
@@ -102,5 +102,33 @@ describe('start-up errors go through fsx\'s prterr()', () => {
     const r = await cli(['-q', '-k', join(d, 'none')]);
     expect(r.code).toBe(91);
     expect(r.stderr).toMatch(/need an existing, non-empty file/);
+  });
+});
+
+describe("-k: fsx's copy probe is a real one-byte copy", () => {
+  // fsx probes copy_file_range by copying byte 0 of the file to byte 1, after it read the kept file into its
+  // good buffer: the file's byte 1 changes and fsx's idea of it does not, so its first check of byte 1 fails
+  const kept = (): string => {
+    const d = tmp();
+    const f = join(d, 'f');
+    writeFileSync(f, Uint8Array.from({ length: 8192 }, (_, i) => (i * 37 + 11) & 0xff));
+    return f;
+  };
+
+  it('a kept file with data: byte 1 becomes byte 0, and the -X check after op 1 fails on it (exit 110)', async () => {
+    const f = kept();
+    const r = await cli(['-q', '-S', '1', '-N', '1', '-X', '-k', '-u', '-J', '-B', '-0', '-a', '--fs', 'ext4', '--no-flip', f]);
+    expect(r.code).toBe(110);
+    expect(r.stdout).toMatch(/READ BAD DATA: offset = 0x0, size = 0x1ae/);
+    expect(r.stdout).toMatch(/^0x1\s+0x3055\s+0x0b55\s+0x0$/m);
+    const final = readFileSync(f);
+    expect(final[1]).toBe(final[0]);
+  });
+
+  it('with -E (no copy range) nothing is probed and the run is clean', async () => {
+    const f = kept();
+    const r = await cli(['-q', '-S', '1', '-N', '1', '-X', '-k', '-E', '-u', '-J', '-B', '-0', '-a', '--fs', 'ext4', '--no-flip', f]);
+    expect(r.code).toBe(0);
+    expect(readFileSync(f)[1]).toBe(48);
   });
 });
