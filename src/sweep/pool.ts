@@ -11,18 +11,28 @@ function workerPath(): string {
 }
 
 /**
- * V8 flags for each worker: baseline (Sparkplug) code for every function
- * from its first call, instead of the interpreter until it is warm. What a
- * second worker costs beyond its share is its own warm-up: each worker
- * compiles the model afresh (~170 functions optimised in its first seed, a
- * second of compiler time), and on two cores its compiler threads take time
- * from the other worker, where a lone worker has a free core for them. With
- * this flag a worker's first ten seeds take 6% less CPU; measured side by
- * side, 60 seeds x 40000 ops with 2 workers ran 6% faster and with 1 worker
- * the same. (A larger young generation, 64 MiB semi-spaces as with worker
- * threads before, measured the same as V8's default in a process.)
+ * V8 flags for each worker.
+ *
+ * - Baseline (Sparkplug) code for every function from its first call,
+ *   instead of the interpreter until it is warm. What a second worker costs
+ *   beyond its share is partly its own warm-up: each worker compiles the
+ *   model afresh (~170 functions optimised in its first seed, a second of
+ *   compiler time), and on two cores its compiler threads take time from the
+ *   other worker, where a lone worker has a free core for them. With this
+ *   flag a worker's first ten seeds take 6% less CPU; measured side by side,
+ *   60 seeds x 40000 ops with 2 workers ran 6% faster and with 1 worker the
+ *   same.
+ * - A young generation of 2 MiB semi-spaces (V8's default grows to 16 MiB).
+ *   A seed allocates ~9 KB per op, nearly all of it dead by the next
+ *   scavenge; with the default each worker cycles 32 MiB of nursery through
+ *   the cache, and two workers share one 32 MiB L3 (this project's machines),
+ *   so each slowed the other. With 2 MiB a nursery stays in its core's L2
+ *   and the survivors are as few: measured side by side, 60 seeds x 40000
+ *   ops with 2 workers ran 8% faster (medians of 3 and 4 alternations), with
+ *   1 worker the same. (Larger semi-spaces, 8-64 MiB, measured the same as
+ *   the default.)
  */
-const WORKER_V8_FLAGS: readonly string[] = ['--always-sparkplug'];
+const WORKER_V8_FLAGS: readonly string[] = ['--always-sparkplug', '--max-semi-space-size=2'];
 
 /**
  * Run jobs (seeds, explorations) in worker processes; results in job order
