@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import workerpool from 'workerpool';
 import type { RunConfig } from '../core/config.js';
@@ -35,6 +36,15 @@ function workerPath(): string {
 const WORKER_V8_FLAGS: readonly string[] = ['--always-sparkplug', '--max-semi-space-size=2'];
 
 /**
+ * And when there is a worker on every core: the garbage collector's work in
+ * the worker's own thread. A lone worker's scavenges run in parallel on the
+ * idle core (1 worker with this flag measured 9% slower); with every core
+ * running a worker, those helper threads only take time from another worker:
+ * 60 seeds x 40000 ops with 2 workers on 2 cores ran 5% faster with it.
+ */
+const FULL_MACHINE_V8_FLAGS: readonly string[] = ['--single-threaded-gc'];
+
+/**
  * Run jobs (seeds, explorations) in worker processes; results in job order
  * whatever the order workers finish. Processes, not threads: two worker
  * threads of one process ran 4-11% slower than two processes on the same
@@ -57,7 +67,7 @@ export async function runJobs<J extends Job>(
     minWorkers: n,
     maxWorkers: n,
     // structured clone, as between threads: a job's and a result's typed arrays and undefined fields survive
-    forkOpts: { serialization: 'advanced', execArgv: [...WORKER_V8_FLAGS] },
+    forkOpts: { serialization: 'advanced', execArgv: [...WORKER_V8_FLAGS, ...(n >= availableParallelism() ? FULL_MACHINE_V8_FLAGS : [])] },
   });
   const results: (JobResult<J> | undefined)[] = new Array<JobResult<J> | undefined>(jobs.length).fill(undefined);
   let done = 0;
