@@ -27,8 +27,8 @@ function workerPath(): string {
  *   A seed allocates ~9 KB per op, nearly all of it dead by the next
  *   scavenge; with the default each worker cycles 32 MiB of nursery through
  *   the cache, and two workers share one 32 MiB L3 (this project's machines),
- *   so each slowed the other. With 2 MiB a nursery stays in its core's L2
- *   and the survivors are as few: measured side by side, 60 seeds x 40000
+ *   so each slowed the other. With 2 MiB two nurseries take 8 MiB of it, and
+ *   the survivors are as few: measured side by side, 60 seeds x 40000
  *   ops with 2 workers ran 8% faster (medians of 3 and 4 alternations), with
  *   1 worker the same. (Larger semi-spaces, 8-64 MiB, measured the same as
  *   the default.)
@@ -40,7 +40,8 @@ const WORKER_V8_FLAGS: readonly string[] = ['--always-sparkplug', '--max-semi-sp
  * the worker's own thread. A lone worker's scavenges run in parallel on the
  * idle core (1 worker with this flag measured 9% slower); with every core
  * running a worker, those helper threads only take time from another worker:
- * 60 seeds x 40000 ops with 2 workers on 2 cores ran 5% faster with it.
+ * 60 seeds x 40000 ops with 2 workers on 2 cores ran 5% and 10% faster with
+ * it in two side-by-side runs.
  */
 const FULL_MACHINE_V8_FLAGS: readonly string[] = ['--single-threaded-gc'];
 
