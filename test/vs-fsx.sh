@@ -10,9 +10,9 @@
 #   FSX=... test/vs-fsx.sh case DIR ARGS...   # one option set, kept in DIR
 #   test/vs-fsx.sh gen [SEED [COUNT]]         # print the option sets only
 #
-# Run it from the project's root, on the file system daxfsx is told to
-# model (the default flags say ext4 with 4096-byte blocks, as the vectors
-# were made). Environment:
+# The runs must be on the file system daxfsx is told to model (the default
+# flags say ext4, 4096-byte blocks, as the vectors were made; for XFS, one
+# made with -m reflink=0 and --fs xfs). Environment:
 #   FSX          the real fsx binary (required, except for gen)
 #   DAXFSX       daxfsx (default: bin/daxfsx)
 #   DAXFSX_FLAGS daxfsx's own flags (default: --no-flip --fs ext4; a design
