@@ -219,3 +219,12 @@ describe('the README says what the code does', () => {
     for (const s of ["unknown option '--bogus'", "'x' is not a number", 'the test file name is required', 'No such file or directory']) expect(table).toContain(s);
   });
 });
+
+describe('--version', () => {
+  it("prints the package's version (the one recordings carry)", async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const r = await cli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+});
