@@ -132,3 +132,26 @@ describe("-k: fsx's copy probe is a real one-byte copy", () => {
     expect(readFileSync(f)[1]).toBe(48);
   });
 });
+
+describe('-Z: direct I/O off DAX must be aligned to the device sector', () => {
+  // "DIO must be aligned to device logical sector size": xfs_file_dio_aio_write/_read and ext4's
+  // do_blockdev_direct_IO give -EINVAL; a DAX inode's I/O goes through dax_iomap_rw, which does not care
+  const run = (extra: string[]) => cli(['-q', '-S', '7', '-N', '50', '-Z', '-R', '-W', '--no-flip', ...extra, join(tmp(), 'f')]);
+
+  it.each(['xfs', 'ext4'])('%s, not DAX, write boundary 1: the first write at 0x3d4bc fails with EINVAL (fsx exit 151)', async (fs) => {
+    const r = await run(['--fs', fs, '--initial-dax', 'off']);
+    expect(r.code).toBe(151);
+    expect(r.stdout.split('\n')[0]).toBe('dowrite: write: Invalid argument');
+  });
+
+  it('not DAX, a misaligned read fails with EINVAL (fsx exit 141)', async () => {
+    const r = await cli(['-q', '-S', '8', '-N', '50', '-Z', '-R', '-W', '--no-flip', '--fs', 'xfs', '--initial-dax', 'off', join(tmp(), 'f')]);
+    expect(r.code).toBe(141);
+    expect(r.stdout.split('\n')[0]).toBe('doread: read: Invalid argument');
+  });
+
+  it('the same run on a DAX file, or with 512-byte boundaries, completes', async () => {
+    expect((await run(['--fs', 'xfs'])).code).toBe(0);
+    expect((await run(['--fs', 'ext4', '--initial-dax', 'off', '-r', '512', '-w', '512'])).code).toBe(0);
+  });
+});

@@ -79,10 +79,29 @@ export function* dax_read(k: Kernel, n: FsNames, t: Task, dst: Uint8Array, dstOf
   }
 }
 
+/**
+ * The device's logical sector size: direct I/O off DAX must be aligned to it
+ * (a pmem namespace's block device has 512-byte sectors).
+ */
+const DIO_SECTOR = 512;
+
+/**
+ * Direct I/O's alignment check: "DIO must be aligned to device logical sector size"
+ * (xfs_file_dio_aio_read/_write, fs/xfs/xfs_file.c; ext4 through do_blockdev_direct_IO,
+ * fs/direct-io.c; 4.13-5.11): -EINVAL for a file offset or length off a sector
+ * boundary. The user buffer's address counts too in the kernel; the model takes it
+ * as aligned (fsx aligns its buffers to -r and -w).
+ */
+function dioMisaligned(pos: number, len: number): boolean {
+  return ((pos | len) & (DIO_SECTOR - 1)) !== 0;
+}
+
 /** A direct read: write back the range, then read media (the caller holds what the file system takes). */
 export function* dio_read(k: Kernel, n: FsNames, t: Task, dst: Uint8Array, dstOff: number, len: number, pos: number): Gen<number> {
   t.enter(n.dio_read);
   try {
+    // XFS answers 0 to a misaligned read at EOF, ext4 -EINVAL; fsx never reads there
+    if (dioMisaligned(pos, len)) return pos === k.isize() && k.fs.name === 'xfs' ? 0 : -22;
     yield* filemap_write_and_wait_range(k, t, pos, pos + len - 1);
     if (k.tick()) yield;
     const isize = k.isize();
@@ -126,6 +145,7 @@ export function* write_body(k: Kernel, n: FsNames, t: Task, dax: boolean, direct
   if (direct) {
     t.enter(n.dio_write);
     try {
+      if (dioMisaligned(pos, len)) return -22;
       yield* write_checks(k, t, pos, false);
       yield* filemap_write_and_wait_range(k, t, pos, pos + len - 1);
       truncate_pagecache_range(k, t, Math.floor(pos / PAGE_SIZE) * PAGE_SIZE, Math.ceil((pos + len) / PAGE_SIZE) * PAGE_SIZE);
