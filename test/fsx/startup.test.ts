@@ -150,6 +150,13 @@ describe('-Z: direct I/O off DAX must be aligned to the device sector', () => {
     expect(r.stdout.split('\n')[0]).toBe('doread: read: Invalid argument');
   });
 
+  it('from 5.8 a misaligned read of a hole reads zeros (iomap_dio_hole_actor): the same seed gets past it to its first misaligned write', async () => {
+    const r = await cli(['-q', '-S', '8', '-N', '50', '-Z', '-R', '-W', '--no-flip', '--fs', 'xfs', '--kernel', 'deferred', '--initial-dax', 'off', join(tmp(), 'f')]);
+    expect(r.code).toBe(151);
+    expect(r.stdout.split('\n')[0]).toBe('dowrite: write: Invalid argument');
+    expect(r.stdout).toMatch(/^5\(\s*5 mod 256\): READ\s+0x3e3 thru 0x5fe/m);
+  });
+
   it('the same run on a DAX file, or with 512-byte boundaries, completes', async () => {
     expect((await run(['--fs', 'xfs'])).code).toBe(0);
     expect((await run(['--fs', 'ext4', '--initial-dax', 'off', '-r', '512', '-w', '512'])).code).toBe(0);

@@ -1,6 +1,7 @@
 import { andThen, type Task } from '../../sched/task.js';
 import { FALLOC } from '../../fsx/ops.js';
-import { Kernel, PAGE_SIZE, Page, type Gen, type RemapKind } from '../core.js';
+import { HOLE, Kernel, PAGE_SIZE, Page, type Gen, type RemapKind } from '../core.js';
+import { V5_8 } from '../designs.js';
 import { down_read, down_write, up_read, up_write } from '../locks.js';
 import { filemap_write_and_wait_range, generic_file_buffered_read, generic_perform_write, write_cache_pages } from '../mm/filemap.js';
 import { truncate_pagecache, truncate_pagecache_range } from '../mm/truncate.js';
@@ -86,23 +87,43 @@ export function* dax_read(k: Kernel, n: FsNames, t: Task, dst: Uint8Array, dstOf
 const DIO_SECTOR = 512;
 
 /**
- * Direct I/O's alignment check: "DIO must be aligned to device logical sector size"
- * (xfs_file_dio_aio_read/_write, fs/xfs/xfs_file.c; ext4 through do_blockdev_direct_IO,
- * fs/direct-io.c; 4.13-5.11): -EINVAL for a file offset or length off a sector
- * boundary. The user buffer's address counts too in the kernel; the model takes it
- * as aligned (fsx aligns its buffers to -r and -w).
+ * Direct I/O's alignment check on writes: "DIO must be aligned to device logical sector size"
+ * (xfs_file_dio_aio_write, fs/xfs/xfs_file.c, 4.13-5.11; ext4_direct_IO through
+ * do_blockdev_direct_IO, fs/direct-io.c, 4.13-5.4, then iomap_dio_bio_actor): -EINVAL for a
+ * file offset or length off a sector boundary. The user buffer's address counts too in the
+ * kernel; the model takes it as aligned (fsx aligns its buffers to -r and -w).
  */
 function dioMisaligned(pos: number, len: number): boolean {
   return ((pos | len) & (DIO_SECTOR - 1)) !== 0;
+}
+
+/**
+ * The same check on reads, which moved: iomap_dio_actor (fs/iomap.c, 4.13/4.14) checks
+ * every extent of the range, as ext4's do_blockdev_direct_IO checks the whole of it; from
+ * 4.19 (fs/iomap/direct-io.c in 5.8/5.11, which ext4 uses since 5.5) only a mapped extent's
+ * piece goes through iomap_dio_bio_actor's check, and a hole or unwritten extent reads as
+ * zeros (iomap_dio_hole_actor). Extent edges are block edges, so only the range's first and
+ * last blocks can hold a misaligned piece.
+ */
+function dioReadMisaligned(k: Kernel, pos: number, len: number): boolean {
+  if (!dioMisaligned(pos, len)) return false;
+  if (k.v < V5_8) return true;
+  const ip = k.inode;
+  const written = (b: number): boolean => b < ip.blocks.length && ip.blocks[b] !== HOLE && !ip.unwritten[b];
+  const end = pos + len;
+  return ((pos & (DIO_SECTOR - 1)) !== 0 && written(Math.floor(pos / PAGE_SIZE))) || ((end & (DIO_SECTOR - 1)) !== 0 && written(Math.floor((end - 1) / PAGE_SIZE)));
 }
 
 /** A direct read: write back the range, then read media (the caller holds what the file system takes). */
 export function* dio_read(k: Kernel, n: FsNames, t: Task, dst: Uint8Array, dstOff: number, len: number, pos: number): Gen<number> {
   t.enter(n.dio_read);
   try {
-    // XFS answers 0 to a misaligned read at EOF, ext4 -EINVAL; fsx never reads there
-    if (dioMisaligned(pos, len)) return pos === k.isize() && k.fs.name === 'xfs' ? 0 : -22;
+    // iomap answers 0 to a read at or past EOF before any check (XFS; ext4 from 5.5), 4.13's ext4 checks first; fsx never reads there
+    if (pos >= k.isize() && (k.fs.name === 'xfs' || k.v >= V5_8)) return 0;
+    if (k.v < V5_8 && dioReadMisaligned(k, pos, len)) return -22;
     yield* filemap_write_and_wait_range(k, t, pos, pos + len - 1);
+    // from 5.8 the extents are looked at after the write-back (which maps what was delayed)
+    if (k.v >= V5_8 && dioReadMisaligned(k, pos, len)) return -22;
     if (k.tick()) yield;
     const isize = k.isize();
     const ret = Math.max(0, Math.min(len, isize - pos));
