@@ -30,9 +30,10 @@
 # makes fsx print dontcache=1 in its -d lines, where the modelled kernels
 # refuse it; -l 0, junk after a number and -h get daxfsx's own messages.
 # -Z is left out of the sets: the model's file starts in DAX mode, where
-# direct I/O has no alignment rule, and with --initial-dax off a misaligned
-# direct read gets EINVAL as on 4.13-5.11, where a 6.x ext4 reads it through
-# the page cache instead.
+# direct I/O has no alignment rule; with --initial-dax off, misaligned direct
+# I/O gets EINVAL as each design's kernel answers it (a 6.x ext4 reads it
+# through the page cache instead), and the model's copy_file_range does not
+# go through the direct paths as the kernel's does.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 DAXFSX=${DAXFSX:-$here/bin/daxfsx}
