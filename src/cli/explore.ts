@@ -117,7 +117,8 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
     w(`  distinct states ${res.states}`);
     w(`  exhausted      ${res.exhausted ? 'yes: every interleaving within the bounds was run' : 'no: the time budget ran out'}`);
     const pr = res.pruned;
-    const how = res.reduction.on ? 'partial-order reduction' : res.reduction.why ? `no reduction (${res.reduction.why})` : 'no reduction (--no-reduction)';
+    const eager = res.reduction.eagerLocks?.length ? ` (lazy locks, but every order of ${res.reduction.eagerLocks.join(', ')}: a deadlock may lie there)` : res.reduction.on ? ' (lazy locks)' : '';
+    const how = res.reduction.on ? `partial-order reduction${eager}` : res.reduction.why ? `no reduction (${res.reduction.why})` : 'no reduction (--no-reduction)';
     w(`  reduction      ${how}${res.stateHashing ? '' : '; no state hashing (--no-state-hashing)'}`);
     w(`  pruned         ${pr.reduction} by the reduction's races, ${pr.sleepSet} by sleep sets, ${pr.stateHash} by state hashing, ${pr.preemptionBound} by the preemption bound`);
     w(`  time           ${res.seconds.toFixed(2)} s`);
@@ -145,6 +146,7 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
         failures,
         seconds: Number(res.seconds.toFixed(3)),
         reduction: res.reduction.on,
+        ...(res.reduction.eagerLocks?.length ? { eagerLocks: res.reduction.eagerLocks } : {}),
         stateHashing: res.stateHashing,
         pruned: res.pruned,
       };

@@ -1,4 +1,5 @@
-import { OBJ } from '../kernel/access.js';
+import { OBJ, RWSEMS } from '../kernel/access.js';
+import { LockOrder } from './lockorder.js';
 import { Turns, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner, type Sleepers } from './runs.js';
 import { END_FINISHED, END_IDLE } from './steps.js';
 import type { ChoicePoint } from './strategy.js';
@@ -48,9 +49,30 @@ interface Summary {
   r: number[];
   w: number[];
   block: number;
+  /**
+   * Per task, with two tasks: each distinct sequence of its steps' accesses
+   * from the state on, as far as frontiers() goes, keeping only steps that
+   * touch something new (flat pairs of reads and writes), by a key; null
+   * when there were too many (then `r` and `w` stand for them).
+   */
+  seqs: (Map<string, Int32Array> | null)[];
 }
 
+/** Sequences kept per state and task before its union stands in for them. */
+const MAX_SEQS = 16;
+
 const bit = (t: number): number => 1 << t;
+
+
+/** The rw_semaphores, each on its own (lazy locks). */
+const LOCKS = [OBJ.IOLOCK, OBJ.MMAPLOCK, OBJ.JSEM, OBJ.MMAPSEM];
+
+/** The names (OBJ's) of the locks in a mask. */
+function lockNames(mask: number): string[] {
+  return Object.entries(OBJ)
+    .filter(([, b]) => mask & b)
+    .map(([name]) => name);
+}
 
 function lowest(mask: number): number {
   return 31 - Math.clz32(mask & -mask);
@@ -163,6 +185,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
     pruned.reduction += popcount(affordable & ~n.done & ~n.slept);
   };
   let sleepers: Sleepers | undefined;
+  const order = new LockOrder(RWSEMS);
   // the number of tasks (sleep sets are for two)
   let T = 0;
   /**
@@ -191,6 +214,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
     await turns.maybe();
     const r = runner(prefix, true, { sleep: sleepers, covered });
     interleavings++;
+
     if (r.blocked) pruned.sleepSet++;
     tally(r, failures, outcomes);
     if (o.stopAtFirstFailure && failures.size) {
@@ -199,6 +223,16 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
     }
     const pts = r.points;
     const log = r.log!;
+    if (order.learn(log)) {
+      // a lock's holds were taken to commute where they may deadlock: start again with it eager (lockorder.ts)
+      path.length = 0;
+      prefix = [];
+      sleepers = undefined;
+      seen.clear();
+      summaries.clear();
+      continue;
+    }
+
     for (let j = 0; j < log.length; j++) if (log.task[j] >= T) T = log.task[j] + 1;
     for (const p of r.pending) if (p >= T) T = p + 1;
     for (let i = 0; i < prefix.length; i++) {
@@ -234,7 +268,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
       noteStep(node, p.step, log);
       path.push(node);
     }
-    analyse(r, path, cutAt, P, pruned, summaries);
+    analyse(r, path, cutAt, P, pruned, summaries, order.eager);
     // the deepest choice point with a task still to explore
     let i = path.length - 1;
     for (; i >= 0; i--) {
@@ -246,12 +280,13 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
     const n = path[i];
     const t = lowest(n.todo & ~n.done & ~n.sleep);
     sleepers = sleepersFor(n, t, T === 2);
+
     n.done |= bit(t);
     n.chosen = t;
     path.length = i + 1;
     prefix = path.map((x) => x.chosen);
   }
-  return { interleavings, states: seen.size, exhausted, failures, seconds: (performance.now() - t0) / 1000, pruned, stateHashing: hashing, reduction: { on: true }, outcomes };
+  return { interleavings, states: seen.size, exhausted, failures, seconds: (performance.now() - t0) / 1000, pruned, stateHashing: hashing, reduction: { on: true, eagerLocks: lockNames(order.eager) }, outcomes };
 }
 
 /** A choice point's state without who could go on (ExploreStrategy's hash ends with it): covers() compares that itself. */
@@ -285,7 +320,7 @@ function noteStep(n: Node, step: number, log: NonNullable<Explored['log']>): voi
   if (step >= log.length) return;
   const t = log.task[step];
   n.stepReads[t] = log.reads[step];
-  n.stepWrites[t] = log.writes[step];
+  n.stepWrites[t] = log.writesWithLocks(step);
   n.stepEnds[t] = log.ends[step];
 }
 
@@ -328,13 +363,14 @@ function sleepersFor(n: Node, u: number, tasks2: boolean): Sleepers {
  * points of `path` before `cutAt` (points from `cutAt` on are covered by
  * a state explored before).
  */
-function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pruned, summaries: Map<string, Summary>): void {
+function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pruned, summaries: Map<string, Summary>, eager: number): void {
   const log = r.log!;
   const n = log.length;
   if (n === 0) return;
   const task = log.task;
   const reads = log.reads;
   const writes = log.writes.slice();
+  for (let j = 0; j < n; j++) writes[j] |= (log.takes[j] | log.releases[j]) & eager;
   if (!r.blocked && !r.cut) writes[n - 1] |= OBJ.END;
   let T = 0;
   for (let j = 0; j < n; j++) if (task[j] >= T) T = task[j] + 1;
@@ -347,6 +383,37 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
   // the first step of the block of same-task steps each step is in
   const blockStart = new Int32Array(n);
   for (let j = 1; j < n; j++) blockStart[j] = task[j] === task[j - 1] ? blockStart[j - 1] : j;
+
+  // the lazy locks each step's task holds while it runs (taken before or in it), for read and for write, and where it took each
+  const lazy = RWSEMS & ~eager;
+  const L = LOCKS.length;
+  const heldR = new Int32Array(n);
+  const heldW = new Int32Array(n);
+  const startR = new Int32Array(n);
+  const startW = new Int32Array(n);
+  const acq = new Int32Array(n * L).fill(-1);
+  {
+    const curR = new Int32Array(T);
+    const curW = new Int32Array(T);
+    const curAcq = new Int32Array(T * L).fill(-1);
+    for (let j = 0; j < n; j++) {
+      const q = task[j];
+      const tk = log.takes[j] & lazy;
+      const tkw = log.takesW[j] & lazy;
+      startR[j] = curR[q];
+      startW[j] = curW[q];
+      heldR[j] = curR[q] | (tk & ~tkw);
+      heldW[j] = curW[q] | tkw;
+      for (let li = 0; li < L; li++) {
+        if (tk & LOCKS[li]) curAcq[q * L + li] = j;
+        acq[j * L + li] = curAcq[q * L + li];
+      }
+      const rel = log.releases[j] & lazy;
+      const keep = log.keeps[j] & lazy;
+      curR[q] = (curR[q] & ~rel) | (keep & ~tkw);
+      curW[q] = (curW[q] & ~rel) | (keep & tkw);
+    }
+  }
 
   const addAt = (x: number, p: number): void => {
     if (x < 0 || x >= cutAt) return;
@@ -369,6 +436,7 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
         }
         continue;
       }
+
       node.todo |= bit(t);
     }
   };
@@ -395,6 +463,35 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
       addAt(pointOf[b], p);
       markBlock(p, b, i);
     }
+  };
+
+  /**
+   * Reverse the race of step i (another task's) and p's step j. When i's
+   * task holds a lazy lock through i that p holds through j's conflicting
+   * access, in modes that exclude each other, j cannot run before i unless
+   * p's hold comes before the other's: p is asked for where that hold was
+   * taken, not at i.
+   */
+  const requestRace = (p: number, i: number, j: number): void => {
+    const dep = (writes[i] & (reads[j] | writes[j])) | (reads[i] & writes[j]);
+    let pr = startR[j];
+    let pw = startW[j];
+    if (!(dep & (log.preReads[j] | log.preWrites[j]))) {
+      pr |= log.takes[j] & ~log.takesW[j] & lazy;
+      pw |= log.takesW[j] & lazy;
+    }
+    const clash = (heldW[i] & (pr | pw)) | (heldR[i] & pw);
+    if (!clash) {
+      request(p, i);
+      return;
+    }
+    for (let li = 0; li < L; li++) if (clash & LOCKS[li]) request(p, acq[i * L + li]);
+  };
+  /** A race with a step of p not run here (a covered state's subtree): at i, and where i's task took each lazy lock it holds through i. */
+  const requestUnder = (p: number, i: number): void => {
+    request(p, i);
+    const held = heldR[i] | heldW[i];
+    for (let li = 0; li < L; li++) if (held & LOCKS[li] && acq[i * L + li] !== i) request(p, acq[i * L + li]);
   };
 
   // vector clocks: vc[j*T + q] is the last step of task q that happens before step j (or is it)
@@ -448,7 +545,7 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
     // the race: the latest step of another task dependent with j and not ordered before p's previous step
     best = -1;
     eachConflict(p, w, rd, keepBest);
-    if (best >= 0) request(p, best);
+    if (best >= 0) requestRace(p, best, j);
     // j's clock
     if (prev >= 0) join(j, prev);
     for (let m = rd; m; m &= m - 1) {
@@ -513,10 +610,30 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
     const s = summaries.get(path[cutAt].hash);
     if (!s) return;
     for (let p = 0; p < T && p < s.r.length; p++) {
+      const seqs = s.seqs[p];
+      if (T === 2 && seqs) {
+        // each sequence as the run of steps it was: a step races with the latest conflicting step of
+        // the other task not ordered before it, and after a race that step is ordered before the rest
+        const prev = lastOf[p];
+        const q = 1 - p;
+        for (const seq of seqs.values()) {
+          let bound = prev >= 0 ? vc[prev * T + q] : -1;
+          for (let x = 0; x < seq.length; x += 2) {
+            best = -1;
+            const sw = seq[x + 1];
+            eachConflict(p, sw, seq[x] & ~sw, keepBest);
+            if (best > bound) {
+              requestUnder(p, best);
+              bound = best;
+            }
+          }
+        }
+        continue;
+      }
       const sw = s.w[p];
       const sr = s.r[p] & ~sw;
       if (!sw && !sr) continue;
-      eachConflict(p, sw, sr, (c) => request(p, c));
+      eachConflict(p, sw, sr, (c) => requestUnder(p, c));
     }
     // requests the subtree made at the start of a block that began above the state (the block of the
     // task that goes on here: the choice made at the state, which may not have run)
@@ -531,33 +648,90 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
   }
 
   // what this run did from each state before the cut, for the runs that will reach those states again
-  const sufR = new Int32Array((n + 1) * T);
-  const sufW = new Int32Array((n + 1) * T);
-  for (let j = n - 1; j >= 0; j--) {
-    for (let q = 0; q < T; q++) {
-      sufR[j * T + q] = sufR[(j + 1) * T + q];
-      sufW[j * T + q] = sufW[(j + 1) * T + q];
-    }
-    sufR[j * T + task[j]] |= reads[j];
-    sufW[j * T + task[j]] |= log.writes[j];
-  }
   const cutSummary = cutAt < nodes ? summaries.get(path[cutAt].hash) : undefined;
+  const data = (j: number): number => writes[j] & ~OBJ.END;
+  const frontier = frontiers(T, n, task, reads, data, vc, r.points, Math.min(cutAt, nodes), cutSummary);
   const running = new Int32Array(T);
   for (let k = 0; k < Math.min(cutAt, nodes); k++) {
     const h = path[k].hash;
     let s = summaries.get(h);
     if (!s) {
-      s = { r: new Array<number>(T).fill(0), w: new Array<number>(T).fill(0), block: 0 };
+      s = { r: new Array<number>(T).fill(0), w: new Array<number>(T).fill(0), block: 0, seqs: Array.from({ length: T }, () => new Map()) };
       summaries.set(h, s);
     }
-    const step = r.points[k].step;
     for (let q = 0; q < T; q++) {
-      s.r[q] = (s.r[q] ?? 0) | sufR[step * T + q] | (cutSummary?.r[q] ?? 0);
-      s.w[q] = (s.w[q] ?? 0) | sufW[step * T + q] | (cutSummary?.w[q] ?? 0);
+      s.r[q] = (s.r[q] ?? 0) | frontier.r[k * T + q];
+      s.w[q] = (s.w[q] ?? 0) | frontier.w[k * T + q];
+      const have = s.seqs[q];
+      if (have === undefined || have === null) continue;
+      const add = frontier.seqs[k * T + q];
+      if (add === null) {
+        s.seqs[q] = null;
+        continue;
+      }
+      for (const x of add) have.set(x.join(), x);
+      if (have.size > MAX_SEQS) s.seqs[q] = null;
     }
     for (let q = 0; q < T; q++) {
       running[q] += blockMarks[q]?.[k] ?? 0;
       if (running[q] > 0) s.block |= bit(q);
     }
   }
+}
+
+/**
+ * For each of the first `upto` choice points of a run, and each task p:
+ * what p's steps from that point on read and wrote, as far as a step of
+ * the run before the point can race with them. A step of p that another
+ * task's step after the point happens before (with two tasks) comes after
+ * every earlier step of that task too, so no step before the point races
+ * with it, nor with any later step of p: the summary stops there (and takes
+ * in the covered state's summary only when the run reached its cut without
+ * stopping). With more tasks it is every step from the point on.
+ */
+function frontiers(T: number, n: number, task: readonly number[], reads: readonly number[], data: (j: number) => number, vc: Int32Array, points: readonly ChoicePoint[], upto: number, cut: Summary | undefined): { r: Int32Array; w: Int32Array; seqs: (Int32Array[] | null)[] } {
+  const r = new Int32Array(upto * T);
+  const w = new Int32Array(upto * T);
+  const seqs: (Int32Array[] | null)[] = new Array(upto * T).fill(null);
+  const stepsOf: number[][] = [];
+  for (let q = 0; q < T; q++) stepsOf.push([]);
+  for (let j = 0; j < n; j++) stepsOf[task[j]].push(j);
+  const from = new Int32Array(T);
+  const seq: number[] = [];
+  for (let k = 0; k < upto; k++) {
+    const s = points[k].step;
+    for (let p = 0; p < T; p++) {
+      const mine = stepsOf[p];
+      while (from[p] < mine.length && mine[from[p]] < s) from[p]++;
+      let rr = 0;
+      let ww = 0;
+      let whole = true;
+      seq.length = 0;
+      for (let x = from[p]; x < mine.length; x++) {
+        const j = mine[x];
+        if (T === 2 && vc[j * T + (1 - p)] >= s) {
+          whole = false;
+          break;
+        }
+        const a = reads[j];
+        const b = data(j);
+        // a step touching nothing new conflicts with nothing the steps before it did not: it races with nothing
+        if (b & ~ww || a & ~(rr | ww)) seq.push(a, b);
+        rr |= a;
+        ww |= b;
+      }
+      let out: Int32Array[] | null = T === 2 ? [Int32Array.from(seq)] : null;
+      if (whole && cut) {
+        rr |= cut.r[p] ?? 0;
+        ww |= cut.w[p] ?? 0;
+        const more = cut.seqs[p];
+        if (!more || !out) out = null;
+        else if (more.size) out = [...more.values()].map((m) => Int32Array.from([...seq, ...m]));
+      }
+      r[k * T + p] = rr;
+      w[k * T + p] = ww;
+      seqs[k * T + p] = out;
+    }
+  }
+  return { r, w, seqs };
 }

@@ -51,7 +51,7 @@ export interface ExploreResult {
   /** Whether states reached before were pruned. */
   stateHashing: boolean;
   /** Whether partial-order reduction ran, and if it was asked for but could not, why not. */
-  reduction: { on: boolean; why?: string };
+  reduction: { on: boolean; why?: string; eagerLocks?: string[] };
   /** Each distinct final outcome, `verdict|signature|hash of the final file` (with `outcomes`). */
   outcomes?: Set<string>;
 }

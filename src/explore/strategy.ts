@@ -119,7 +119,7 @@ export class ExploreStrategy implements Strategy {
       return;
     }
     const r = log.reads[j];
-    const w = log.writes[j];
+    const w = log.writesWithLocks(j);
     for (let m = this.asleep; m; m &= m - 1) {
       const t = 31 - Math.clz32(m & -m);
       if (w & (this.sleepReads[t] | this.sleepWrites[t]) || r & this.sleepWrites[t]) this.asleep &= ~(1 << t);

@@ -2,6 +2,7 @@ import { AddressSpace, DaxEntry, Dentry, File, Inode, Kernel, Media, Page, Vma, 
 
 export type { AccessSink } from './core.js';
 import { RwSem } from './locks.js';
+import type { Task } from '../sched/task.js';
 
 /**
  * What a step of a model task read and wrote, for explore's partial-order
@@ -55,6 +56,9 @@ export const OBJ = {
   /** Explore's own: the run's end (the last step writes it, a task that did not get to run reads it). */
   END: 1 << 30,
 } as const;
+
+/** The rw_semaphores' objects: their takes and releases are lock operations, not accesses of data (explore/reduction.ts, lazy locks). */
+export const RWSEMS = OBJ.IOLOCK | OBJ.MMAPLOCK | OBJ.JSEM | OBJ.MMAPSEM;
 
 
 /**
@@ -159,7 +163,8 @@ const DENTRY: Table = { count: O.DENTRY, lru: O.DENTRY, referenced: O.DENTRY, do
 
 const FILE: Table = { f_count: O.FILE, dentry: 'const' };
 
-const RWSEM = (bit: number): Table => ({ name: 'const', readers: { w: bit }, writer: { w: bit }, waiters: { w: bit } });
+// the lock paths report themselves (locks.ts): taking and letting go as lock operations, the queue and the fast path's look as accesses
+const RWSEM: Table = { name: 'const', readers: 'private', writer: 'private', waiters: 'private', rec: 'private', bit: 'private' };
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -313,6 +318,13 @@ export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
   const touched = new Map<Uint8Array, { bit: number; copy: Uint8Array }>();
   const self: Instrumented = {
     inStep: false,
+    holdsPage: (t) => {
+      let held = false;
+      Map.prototype.forEach.call(k.inode.mapping.entries, (e: Page | DaxEntry) => {
+        if (e.locker === t) held = true;
+      });
+      return held;
+    },
     settle: (read) => {
       let w = 0;
       // only an array the step read (and so could have held) can have changed
@@ -454,7 +466,11 @@ export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
     }
     Object.defineProperty(owner, key, { value: s, writable: false });
   };
-  const rwsem = (s: RwSem, bit: number, what: string): void => fields(s, RWSEM(bit), what);
+  const rwsem = (s: RwSem, bit: number, what: string): void => {
+    s.rec = sink;
+    s.bit = bit;
+    fields(s, RWSEM, what);
+  };
   const media = (m: Media): void => fields(m, MEDIA, 'Media');
 
   k.rec = sink;
@@ -479,4 +495,6 @@ export interface Instrumented {
   inStep: boolean;
   /** What the compared arrays show written since the last call (at each step's end), given what the step read. */
   settle(read: number): number;
+  /** Whether task t holds the lock of a page or DAX entry in the file's cache (its accessors note what they read). */
+  holdsPage(t: Task): boolean;
 }

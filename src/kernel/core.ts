@@ -310,6 +310,8 @@ export interface Clock {
 /** Where the model reports each access of a shared object (explore's recorder; the objects are OBJ in access.ts). */
 export interface AccessSink {
   note(obj: number, write: boolean): void;
+  /** Task t took (`take`) or let go of a lock (an rw_semaphore, OBJ bit `obj`), for read or write: not an access of data (explore/reduction.ts, lazy locks). */
+  lock?(obj: number, take: boolean, write: boolean, t: Task): void;
 }
 
 /** What kind of kernel failure stopped the run. */

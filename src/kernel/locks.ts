@@ -1,6 +1,7 @@
 import { DONE, preempted, type Gen } from '../sched/task.js';
 import type { Task, Waitable } from '../sched/task.js';
 import type { Trace } from './trace.js';
+import type { AccessSink } from './core.js';
 
 /** What the lock paths need of the kernel: its trace and its preemption points. */
 export interface LockCtx {
@@ -26,6 +27,9 @@ export class RwSem implements Waitable {
   readonly readers: Task[] = [];
   writer: Task | null = null;
   readonly waiters: Waiter[] = [];
+  /** Explore's recorder and this lock's object (kernel/access.ts installs them; a plain run has none). */
+  rec: AccessSink | null = null;
+  bit = 0;
 
   constructor(readonly name: string) {}
 
@@ -40,6 +44,7 @@ export class RwSem implements Waitable {
   }
 
   ready(t: Task): boolean {
+    this.rec?.note(this.bit, true);
     const w = this.waiters.find((x) => x.t === t);
     return w ? this.grantable(t, w.write) : true;
   }
@@ -68,6 +73,7 @@ export class RwSem implements Waitable {
 
 /** rwsem's fast path (4.13 __down_read / __down_write, kernel/locking/rwsem.c): free and nobody queued ahead. */
 function uncontended(sem: RwSem, write: boolean): boolean {
+  sem.rec?.note(sem.bit, false);
   return sem.waiters.length === 0 && (write ? !sem.writer && sem.readers.length === 0 : !sem.writer);
 }
 
@@ -95,11 +101,13 @@ function* acquireAfterPreemption(k: LockCtx, t: Task, sem: RwSem, write: boolean
 /** rwsem_down_read_failed / rwsem_down_write_failed (kernel/locking/rwsem-xadd.c, 4.13): queue, sleep until granted in order. */
 function* acquireSlow(k: LockCtx, t: Task, sem: RwSem, write: boolean, frame: string | undefined): Gen<void> {
   const tr = k.trace;
+  sem.rec?.note(sem.bit, true);
   sem.waiters.push({ t, write });
   if (tr.enabled) tr.add(t, 'lock', F_WAIT, sem.name, write, sem.holderText(t));
   t.enter(write ? 'down_write' : 'down_read');
   while (!sem.ready(t)) yield sem;
   t.leave();
+  sem.rec?.note(sem.bit, true);
   sem.waiters.splice(
     sem.waiters.findIndex((w) => w.t === t),
     1,
@@ -111,6 +119,7 @@ function* acquireSlow(k: LockCtx, t: Task, sem: RwSem, write: boolean, frame: st
 function take(k: LockCtx, t: Task, sem: RwSem, write: boolean, frame: string | undefined): void {
   if (write) sem.writer = t;
   else sem.readers.push(t);
+  sem.rec?.lock?.(sem.bit, true, write, t);
   if (k.trace.enabled) k.trace.add(t, 'lock', F_TAKE, sem.name, write);
   if (frame) t.leave();
 }
@@ -131,6 +140,7 @@ export function up_read(k: LockCtx, t: Task, sem: RwSem): Gen<void> {
   const i = sem.readers.indexOf(t);
   if (i < 0) throw new Error(`${t} releases ${sem.name} (read) it does not hold`);
   sem.readers.splice(i, 1);
+  sem.rec?.lock?.(sem.bit, false, false, t);
   if (tr.enabled) tr.add(t, 'lock', F_RELEASE, sem.name, false);
   return k.tick() ? preempted() : DONE; // preemption point: after a release another task may take it
 }
@@ -140,6 +150,7 @@ export function up_write(k: LockCtx, t: Task, sem: RwSem): Gen<void> {
   const tr = k.trace;
   if (sem.writer !== t) throw new Error(`${t} releases ${sem.name} (write) it does not hold`);
   sem.writer = null;
+  sem.rec?.lock?.(sem.bit, false, true, t);
   if (tr.enabled) tr.add(t, 'lock', F_RELEASE, sem.name, true);
   return k.tick() ? preempted() : DONE;
 }
@@ -156,6 +167,7 @@ export function down_quiet(k: LockCtx, t: Task, sem: RwSem, write: boolean): Gen
   if (!uncontended(sem, write)) return acquireSlow(k, t, sem, write, undefined);
   if (write) sem.writer = t;
   else sem.readers.push(t);
+  sem.rec?.lock?.(sem.bit, true, write, t);
   return DONE;
 }
 
@@ -169,6 +181,7 @@ export function up_quiet(t: Task, sem: RwSem, write: boolean): void {
     if (i < 0) throw new Error(`${t} releases ${sem.name} (read) it does not hold`);
     sem.readers.splice(i, 1);
   }
+  sem.rec?.lock?.(sem.bit, false, write, t);
 }
 
 /** The page lock (PG_locked): a sleeping mutex on one page. */
