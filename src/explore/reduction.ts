@@ -52,10 +52,20 @@ interface Summary {
   /**
    * Per task, with two tasks: each distinct sequence of its steps' accesses
    * from the state on, as far as frontiers() goes, keeping only steps that
-   * touch something new (flat pairs of reads and writes), by a key; null
-   * when there were too many (then `r` and `w` stand for them).
+   * touch something new, by a key; null when there were too many (then `r`
+   * and `w` stand for them).
    */
-  seqs: (Map<string, Int32Array> | null)[];
+  seqs: (Map<string, Seq> | null)[];
+}
+
+/**
+ * A sequence of one task's steps' accesses (flat pairs of reads and
+ * writes), and, when the run it came from was cut at a state explored
+ * before, that state, whose sequences go on from it.
+ */
+interface Seq {
+  head: Int32Array;
+  tail: string | null;
 }
 
 /** Sequences kept per state and task before its union stands in for them. */
@@ -606,28 +616,49 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
    * is, so its real race can only be one of these (or none): asking at
    * each, per object, covers it.
    */
+  /**
+   * Each of p's sequences in summary s, as the run of steps it was (two
+   * tasks): a step races with the latest conflicting step of the other
+   * task not ordered before it (after `bound`), and after a race that step
+   * is ordered before the rest. A summary with too many sequences stands
+   * for them with every object its task touched, as with more tasks.
+   */
+  function walk(s: Summary, p: number, bound: number, chain: Set<string>, walked = new Set<string>()): void {
+    const seqs = s.seqs[p];
+    if (!seqs) {
+      const sw = s.w[p];
+      eachConflict(p, sw, s.r[p] & ~sw, (c) => requestUnder(p, c));
+      return;
+    }
+    for (const { head, tail } of seqs.values()) {
+      let b = bound;
+      for (let x = 0; x < head.length; x += 2) {
+        best = -1;
+        const sw = head[x + 1];
+        eachConflict(p, sw, head[x] & ~sw, keepBest);
+        if (best > b) {
+          requestUnder(p, best);
+          b = best;
+        }
+      }
+      // a state walked from before with the same bound asks for the same again
+      const next = tail === null || chain.has(tail) || walked.has(`${tail}|${b}`) ? undefined : summaries.get(tail);
+      if (next) {
+        walked.add(`${tail}|${b}`);
+        chain.add(tail!);
+        walk(next, p, b, chain, walked);
+        chain.delete(tail!);
+      }
+    }
+  }
+
   function coverCut(j: number): void {
     const s = summaries.get(path[cutAt].hash);
     if (!s) return;
     for (let p = 0; p < T && p < s.r.length; p++) {
-      const seqs = s.seqs[p];
-      if (T === 2 && seqs) {
-        // each sequence as the run of steps it was: a step races with the latest conflicting step of
-        // the other task not ordered before it, and after a race that step is ordered before the rest
+      if (T === 2) {
         const prev = lastOf[p];
-        const q = 1 - p;
-        for (const seq of seqs.values()) {
-          let bound = prev >= 0 ? vc[prev * T + q] : -1;
-          for (let x = 0; x < seq.length; x += 2) {
-            best = -1;
-            const sw = seq[x + 1];
-            eachConflict(p, sw, seq[x] & ~sw, keepBest);
-            if (best > bound) {
-              requestUnder(p, best);
-              bound = best;
-            }
-          }
-        }
+        walk(s, p, prev >= 0 ? vc[prev * T + (1 - p)] : -1, new Set([path[cutAt].hash]));
         continue;
       }
       const sw = s.w[p];
@@ -650,7 +681,7 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
   // what this run did from each state before the cut, for the runs that will reach those states again
   const cutSummary = cutAt < nodes ? summaries.get(path[cutAt].hash) : undefined;
   const data = (j: number): number => writes[j] & ~OBJ.END;
-  const frontier = frontiers(T, n, task, reads, data, vc, r.points, Math.min(cutAt, nodes), cutSummary);
+  const frontier = frontiers(T, n, task, reads, data, vc, r.points, Math.min(cutAt, nodes), cutSummary, cutAt < nodes ? path[cutAt].hash : null);
   const running = new Int32Array(T);
   for (let k = 0; k < Math.min(cutAt, nodes); k++) {
     const h = path[k].hash;
@@ -669,7 +700,7 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
         s.seqs[q] = null;
         continue;
       }
-      for (const x of add) have.set(x.join(), x);
+      have.set(`${add.head.join()}>${add.tail}`, add);
       if (have.size > MAX_SEQS) s.seqs[q] = null;
     }
     for (let q = 0; q < T; q++) {
@@ -689,44 +720,72 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
  * in the covered state's summary only when the run reached its cut without
  * stopping). With more tasks it is every step from the point on.
  */
-function frontiers(T: number, n: number, task: readonly number[], reads: readonly number[], data: (j: number) => number, vc: Int32Array, points: readonly ChoicePoint[], upto: number, cut: Summary | undefined): { r: Int32Array; w: Int32Array; seqs: (Int32Array[] | null)[] } {
+function frontiers(T: number, n: number, task: readonly number[], reads: readonly number[], data: (j: number) => number, vc: Int32Array, points: readonly ChoicePoint[], upto: number, cut: Summary | undefined, cutHash: string | null): { r: Int32Array; w: Int32Array; seqs: (Seq | null)[] } {
   const r = new Int32Array(upto * T);
   const w = new Int32Array(upto * T);
-  const seqs: (Int32Array[] | null)[] = new Array(upto * T).fill(null);
-  const stepsOf: number[][] = [];
-  for (let q = 0; q < T; q++) stepsOf.push([]);
-  for (let j = 0; j < n; j++) stepsOf[task[j]].push(j);
-  const from = new Int32Array(T);
-  const seq: number[] = [];
-  for (let k = 0; k < upto; k++) {
-    const s = points[k].step;
-    for (let p = 0; p < T; p++) {
-      const mine = stepsOf[p];
-      while (from[p] < mine.length && mine[from[p]] < s) from[p]++;
+  const seqs: (Seq | null)[] = new Array(upto * T).fill(null);
+  if (T !== 2) {
+    // every step from the point on
+    const sufR = new Int32Array(T);
+    const sufW = new Int32Array(T);
+    let j = n;
+    for (let k = upto - 1; k >= 0; k--) {
+      for (const s = points[k].step; j > s; ) {
+        j--;
+        sufR[task[j]] |= reads[j];
+        sufW[task[j]] |= data(j);
+      }
+      for (let p = 0; p < T; p++) {
+        r[k * T + p] = sufR[p] | (cut?.r[p] ?? 0);
+        w[k * T + p] = sufW[p] | (cut?.w[p] ?? 0);
+      }
+    }
+    return { r, w, seqs };
+  }
+  for (let p = 0; p < 2; p++) {
+    const q = 1 - p;
+    const mine: number[] = [];
+    for (let j = 0; j < n; j++) if (task[j] === p) mine.push(j);
+    // from the last point back: [from, end) are p's steps in the frontier (q's clock on p's steps only grows,
+    // so both ends move left); the kept steps of the point after, by index into `mine`, are reused
+    let from = mine.length;
+    let end = mine.length;
+    let kept: number[] = [];
+    let keptTo = mine.length;
+    for (let k = upto - 1; k >= 0; k--) {
+      const s = points[k].step;
+      while (end > 0 && vc[mine[end - 1] * 2 + q] >= s) end--;
+      const oldFrom = from;
+      while (from > 0 && mine[from - 1] >= s) from--;
+      const next: number[] = [];
       let rr = 0;
       let ww = 0;
-      let whole = true;
-      seq.length = 0;
-      for (let x = from[p]; x < mine.length; x++) {
+      const keep = (x: number): void => {
         const j = mine[x];
-        if (T === 2 && vc[j * T + (1 - p)] >= s) {
-          whole = false;
-          break;
-        }
         const a = reads[j];
         const b = data(j);
         // a step touching nothing new conflicts with nothing the steps before it did not: it races with nothing
-        if (b & ~ww || a & ~(rr | ww)) seq.push(a, b);
+        if (b & ~ww || a & ~(rr | ww)) next.push(x);
         rr |= a;
         ww |= b;
-      }
-      let out: Int32Array[] | null = T === 2 ? [Int32Array.from(seq)] : null;
-      if (whole && cut) {
+      };
+      const stop = Math.min(oldFrom, end);
+      for (let x = from; x < stop; x++) keep(x);
+      if (oldFrom < end) for (const x of kept) if (x < end && x < keptTo) keep(x);
+      kept = next;
+      keptTo = end;
+      const seq = new Int32Array(next.length * 2);
+      next.forEach((x, i) => {
+        seq[2 * i] = reads[mine[x]];
+        seq[2 * i + 1] = data(mine[x]);
+      });
+      let out: Seq | null = { head: seq, tail: null };
+      if (end === mine.length && cut) {
         rr |= cut.r[p] ?? 0;
         ww |= cut.w[p] ?? 0;
         const more = cut.seqs[p];
-        if (!more || !out) out = null;
-        else if (more.size) out = [...more.values()].map((m) => Int32Array.from([...seq, ...m]));
+        if (!more) out = null;
+        else if (more.size) out.tail = cutHash;
       }
       r[k * T + p] = rr;
       w[k * T + p] = ww;

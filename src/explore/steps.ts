@@ -126,7 +126,9 @@ export class StepLog implements AccessSink {
     if (this.model) this.model.inStep = true;
   }
 
-  end(task: number, how: number): void {
+  end(task: number, how: number, threw = false): void {
+    // the run ends with fsx (task 0) or with a failure: its last step writes END (a step of another task runs only before it)
+    if (threw || (how === END_FINISHED && task === 0)) this.w |= OBJ.END;
     const m = this.model;
     let settled = 0;
     if (m) {
@@ -177,15 +179,17 @@ class RecordedBody implements TaskBody {
     const log = this.log;
     log.begin(this.index);
     let how = END_FINISHED;
+    let threw = true;
     try {
       const w = this.t.waiting;
       if (w !== null) w.ready(this.t);
       const r = this.inner.next(...v);
       how = r.done ? END_FINISHED : r.value === null || r.value === undefined ? END_GO_ON : r.value === this.idle ? END_IDLE : END_WAITS;
       if (how === END_WAITS) log.waits(r.value, this.t);
+      threw = false;
       return r;
     } finally {
-      log.end(this.index, how);
+      log.end(this.index, how, threw);
     }
   }
 

@@ -1,6 +1,7 @@
 import type { FlipSpec, FsxPosition } from '../sched/schedule.js';
 import type { Strategy } from '../sched/strategy.js';
 import type { Task, Waitable } from '../sched/task.js';
+import { OBJ } from '../kernel/access.js';
 import { END_WAITS, type StepLog } from './steps.js';
 
 /** A point where two or more tasks could run. */
@@ -122,7 +123,8 @@ export class ExploreStrategy implements Strategy {
     const w = log.writesWithLocks(j);
     for (let m = this.asleep; m; m &= m - 1) {
       const t = 31 - Math.clz32(m & -m);
-      if (w & (this.sleepReads[t] | this.sleepWrites[t]) || r & this.sleepWrites[t]) this.asleep &= ~(1 << t);
+      // a step that ends the run (END) goes before no step at all: every step wakes it
+      if (w & (this.sleepReads[t] | this.sleepWrites[t]) || r & this.sleepWrites[t] || this.sleepWrites[t] & OBJ.END) this.asleep &= ~(1 << t);
     }
   }
 
