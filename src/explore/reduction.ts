@@ -33,6 +33,8 @@ interface Node {
   sleepWrites: number[];
   /** Tasks asked for but asleep here (counted once). */
   slept: number;
+  /** The summary of this node's state, once looked up (analyse()). */
+  summary?: Summary;
   /** For each task explored from here: what its step here read and wrote, and how it ended. */
   stepReads: number[];
   stepWrites: number[];
@@ -55,7 +57,36 @@ interface Summary {
    * touch something new, by a key; null when there were too many (then `r`
    * and `w` stand for them).
    */
-  seqs: (Map<string, Seq> | null)[];
+  seqs: (Set<Seq> | null)[];
+}
+
+/**
+ * The summaries of explored states, by state, and one object for each
+ * distinct sequence (summaries hold them by identity), by a 53-bit hash of
+ * its contents and tail: like the state hash, two sequences that collide
+ * are taken for one (among a million sequences, a chance near 1 in 10^4).
+ */
+interface Summaries {
+  byState: Map<string, Summary>;
+  seqs: Map<number, Seq>;
+}
+
+/** A sequence's 53-bit hash (two multiply-xorshift lanes, 32 and 21 bits). */
+function seqHash(q: Seq): number {
+  let a = 0x811c9dc5;
+  let b = 0x2545f491;
+  const mix = (x: number): void => {
+    a = Math.imul(a ^ x, 0x01000193);
+    a ^= a >>> 15;
+    b = Math.imul(b ^ x, 0x5bd1e995);
+    b ^= b >>> 13;
+  };
+  const h = q.head;
+  mix(h.length);
+  for (let i = 0; i < h.length; i++) mix(h[i]);
+  const t = q.tail;
+  if (t !== null) for (let i = 0; i < t.length; i++) mix(t.charCodeAt(i));
+  return (a >>> 0) * 0x200000 + (b >>> 11);
 }
 
 /**
@@ -66,13 +97,14 @@ interface Summary {
 interface Seq {
   head: Int32Array;
   tail: string | null;
+  /** The one object with its contents (Summaries.seqs), found once. */
+  same?: Seq;
 }
 
 /** Sequences kept per state and task before its union stands in for them. */
 const MAX_SEQS = 16;
 
 const bit = (t: number): number => 1 << t;
-
 
 /** The rw_semaphores, each on its own (lazy locks). */
 const LOCKS = [OBJ.IOLOCK, OBJ.MMAPLOCK, OBJ.JSEM, OBJ.MMAPSEM];
@@ -148,6 +180,29 @@ function popcount(x: number): number {
  * set of final outcomes with --no-reduction on the hand-built failing plans
  * and on programs across designs, seeds and both file systems.
  *
+ * Lazy locks. Taking and letting go of an rw_semaphore are not accesses of
+ * data (locks.ts reports them apart, StepLog keeps them as takes and
+ * releases): two holds of one lock by two tasks, with no conflicting access
+ * inside them, end in the same state in either order (the lock is free
+ * after both, and every access saw what it saw), so they are one trace and
+ * are not both run (Cai and Yang's lazy happens-before, ATVA 2014, and
+ * Kokologiannakis et al.'s lock-aware GenMC take the same view). What
+ * stays an access: the fast path's look at the lock (a read: whether it
+ * was free) and queueing, waking and leaving the queue (writes), so a step
+ * that waited races with the take of the holder it waited for. When a race
+ * is found between step i of task q and step j of task p, and q holds a
+ * lock through i that p holds through j's conflicting access (taken before
+ * j, or in j after its accesses of that object), in modes that exclude each
+ * other, j cannot run before i while q holds the lock: p is asked for where
+ * q took it (requestRace()), for each such lock, which also places p's hold
+ * between q's nested takes (how an ABBA deadlock is reached). Sleep sets
+ * and the tests' commuting check still count lock operations as writes
+ * (StepLog.writesWithLocks): a sleeping task's take does not commute with
+ * another's hold. A deadlock is made by the order of takes alone, so
+ * LockOrder (lockorder.ts) watches how tasks nest locks, and a lock that
+ * can be part of a cycle of waits becomes eager (its takes and releases are
+ * writes again) and the search starts over; the summary says which.
+ *
  * State hashing. A run reaching a state explored before, with what covers
  * all that can follow (covers(): as much budget, counting the first switch,
  * and no task asleep then that is awake now), stops there: everything from
@@ -155,13 +210,23 @@ function popcount(x: number): number {
  * it (the state's key folds in each task's history, so the state cannot
  * recur on its own path, and the first visit's branches were finished when
  * the search left them). But the steps explored from there race with this
- * run's earlier steps, as they raced with the first path's: each state keeps
- * a summary of what every run through it did from there on (per task, the
- * objects read and written, and the tasks whose block-start requests went
- * above it), and at the cut, for each object in it, the latest conflicting
- * step of another task not ordered before that task's last step is asked to
- * be reversed (coverCut()). The one race a step of the subtree would ask
- * for is one of those or none, so asking for all of them covers it.
+ * run's earlier steps, as they raced with the first path's (Yang et al.,
+ * stateful DPOR, SPIN 2008): each state keeps a summary of what every run
+ * through it did from there on, and at the cut those races are asked to be
+ * reversed (coverCut()). The summary keeps, per task, each distinct
+ * sequence of its steps' accesses (frontiers()): only up to its first step
+ * that a step of the other task after the state happens before (no step
+ * before the state races with that one or any later one: the other task's
+ * step is after all of them), and only the steps that touch something the
+ * earlier ones did not (such a step conflicts with nothing they did not).
+ * At the cut each sequence is walked as the run it was: each step races
+ * with the latest conflicting step of the other task not ordered before
+ * it, after which that step is. Past 16 sequences, or with more than two
+ * tasks, the union of the objects stands in: for each object, the latest
+ * conflicting step of another task not ordered before that task's last
+ * step (the one race a step of the subtree would ask for is one of those
+ * or none). Requests from a summary also go where the holder of a lazy
+ * lock took it (requestUnder()): the subtree's step may be under it.
  *
  * Two more limits, as without reduction: a run cut off at --max-steps
  * counts as clean, and the state hash does not cover everything (the
@@ -176,7 +241,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
   const pruned: Pruned = { reduction: 0, sleepSet: 0, stateHash: 0, preemptionBound: 0 };
   // state -> each time it was explored: the preemption budget left, the task that could go on, the tasks asleep
   const seen = new Map<string, Visit[]>();
-  const summaries = new Map<string, Summary>();
+  const summaries: Summaries = { byState: new Map(), seqs: new Map() };
   const P = o.preemptions;
   const path: Node[] = [];
   let prefix: number[] = [];
@@ -239,7 +304,8 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
       prefix = [];
       sleepers = undefined;
       seen.clear();
-      summaries.clear();
+      summaries.byState.clear();
+      summaries.seqs.clear();
       continue;
     }
 
@@ -373,7 +439,8 @@ function sleepersFor(n: Node, u: number, tasks2: boolean): Sleepers {
  * points of `path` before `cutAt` (points from `cutAt` on are covered by
  * a state explored before).
  */
-function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pruned, summaries: Map<string, Summary>, eager: number): void {
+function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pruned, all: Summaries, eager: number): void {
+  const summaries = all.byState;
   const log = r.log!;
   const n = log.length;
   if (n === 0) return;
@@ -630,7 +697,7 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
       eachConflict(p, sw, s.r[p] & ~sw, (c) => requestUnder(p, c));
       return;
     }
-    for (const { head, tail } of seqs.values()) {
+    for (const { head, tail } of seqs) {
       let b = bound;
       for (let x = 0; x < head.length; x += 2) {
         best = -1;
@@ -684,12 +751,13 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
   const frontier = frontiers(T, n, task, reads, data, vc, r.points, Math.min(cutAt, nodes), cutSummary, cutAt < nodes ? path[cutAt].hash : null);
   const running = new Int32Array(T);
   for (let k = 0; k < Math.min(cutAt, nodes); k++) {
-    const h = path[k].hash;
-    let s = summaries.get(h);
+    const node = path[k];
+    let s = node.summary ?? summaries.get(node.hash);
     if (!s) {
-      s = { r: new Array<number>(T).fill(0), w: new Array<number>(T).fill(0), block: 0, seqs: Array.from({ length: T }, () => new Map()) };
-      summaries.set(h, s);
+      s = { r: new Array<number>(T).fill(0), w: new Array<number>(T).fill(0), block: 0, seqs: Array.from({ length: T }, () => new Set()) };
+      summaries.set(node.hash, s);
     }
+    node.summary = s;
     for (let q = 0; q < T; q++) {
       s.r[q] = (s.r[q] ?? 0) | frontier.r[k * T + q];
       s.w[q] = (s.w[q] ?? 0) | frontier.w[k * T + q];
@@ -700,7 +768,14 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
         s.seqs[q] = null;
         continue;
       }
-      have.set(`${add.head.join()}>${add.tail}`, add);
+      let one = add.same;
+      if (!one) {
+        const key = seqHash(add);
+        one = all.seqs.get(key);
+        if (!one) all.seqs.set(key, (one = add));
+        add.same = one;
+      }
+      have.add(one);
       if (have.size > MAX_SEQS) s.seqs[q] = null;
     }
     for (let q = 0; q < T; q++) {
@@ -720,6 +795,12 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
  * in the covered state's summary only when the run reached its cut without
  * stopping). With more tasks it is every step from the point on.
  */
+function sameSteps(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function frontiers(T: number, n: number, task: readonly number[], reads: readonly number[], data: (j: number) => number, vc: Int32Array, points: readonly ChoicePoint[], upto: number, cut: Summary | undefined, cutHash: string | null): { r: Int32Array; w: Int32Array; seqs: (Seq | null)[] } {
   const r = new Int32Array(upto * T);
   const w = new Int32Array(upto * T);
@@ -752,6 +833,8 @@ function frontiers(T: number, n: number, task: readonly number[], reads: readonl
     let end = mine.length;
     let kept: number[] = [];
     let keptTo = mine.length;
+    // the sequence of the point after: the same steps kept make the same sequence (one object, one key)
+    let last: Seq | null = null;
     for (let k = upto - 1; k >= 0; k--) {
       const s = points[k].step;
       while (end > 0 && vc[mine[end - 1] * 2 + q] >= s) end--;
@@ -772,21 +855,25 @@ function frontiers(T: number, n: number, task: readonly number[], reads: readonl
       const stop = Math.min(oldFrom, end);
       for (let x = from; x < stop; x++) keep(x);
       if (oldFrom < end) for (const x of kept) if (x < end && x < keptTo) keep(x);
-      kept = next;
-      keptTo = end;
-      const seq = new Int32Array(next.length * 2);
-      next.forEach((x, i) => {
-        seq[2 * i] = reads[mine[x]];
-        seq[2 * i + 1] = data(mine[x]);
-      });
-      let out: Seq | null = { head: seq, tail: null };
+      const tail = end === mine.length && cut ? cut.seqs[p] : undefined;
+      let out: Seq | null;
+      if (tail === null) out = null;
+      else if (last && sameSteps(next, kept) && last.tail === (tail?.size ? cutHash : null)) out = last;
+      else {
+        const seq = new Int32Array(next.length * 2);
+        next.forEach((x, i) => {
+          seq[2 * i] = reads[mine[x]];
+          seq[2 * i + 1] = data(mine[x]);
+        });
+        out = { head: seq, tail: tail?.size ? cutHash : null };
+      }
       if (end === mine.length && cut) {
         rr |= cut.r[p] ?? 0;
         ww |= cut.w[p] ?? 0;
-        const more = cut.seqs[p];
-        if (!more) out = null;
-        else if (more.size) out.tail = cutHash;
       }
+      kept = next;
+      keptTo = end;
+      last = out;
       r[k * T + p] = rr;
       w[k * T + p] = ww;
       seqs[k * T + p] = out;
