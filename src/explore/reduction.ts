@@ -185,8 +185,8 @@ function popcount(x: number): number {
  * releases): two holds of one lock by two tasks, with no conflicting access
  * inside them, end in the same state in either order (the lock is free
  * after both, and every access saw what it saw), so they are one trace and
- * are not both run (Cai and Yang's lazy happens-before, ATVA 2014, and
- * Kokologiannakis et al.'s lock-aware GenMC take the same view). What
+ * are not both run (Thomson and Donaldson's lazy happens-before relation,
+ * PPoPP 2015, which leaves out the edges a mutex adds). What
  * stays an access: the fast path's look at the lock (a read: whether it
  * was free) and queueing, waking and leaving the queue (writes), so a step
  * that waited races with the take of the holder it waited for. When a race
