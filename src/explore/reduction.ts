@@ -90,16 +90,19 @@ function seqHash(q: Seq): number {
 }
 
 /**
- * A sequence of one task's steps' accesses (flat pairs of reads and
- * writes), and, when the run it came from was cut at a state explored
- * before, that state, whose sequences go on from it.
+ * A sequence of one task's steps (their accesses and lazy locks), and,
+ * when the run it came from was cut at a state explored before, that
+ * state, whose sequences go on from it.
  */
 interface Seq {
+  /** Per step (SEQ_STRIDE numbers): reads, writes, and its lazy locks as lockedRace() takes them (held for read and for write when it began, taken for read and for write, what it accessed before taking them). */
   head: Int32Array;
   tail: string | null;
   /** The one object with its contents (Summaries.seqs), found once. */
   same?: Seq;
 }
+
+const SEQ_STRIDE = 7;
 
 /** Sequences kept per state and task before its union stands in for them. */
 const MAX_SEQS = 16;
@@ -225,8 +228,9 @@ function popcount(x: number): number {
  * tasks, the union of the objects stands in: for each object, the latest
  * conflicting step of another task not ordered before that task's last
  * step (the one race a step of the subtree would ask for is one of those
- * or none). Requests from a summary also go where the holder of a lazy
- * lock took it (requestUnder()): the subtree's step may be under it.
+ * or none). A sequence's steps keep what lazy locks they held, so its races
+ * go where lockedRace() puts them; the union's go to the conflicting step
+ * and also where its task took each lazy lock it held (requestUnder()).
  *
  * Two more limits, as without reduction: a run cut off at --max-steps
  * counts as clean, and the state hash does not cover everything (the
@@ -550,12 +554,20 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
    * taken, not at i.
    */
   const requestRace = (p: number, i: number, j: number): void => {
-    const dep = (writes[i] & (reads[j] | writes[j])) | (reads[i] & writes[j]);
-    let pr = startR[j];
-    let pw = startW[j];
-    if (!(dep & (log.preReads[j] | log.preWrites[j]))) {
-      pr |= log.takes[j] & ~log.takesW[j] & lazy;
-      pw |= log.takesW[j] & lazy;
+    lockedRace(p, i, reads[j], writes[j], startR[j], startW[j], log.takes[j] & ~log.takesW[j] & lazy, log.takesW[j] & lazy, log.preReads[j] | log.preWrites[j]);
+  };
+  /**
+   * The same for a step of p that read `rj` and wrote `wj`, holding `sR`
+   * and `sW` (read, write) when it began and taking `tR` and `tW` after
+   * accessing `pre`.
+   */
+  const lockedRace = (p: number, i: number, rj: number, wj: number, sR: number, sW: number, tR: number, tW: number, pre: number): void => {
+    const dep = (writes[i] & (rj | wj)) | (reads[i] & wj);
+    let pr = sR;
+    let pw = sW;
+    if (!(dep & pre)) {
+      pr |= tR;
+      pw |= tW;
     }
     const clash = (heldW[i] & (pr | pw)) | (heldR[i] & pw);
     if (!clash) {
@@ -699,12 +711,12 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
     }
     for (const { head, tail } of seqs) {
       let b = bound;
-      for (let x = 0; x < head.length; x += 2) {
+      for (let x = 0; x < head.length; x += SEQ_STRIDE) {
         best = -1;
         const sw = head[x + 1];
         eachConflict(p, sw, head[x] & ~sw, keepBest);
         if (best > b) {
-          requestUnder(p, best);
+          lockedRace(p, best, head[x], sw, head[x + 2], head[x + 3], head[x + 4], head[x + 5], head[x + 6]);
           b = best;
         }
       }
@@ -748,7 +760,14 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
   // what this run did from each state before the cut, for the runs that will reach those states again
   const cutSummary = cutAt < nodes ? summaries.get(path[cutAt].hash) : undefined;
   const data = (j: number): number => writes[j] & ~OBJ.END;
-  const frontier = frontiers(T, n, task, reads, data, vc, r.points, Math.min(cutAt, nodes), cutSummary, cutAt < nodes ? path[cutAt].hash : null);
+  const lockInfo = (j: number, out: Int32Array, at: number): void => {
+    out[at] = startR[j];
+    out[at + 1] = startW[j];
+    out[at + 2] = log.takes[j] & ~log.takesW[j] & lazy;
+    out[at + 3] = log.takesW[j] & lazy;
+    out[at + 4] = log.preReads[j] | log.preWrites[j];
+  };
+  const frontier = frontiers(T, n, task, reads, data, lockInfo, vc, r.points, Math.min(cutAt, nodes), cutSummary, cutAt < nodes ? path[cutAt].hash : null);
   const running = new Int32Array(T);
   for (let k = 0; k < Math.min(cutAt, nodes); k++) {
     const node = path[k];
@@ -801,7 +820,7 @@ function sameSteps(a: readonly number[], b: readonly number[]): boolean {
   return true;
 }
 
-function frontiers(T: number, n: number, task: readonly number[], reads: readonly number[], data: (j: number) => number, vc: Int32Array, points: readonly ChoicePoint[], upto: number, cut: Summary | undefined, cutHash: string | null): { r: Int32Array; w: Int32Array; seqs: (Seq | null)[] } {
+function frontiers(T: number, n: number, task: readonly number[], reads: readonly number[], data: (j: number) => number, lockInfo: (j: number, out: Int32Array, at: number) => void, vc: Int32Array, points: readonly ChoicePoint[], upto: number, cut: Summary | undefined, cutHash: string | null): { r: Int32Array; w: Int32Array; seqs: (Seq | null)[] } {
   const r = new Int32Array(upto * T);
   const w = new Int32Array(upto * T);
   const seqs: (Seq | null)[] = new Array(upto * T).fill(null);
@@ -860,10 +879,12 @@ function frontiers(T: number, n: number, task: readonly number[], reads: readonl
       if (tail === null) out = null;
       else if (last && sameSteps(next, kept) && last.tail === (tail?.size ? cutHash : null)) out = last;
       else {
-        const seq = new Int32Array(next.length * 2);
+        const seq = new Int32Array(next.length * SEQ_STRIDE);
         next.forEach((x, i) => {
-          seq[2 * i] = reads[mine[x]];
-          seq[2 * i + 1] = data(mine[x]);
+          const j = mine[x];
+          seq[SEQ_STRIDE * i] = reads[j];
+          seq[SEQ_STRIDE * i + 1] = data(j);
+          lockInfo(j, seq, SEQ_STRIDE * i + 2);
         });
         out = { head: seq, tail: tail?.size ? cutHash : null };
       }
