@@ -293,7 +293,6 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
     await turns.maybe();
     const r = runner(prefix, true, { sleep: sleepers, covered });
     interleavings++;
-
     if (r.blocked) pruned.sleepSet++;
     tally(r, failures, outcomes);
     if (o.stopAtFirstFailure && failures.size) {
@@ -312,7 +311,6 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
       summaries.seqs.clear();
       continue;
     }
-
     for (let j = 0; j < log.length; j++) if (log.task[j] >= T) T = log.task[j] + 1;
     for (const p of r.pending) if (p >= T) T = p + 1;
     for (let i = 0; i < prefix.length; i++) {
@@ -360,7 +358,6 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
     const n = path[i];
     const t = lowest(n.todo & ~n.done & ~n.sleep);
     sleepers = sleepersFor(n, t, T === 2);
-
     n.done |= bit(t);
     n.chosen = t;
     path.length = i + 1;
@@ -517,7 +514,6 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
         }
         continue;
       }
-
       node.todo |= bit(t);
     }
   };
@@ -685,17 +681,6 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
   }
 
   /**
-   * The run reached, at step j, a state explored before: what was explored
-   * from it is not run again, but its steps race with this run's steps
-   * before j as they did with the first path's. For each task p and each
-   * object it touched from there (the summary), the latest step of another
-   * task before j that conflicts with that access and is not already
-   * ordered before p's last step here is asked to be reversed. A step of
-   * that subtree may be ordered after more of this run than p's last step
-   * is, so its real race can only be one of these (or none): asking at
-   * each, per object, covers it.
-   */
-  /**
    * Each of p's sequences in summary s, as the run of steps it was (two
    * tasks): a step races with the latest conflicting step of the other
    * task not ordered before it (after `bound`), and after a race that step
@@ -731,6 +716,17 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
     }
   }
 
+  /**
+   * The run reached, at step j, a state explored before: what was explored
+   * from it is not run again, but its steps race with this run's steps
+   * before j as they did with the first path's. With two tasks each of the
+   * summary's sequences is walked (walk()). Otherwise, for each task p and
+   * each object it touched from there, the latest step of another task
+   * before j that conflicts with that access and is not already ordered
+   * before p's last step here is asked to be reversed: a step of that
+   * subtree may be ordered after more of this run than p's last step is,
+   * so its real race can only be one of these (or none).
+   */
   function coverCut(j: number): void {
     const s = summaries.get(path[cutAt].hash);
     if (!s) return;
