@@ -230,6 +230,17 @@ describe('explore with reduction finds what --no-reduction finds: programs acros
     expectSame(await explore(config, prog, { ...o, reduction: false }), await explore(config, prog, { ...o, reduction: true }));
   });
 
+  it('a flip that takes mmap_sem under MMAPLOCK (updateVmas under-locks): the ABBA deadlock with a fault is found, with those two locks in every order', async () => {
+    const { config, prog } = program('xfs', 'locked', 1, 'mapwrite 0x0 0x2000 0x0\nmapwrite 0x1000 0x1000 0x2000\n', true);
+    const uv: RunConfig = { ...config, model: { ...config.model, kernel: { ...DESIGNS.locked, name: 'uv', updateVmas: 'under-locks' } } };
+    const o = { ...OPTS, maxFlips: 1 };
+    const off = await explore(uv, prog, { ...o, reduction: false });
+    const on = await explore(uv, prog, { ...o, reduction: true });
+    expectSame(off, on);
+    expect([...on.failures.keys()]).toContain('deadlock in xfs_ilock');
+    expect(on.reduction.eagerLocks).toEqual(['MMAPLOCK', 'MMAPSEM']);
+  });
+
   for (const [fs, kernel, seed, n, flips, dax] of cases) {
     it(`${fs} ${kernel}, seed ${seed}, ${typeof n === 'number' ? `${n} op(s)` : n.trim().split('\n').length + ' op(s) given'}, ${flips} flip(s)${dax ? '' : ', not DAX at first'}`, async () => {
       const { config, prog } = program(fs, kernel, seed, n, dax);
