@@ -54,10 +54,11 @@ interface Summary {
   /**
    * Per task, with two tasks: each distinct sequence of its steps' accesses
    * from the state on, as far as frontiers() goes, keeping only steps that
-   * touch something new, by a key; null when there were too many (then `r`
-   * and `w` stand for them).
+   * touch something new (one object per contents: Summaries.seqs); null
+   * when there were too many (then `r` and `w` stand for them); none before
+   * the first run through the state is noted.
    */
-  seqs: (Set<Seq> | null)[];
+  seqs: (Set<Seq> | null | undefined)[];
 }
 
 /**
@@ -71,22 +72,24 @@ interface Summaries {
   seqs: Map<number, Seq>;
 }
 
-/** A sequence's 53-bit hash (two multiply-xorshift lanes, 32 and 21 bits). */
-function seqHash(q: Seq): number {
-  let a = 0x811c9dc5;
-  let b = 0x2545f491;
-  const mix = (x: number): void => {
-    a = Math.imul(a ^ x, 0x01000193);
-    a ^= a >>> 15;
-    b = Math.imul(b ^ x, 0x5bd1e995);
-    b ^= b >>> 13;
-  };
-  const h = q.head;
-  mix(h.length);
-  for (let i = 0; i < h.length; i++) mix(h[i]);
-  const t = q.tail;
-  if (t !== null) for (let i = 0; i < t.length; i++) mix(t.charCodeAt(i));
-  return (a >>> 0) * 0x200000 + (b >>> 11);
+/** The 53-bit hash of the sequence of the steps `next` (indices into `mine`; their entries in `vals` at entry()) and its tail: two multiply-xorshift lanes, 32 and 21 bits. */
+function seqKey(next: readonly number[], mine: readonly number[], entry: (j: number) => number, vals: Int32Array, tail: string | null): number {
+  let a = Math.imul(0x811c9dc5 ^ next.length, 0x01000193);
+  let b = Math.imul(0x2545f491 ^ next.length, 0x5bd1e995);
+  for (const x of next) {
+    const at = entry(mine[x]);
+    for (let f = 0; f < SEQ_STRIDE; f++) {
+      const v = vals[at + f];
+      a = Math.imul(a ^ (a >>> 15) ^ v, 0x01000193);
+      b = Math.imul(b ^ (b >>> 13) ^ v, 0x5bd1e995);
+    }
+  }
+  if (tail !== null)
+    for (let i = 0; i < tail.length; i++) {
+      a = Math.imul(a ^ (a >>> 15) ^ tail.charCodeAt(i), 0x01000193);
+      b = Math.imul(b ^ (b >>> 13) ^ tail.charCodeAt(i), 0x5bd1e995);
+    }
+  return ((a ^ (a >>> 15)) >>> 0) * 0x200000 + ((b ^ (b >>> 13)) >>> 11);
 }
 
 /**
@@ -96,10 +99,8 @@ function seqHash(q: Seq): number {
  */
 interface Seq {
   /** Per step (SEQ_STRIDE numbers): reads, writes, and its lazy locks as lockedRace() takes them (held for read and for write when it began, taken for read and for write, what it accessed before taking them). */
-  head: Int32Array;
+  head: number[];
   tail: string | null;
-  /** The one object with its contents (Summaries.seqs), found once. */
-  same?: Seq;
 }
 
 const SEQ_STRIDE = 7;
@@ -763,34 +764,28 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
     out[at + 3] = log.takesW[j] & lazy;
     out[at + 4] = log.preReads[j] | log.preWrites[j];
   };
-  const frontier = frontiers(T, n, task, reads, data, lockInfo, vc, r.points, Math.min(cutAt, nodes), cutSummary, cutAt < nodes ? path[cutAt].hash : null);
+  const frontier = frontiers(T, n, task, reads, data, lockInfo, vc, r.points, Math.min(cutAt, nodes), cutSummary, cutAt < nodes ? path[cutAt].hash : null, all.seqs);
   const running = new Int32Array(T);
   for (let k = 0; k < Math.min(cutAt, nodes); k++) {
     const node = path[k];
     let s = node.summary ?? summaries.get(node.hash);
     if (!s) {
-      s = { r: new Array<number>(T).fill(0), w: new Array<number>(T).fill(0), block: 0, seqs: Array.from({ length: T }, () => new Set()) };
+      s = { r: new Array<number>(T).fill(0), w: new Array<number>(T).fill(0), block: 0, seqs: [] };
       summaries.set(node.hash, s);
     }
     node.summary = s;
     for (let q = 0; q < T; q++) {
       s.r[q] = (s.r[q] ?? 0) | frontier.r[k * T + q];
       s.w[q] = (s.w[q] ?? 0) | frontier.w[k * T + q];
-      const have = s.seqs[q];
-      if (have === undefined || have === null) continue;
+      let have = s.seqs[q];
+      if (have === null) continue;
+      if (have === undefined) have = s.seqs[q] = new Set();
       const add = frontier.seqs[k * T + q];
       if (add === null) {
         s.seqs[q] = null;
         continue;
       }
-      let one = add.same;
-      if (!one) {
-        const key = seqHash(add);
-        one = all.seqs.get(key);
-        if (!one) all.seqs.set(key, (one = add));
-        add.same = one;
-      }
-      have.add(one);
+      have.add(add);
       if (have.size > MAX_SEQS) s.seqs[q] = null;
     }
     for (let q = 0; q < T; q++) {
@@ -810,13 +805,16 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
  * in the covered state's summary only when the run reached its cut without
  * stopping). With more tasks it is every step from the point on.
  */
+/** frontiers()'s buffers: each step's entry, and the stamp of the call that made it. */
+const scratch = { vals: new Int32Array(0), made: new Uint32Array(0), stamp: 0 };
+
 function sameSteps(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
-function frontiers(T: number, n: number, task: readonly number[], reads: readonly number[], data: (j: number) => number, lockInfo: (j: number, out: Int32Array, at: number) => void, vc: Int32Array, points: readonly ChoicePoint[], upto: number, cut: Summary | undefined, cutHash: string | null): { r: Int32Array; w: Int32Array; seqs: (Seq | null)[] } {
+function frontiers(T: number, n: number, task: readonly number[], reads: readonly number[], data: (j: number) => number, lockInfo: (j: number, out: Int32Array, at: number) => void, vc: Int32Array, points: readonly ChoicePoint[], upto: number, cut: Summary | undefined, cutHash: string | null, interned: Map<number, Seq>): { r: Int32Array; w: Int32Array; seqs: (Seq | null)[] } {
   const r = new Int32Array(upto * T);
   const w = new Int32Array(upto * T);
   const seqs: (Seq | null)[] = new Array(upto * T).fill(null);
@@ -838,6 +836,23 @@ function frontiers(T: number, n: number, task: readonly number[], reads: readonl
     }
     return { r, w, seqs };
   }
+  // each step's entry in a sequence (SEQ_STRIDE numbers), made when first kept (in buffers kept from run to run)
+  if (scratch.made.length < n) {
+    scratch.vals = new Int32Array(2 * n * SEQ_STRIDE);
+    scratch.made = new Uint32Array(2 * n);
+  }
+  const { vals, made } = scratch;
+  const stamp = ++scratch.stamp;
+  const entry = (j: number): number => {
+    if (made[j] !== stamp) {
+      made[j] = stamp;
+      vals[j * SEQ_STRIDE] = reads[j];
+      vals[j * SEQ_STRIDE + 1] = data(j);
+      lockInfo(j, vals, j * SEQ_STRIDE + 2);
+    }
+    return j * SEQ_STRIDE;
+  };
+  const bufs: [number[], number[]] = [[], []];
   for (let p = 0; p < 2; p++) {
     const q = 1 - p;
     const mine: number[] = [];
@@ -846,19 +861,26 @@ function frontiers(T: number, n: number, task: readonly number[], reads: readonl
     // so both ends move left); the kept steps of the point after, by index into `mine`, are reused
     let from = mine.length;
     let end = mine.length;
-    let kept: number[] = [];
+    let kept = bufs[0];
+    kept.length = 0;
     let keptTo = mine.length;
-    // the sequence of the point after: the same steps kept make the same sequence (one object, one key)
+    // the sequence of the point after: the same steps kept make the same sequence (one object)
     let last: Seq | null = null;
     for (let k = upto - 1; k >= 0; k--) {
       const s = points[k].step;
       while (end > 0 && vc[mine[end - 1] * 2 + q] >= s) end--;
       const oldFrom = from;
       while (from > 0 && mine[from - 1] >= s) from--;
-      const next: number[] = [];
+      const next = kept === bufs[0] ? bufs[1] : bufs[0];
+      next.length = 0;
       let rr = 0;
       let ww = 0;
-      const keep = (x: number): void => {
+      const stop = Math.min(oldFrom, end);
+      const fromKept = oldFrom < end ? kept.length : 0;
+      for (let y = from - stop; y < fromKept; y++) {
+        // first p's steps from the point up to where the point after began, then that point's kept steps
+        const x = y < 0 ? stop + y : kept[y];
+        if (y >= 0 && (x >= end || x >= keptTo)) continue;
         const j = mine[x];
         const a = reads[j];
         const b = data(j);
@@ -866,23 +888,24 @@ function frontiers(T: number, n: number, task: readonly number[], reads: readonl
         if (b & ~ww || a & ~(rr | ww)) next.push(x);
         rr |= a;
         ww |= b;
-      };
-      const stop = Math.min(oldFrom, end);
-      for (let x = from; x < stop; x++) keep(x);
-      if (oldFrom < end) for (const x of kept) if (x < end && x < keptTo) keep(x);
+      }
       const tail = end === mine.length && cut ? cut.seqs[p] : undefined;
+      const tailHash = tail?.size ? cutHash : null;
       let out: Seq | null;
       if (tail === null) out = null;
-      else if (last && sameSteps(next, kept) && last.tail === (tail?.size ? cutHash : null)) out = last;
+      else if (last && last.tail === tailHash && sameSteps(next, kept)) out = last;
       else {
-        const seq = new Int32Array(next.length * SEQ_STRIDE);
-        next.forEach((x, i) => {
-          const j = mine[x];
-          seq[SEQ_STRIDE * i] = reads[j];
-          seq[SEQ_STRIDE * i + 1] = data(j);
-          lockInfo(j, seq, SEQ_STRIDE * i + 2);
-        });
-        out = { head: seq, tail: tail?.size ? cutHash : null };
+        const key = seqKey(next, mine, entry, vals, tailHash);
+        out = interned.get(key) ?? null;
+        if (!out) {
+          const head = new Array<number>(next.length * SEQ_STRIDE);
+          for (let i = 0; i < next.length; i++) {
+            const at = entry(mine[next[i]]);
+            for (let f = 0; f < SEQ_STRIDE; f++) head[i * SEQ_STRIDE + f] = vals[at + f];
+          }
+          out = { head, tail: tailHash };
+          interned.set(key, out);
+        }
       }
       if (end === mine.length && cut) {
         rr |= cut.r[p] ?? 0;
