@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultConfig, withSeed, type RunConfig } from '../src/core/config.js';
 import { classify, signature, verdict } from '../src/core/outcome.js';
 import { recordRun, type Script } from '../src/core/scripted.js';
-import { coveredRun, explore, exploreRuns, outcomeKey, pendingOf, type ExploreOptions, type ExploreResult, type Runner } from '../src/explore/explore.js';
+import { coveredRun, explore, exploreRuns, outcomeKey, pendingOf, programRunner, type ExploreOptions, type ExploreResult, type Runner } from '../src/explore/explore.js';
 import { StateHashing } from '../src/explore/hashing.js';
 import { StepLog } from '../src/explore/steps.js';
 import { Covered, ExploreStrategy } from '../src/explore/strategy.js';
@@ -228,6 +228,17 @@ describe('explore with reduction finds what --no-reduction finds: programs acros
     const { config, prog } = program('xfs', 'immediate', 5, 2);
     const o = { ...OPTS, maxFlips: 2, preemptions: 1 };
     expectSame(await explore(config, prog, { ...o, reduction: false }), await explore(config, prog, { ...o, reduction: true }));
+  });
+
+  it("a run's replayed steps keep the run before's records: recording them again changes nothing", async () => {
+    const { config, prog } = program('xfs', 'immediate', 7, 1);
+    const o = { ...OPTS, maxFlips: 2 };
+    const { runner } = programRunner(config, prog, o);
+    const replayed = await exploreRuns(runner, o);
+    const recorded = await exploreRuns((prefix, record, ctl) => runner(prefix, record, ctl && { ...ctl, replay: undefined }), o);
+    const sum = (r: ExploreResult): unknown => [r.interleavings, r.states, r.pruned, [...r.failures.keys()].sort(), [...r.outcomes!].sort()];
+    expect(sum(replayed)).toEqual(sum(recorded));
+    expect(replayed.interleavings).toBeGreaterThan(300);
   });
 
   it('a flip that takes mmap_sem under MMAPLOCK (updateVmas under-locks): the ABBA deadlock with a fault is found, with those two locks in every order', async () => {

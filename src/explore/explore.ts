@@ -43,7 +43,7 @@ export function outcomeKey(verdictWord: string, sig: string, contents: Uint8Arra
  * (drop_caches, the flusher), which wakes at a step count that every step
  * changes.
  */
-function programRunner(config: RunConfig, program: Script, o: ExploreOptions): { runner: Runner; why?: string } {
+export function programRunner(config: RunConfig, program: Script, o: ExploreOptions): { runner: Runner; why?: string } {
   const why = config.model.dropCaches > 0 || config.model.writeback > 0 ? 'background tasks wake at a step count, which every step changes' : undefined;
   // the good buffer's memory and fsx's original buffer, made once for all the program's runs
   const arena = new GenArena();
@@ -60,7 +60,7 @@ function programRunner(config: RunConfig, program: Script, o: ExploreOptions): {
         tasks = [p.fsx, ...p.flippers, ...p.background];
         const hashing = new StateHashing(p.k, p.engine, tasks, p.idle);
         if (record) {
-          const l = new StepLog();
+          const l = ctl?.replay ? StepLog.quietFor(ctl.replay.log, ctl.replay.steps) : new StepLog();
           l.model = instrumentModel(p.k, l);
           tasks.forEach((t, i) => l.record(t, i, p.idle));
           log = l;

@@ -266,6 +266,9 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
   };
   let sleepers: Sleepers | undefined;
   const order = new LockOrder(RWSEMS);
+  // the run before, and the choice point this run branches from it at (its steps before that are the same)
+  let prev: Explored | null = null;
+  let branch = -1;
   // the number of tasks (sleep sets are for two)
   let T = 0;
   /**
@@ -292,7 +295,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
       break;
     }
     await turns.maybe();
-    const r = runner(prefix, true, { sleep: sleepers, covered });
+    const r = runner(prefix, true, { sleep: sleepers, covered, replay: prev && branch >= 0 ? { log: prev.log!, steps: prev.points[branch].step } : undefined });
     interleavings++;
     if (r.blocked) pruned.sleepSet++;
     tally(r, failures, outcomes);
@@ -307,6 +310,8 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
       path.length = 0;
       prefix = [];
       sleepers = undefined;
+      prev = null;
+      branch = -1;
       seen.clear();
       summaries.byState.clear();
       summaries.seqs.clear();
@@ -348,6 +353,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
       path.push(node);
     }
     analyse(r, path, cutAt, P, pruned, summaries, order.eager);
+    prev = r;
     // the deepest choice point with a task still to explore
     let i = path.length - 1;
     for (; i >= 0; i--) {
@@ -363,6 +369,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
     n.chosen = t;
     path.length = i + 1;
     prefix = path.map((x) => x.chosen);
+    branch = i;
   }
   return { interleavings, states: seen.size, exhausted, failures, seconds: (performance.now() - t0) / 1000, pruned, stateHashing: hashing, reduction: { on: true, eagerLocks: lockNames(order.eager) }, outcomes };
 }

@@ -90,6 +90,8 @@ export interface RunControl {
   sleep?: Sleepers;
   /** Asked at each choice point past the prefix: true stops the run there. */
   covered?: (p: ChoicePoint) => boolean;
+  /** The run before, whose first `steps` steps this one runs again: their records are taken from its log, not made again (StepLog.quietFor). */
+  replay?: { log: StepLog; steps: number };
 }
 
 /** Runs a program under a prefix of choices; `record` asks for the steps' accesses. */

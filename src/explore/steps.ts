@@ -60,6 +60,27 @@ export class StepLog implements AccessSink {
   private lk = 0;
   /** The instrumented model (instrumentModel's result): told when steps begin and end. */
   model: Instrumented | null = null;
+  /**
+   * Steps still to run before recording starts: a run that replays the
+   * prefix of the run before it starts with that run's records of those
+   * steps (quietFor()), the same steps of a deterministic model, and only
+   * keeps track of who holds which lock while they run again.
+   */
+  private quiet = 0;
+
+  /**
+   * The log of a run that replays the first n steps of the run `before`
+   * recorded: that log itself, cut to those steps (it is not needed once
+   * the next run starts), recording again after them.
+   */
+  static quietFor(before: StepLog, n: number): StepLog {
+    for (const c of [before.task, before.reads, before.writes, before.ends, before.takes, before.takesW, before.releases, before.keeps, before.preReads, before.preWrites]) c.length = n;
+    before.nests.length = 0;
+    before.held.length = 0;
+    before.model = null;
+    before.quiet = n;
+    return before;
+  }
 
   note(obj: number, write: boolean): void {
     if (write) this.w |= obj;
@@ -77,8 +98,10 @@ export class StepLog implements AccessSink {
       this.lt |= obj;
       if (write) this.ltw |= obj;
       this.lk |= obj;
-      const across = held | this.pageHeld(t);
-      if (across) this.nests.push(i, across, obj);
+      if (!this.quiet) {
+        const across = held | this.pageHeld(t);
+        if (across) this.nests.push(i, across, obj);
+      }
       this.held[i] = held | obj;
     } else {
       this.lr |= obj;
@@ -101,6 +124,7 @@ export class StepLog implements AccessSink {
 
   /** The running step of task t ends waiting for `w`: what t holds, it holds across that wait. */
   waits(w: unknown, t: Task): void {
+    if (this.quiet) return;
     const across = (this.held[this.cur] ?? 0) | this.pageHeld(t);
     if (!across) return;
     this.nests.push(this.cur, across, w instanceof RwSem ? w.bit : w instanceof PageLockWait ? OBJ.PAGELOCK : WAIT_OTHER);
@@ -123,10 +147,15 @@ export class StepLog implements AccessSink {
     this.ltw = 0;
     this.lr = 0;
     this.lk = 0;
-    if (this.model) this.model.inStep = true;
+    if (this.model) this.model.inStep = this.quiet === 0;
   }
 
   end(task: number, how: number, threw = false): void {
+    if (this.quiet) {
+      // a step the run before recorded: kept as it was; once they are all run, the compared arrays start afresh
+      if (--this.quiet === 0) this.model?.resync();
+      return;
+    }
     // the run ends with fsx (task 0) or with a failure: its last step writes END (a step of another task runs only before it)
     if (threw || (how === END_FINISHED && task === 0)) this.w |= OBJ.END;
     const m = this.model;

@@ -313,7 +313,7 @@ class RecordedSet<V> extends Set<V> {
  */
 export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
   const done = new WeakSet<object>();
-  const diffs: { bit: number; diff: () => number }[] = [];
+  const diffs: { bit: number; diff: () => number; resync: () => void }[] = [];
   // byte arrays handed out since the last step ended, with what they held then
   const touched = new Map<Uint8Array, { bit: number; copy: Uint8Array }>();
   const self: Instrumented = {
@@ -324,6 +324,10 @@ export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
         if (e.locker === t) held = true;
       });
       return held;
+    },
+    resync: () => {
+      for (const d of diffs) d.resync();
+      touched.clear();
     },
     settle: (read) => {
       let w = 0;
@@ -376,6 +380,7 @@ export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
         const copy = arr.slice();
         diffs.push({
           bit,
+          resync: () => copy.set(arr),
           diff: () => {
             for (let i = 0; i < arr.length; i++) {
               if (arr[i] !== copy[i]) {
@@ -495,6 +500,8 @@ export interface Instrumented {
   inStep: boolean;
   /** What the compared arrays show written since the last call (at each step's end), given what the step read. */
   settle(read: number): number;
+  /** Forget what steps not recorded changed: the compared arrays' copies are taken again. */
+  resync(): void;
   /** Whether task t holds the lock of a page or DAX entry in the file's cache (its accessors note what they read). */
   holdsPage(t: Task): boolean;
 }
