@@ -2,7 +2,7 @@ import type { Gen } from '../sched/task.js';
 import type { Task } from '../sched/task.js';
 import { V5_8, versionNumber, type Design } from './designs.js';
 import type { Trace } from './trace.js';
-import { RwSem } from './locks.js';
+import { RwSem, type AccessSink } from './locks.js';
 
 const F_ISDAX = (v: boolean, fn: string): string => `IS_DAX() read ${v ? 'true' : 'false'} in ${fn}`;
 const F_WARN = (where: string, what: string): string => `WARNING at ${where}: ${what}`;
@@ -307,12 +307,8 @@ export interface Clock {
   tick(): boolean;
 }
 
-/** Where the model reports each access of a shared object (explore's recorder; the objects are OBJ in access.ts). */
-export interface AccessSink {
-  note(obj: number, write: boolean): void;
-  /** Task t took (`take`) or let go of a lock (an rw_semaphore, OBJ bit `obj`), for read or write: not an access of data (explore/reduction.ts, lazy locks). */
-  lock?(obj: number, take: boolean, write: boolean, t: Task): void;
-}
+// where the model reports its accesses (explore's recorder): with the lock paths, which report theirs
+export type { AccessSink } from './locks.js';
 
 /** What kind of kernel failure stopped the run. */
 export type PanicKind = 'oops' | 'bug' | 'warning';

@@ -1,7 +1,13 @@
 import { DONE, preempted, type Gen } from '../sched/task.js';
 import type { Task, Waitable } from '../sched/task.js';
 import type { Trace } from './trace.js';
-import type { AccessSink } from './core.js';
+
+/** Where the model reports each access of a shared object (explore's recorder; the objects are OBJ in access.ts). */
+export interface AccessSink {
+  note(obj: number, write: boolean): void;
+  /** Task t took (`take`) or let go of a lock (an rw_semaphore, OBJ bit `obj`), for read or write: not an access of data (explore/reduction.ts, lazy locks). */
+  lock?(obj: number, take: boolean, write: boolean, t: Task): void;
+}
 
 /** What the lock paths need of the kernel: its trace and its preemption points. */
 export interface LockCtx {

@@ -1,0 +1,202 @@
+import type { ChoicePoint } from './strategy.js';
+
+/**
+ * What explore's reduction keeps of the runs through each state it has
+ * explored, for a later run cut there (reduction.ts, coverCut()): per task,
+ * the objects its steps touched and the distinct sequences of its steps.
+ */
+
+/**
+ * What every run through a state did from there on, for a later run that
+ * reaches the same state and is cut there: per task, the objects its steps
+ * read and wrote (`r[t]`, `w[t]`), and the tasks asked for at the start of a
+ * block of steps that began before the state (`block`).
+ */
+export interface Summary {
+  r: number[];
+  w: number[];
+  block: number;
+  /**
+   * Per task, with two tasks: each distinct sequence of its steps' accesses
+   * from the state on, as far as frontiers() goes, keeping only steps that
+   * touch something new (one object per contents: Summaries.seqs); null
+   * when there were too many (then `r` and `w` stand for them); none before
+   * the first run through the state is noted.
+   */
+  seqs: (Set<Seq> | null | undefined)[];
+}
+
+/**
+ * The summaries of explored states, by state, and one object for each
+ * distinct sequence (summaries hold them by identity), by a 53-bit hash of
+ * its contents and tail: like the state hash, two sequences that collide
+ * are taken for one (among a million sequences, a chance near 1 in 10^4).
+ */
+export interface Summaries {
+  byState: Map<string, Summary>;
+  seqs: Map<number, Seq>;
+}
+
+/** The 53-bit hash of the sequence of the steps `next` (indices into `mine`; their entries in `vals` at entry()) and its tail: two multiply-xorshift lanes, 32 and 21 bits. */
+function seqKey(next: readonly number[], mine: readonly number[], entry: (j: number) => number, vals: Int32Array, tail: string | null): number {
+  let a = Math.imul(0x811c9dc5 ^ next.length, 0x01000193);
+  let b = Math.imul(0x2545f491 ^ next.length, 0x5bd1e995);
+  for (const x of next) {
+    const at = entry(mine[x]);
+    for (let f = 0; f < SEQ_STRIDE; f++) {
+      const v = vals[at + f];
+      a = Math.imul(a ^ (a >>> 15) ^ v, 0x01000193);
+      b = Math.imul(b ^ (b >>> 13) ^ v, 0x5bd1e995);
+    }
+  }
+  if (tail !== null)
+    for (let i = 0; i < tail.length; i++) {
+      a = Math.imul(a ^ (a >>> 15) ^ tail.charCodeAt(i), 0x01000193);
+      b = Math.imul(b ^ (b >>> 13) ^ tail.charCodeAt(i), 0x5bd1e995);
+    }
+  return ((a ^ (a >>> 15)) >>> 0) * 0x200000 + ((b ^ (b >>> 13)) >>> 11);
+}
+
+/**
+ * A sequence of one task's steps (their accesses and lazy locks), and,
+ * when the run it came from was cut at a state explored before, that
+ * state, whose sequences go on from it.
+ */
+export interface Seq {
+  /** Per step (SEQ_STRIDE numbers): reads, writes, and its lazy locks as lockedRace() takes them (held for read and for write when it began, taken for read and for write, what it accessed before taking them). */
+  head: number[];
+  tail: string | null;
+}
+
+/** How many numbers a step takes in a sequence (Seq.head). */
+export const SEQ_STRIDE = 7;
+
+/** Sequences kept per state and task before its union stands in for them. */
+export const MAX_SEQS = 16;
+
+/** frontiers()'s buffers: each step's entry, and the stamp of the call that made it. */
+const scratch = { vals: new Int32Array(0), made: new Uint32Array(0), stamp: 0 };
+
+function sameSteps(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * For each of the first `upto` choice points of a run, and each task p:
+ * what p's steps from that point on read and wrote, as far as a step of
+ * the run before the point can race with them. A step of p that another
+ * task's step after the point happens before (with two tasks) comes after
+ * every earlier step of that task too, so no step before the point races
+ * with it, nor with any later step of p: the summary stops there (and takes
+ * in the covered state's summary only when the run reached its cut without
+ * stopping). With more tasks it is every step from the point on.
+ */
+export function frontiers(T: number, n: number, task: readonly number[], reads: readonly number[], data: (j: number) => number, lockInfo: (j: number, out: Int32Array, at: number) => void, vc: Int32Array, points: readonly ChoicePoint[], upto: number, cut: Summary | undefined, cutHash: string | null, interned: Map<number, Seq>): { r: Int32Array; w: Int32Array; seqs: (Seq | null)[] } {
+  const r = new Int32Array(upto * T);
+  const w = new Int32Array(upto * T);
+  const seqs: (Seq | null)[] = new Array(upto * T).fill(null);
+  if (T !== 2) {
+    // every step from the point on
+    const sufR = new Int32Array(T);
+    const sufW = new Int32Array(T);
+    let j = n;
+    for (let k = upto - 1; k >= 0; k--) {
+      for (const s = points[k].step; j > s; ) {
+        j--;
+        sufR[task[j]] |= reads[j];
+        sufW[task[j]] |= data(j);
+      }
+      for (let p = 0; p < T; p++) {
+        r[k * T + p] = sufR[p] | (cut?.r[p] ?? 0);
+        w[k * T + p] = sufW[p] | (cut?.w[p] ?? 0);
+      }
+    }
+    return { r, w, seqs };
+  }
+  // each step's entry in a sequence (SEQ_STRIDE numbers), made when first kept (in buffers kept from run to run)
+  if (scratch.made.length < n) {
+    scratch.vals = new Int32Array(2 * n * SEQ_STRIDE);
+    scratch.made = new Uint32Array(2 * n);
+  }
+  const { vals, made } = scratch;
+  const stamp = ++scratch.stamp;
+  const entry = (j: number): number => {
+    if (made[j] !== stamp) {
+      made[j] = stamp;
+      vals[j * SEQ_STRIDE] = reads[j];
+      vals[j * SEQ_STRIDE + 1] = data(j);
+      lockInfo(j, vals, j * SEQ_STRIDE + 2);
+    }
+    return j * SEQ_STRIDE;
+  };
+  const bufs: [number[], number[]] = [[], []];
+  for (let p = 0; p < 2; p++) {
+    const q = 1 - p;
+    const mine: number[] = [];
+    for (let j = 0; j < n; j++) if (task[j] === p) mine.push(j);
+    // from the last point back: [from, end) are p's steps in the frontier (q's clock on p's steps only grows,
+    // so both ends move left); the kept steps of the point after, by index into `mine`, are reused
+    let from = mine.length;
+    let end = mine.length;
+    let kept = bufs[0];
+    kept.length = 0;
+    let keptTo = mine.length;
+    // the sequence of the point after: the same steps kept make the same sequence (one object)
+    let last: Seq | null = null;
+    for (let k = upto - 1; k >= 0; k--) {
+      const s = points[k].step;
+      while (end > 0 && vc[mine[end - 1] * 2 + q] >= s) end--;
+      const oldFrom = from;
+      while (from > 0 && mine[from - 1] >= s) from--;
+      const next = kept === bufs[0] ? bufs[1] : bufs[0];
+      next.length = 0;
+      let rr = 0;
+      let ww = 0;
+      const stop = Math.min(oldFrom, end);
+      const fromKept = oldFrom < end ? kept.length : 0;
+      for (let y = from - stop; y < fromKept; y++) {
+        // first p's steps from the point up to where the point after began, then that point's kept steps
+        const x = y < 0 ? stop + y : kept[y];
+        if (y >= 0 && (x >= end || x >= keptTo)) continue;
+        const j = mine[x];
+        const a = reads[j];
+        const b = data(j);
+        // a step touching nothing new conflicts with nothing the steps before it did not: it races with nothing
+        if (b & ~ww || a & ~(rr | ww)) next.push(x);
+        rr |= a;
+        ww |= b;
+      }
+      const tail = end === mine.length && cut ? cut.seqs[p] : undefined;
+      const tailHash = tail?.size ? cutHash : null;
+      let out: Seq | null;
+      if (tail === null) out = null;
+      else if (last && last.tail === tailHash && sameSteps(next, kept)) out = last;
+      else {
+        const key = seqKey(next, mine, entry, vals, tailHash);
+        out = interned.get(key) ?? null;
+        if (!out) {
+          const head = new Array<number>(next.length * SEQ_STRIDE);
+          for (let i = 0; i < next.length; i++) {
+            const at = entry(mine[next[i]]);
+            for (let f = 0; f < SEQ_STRIDE; f++) head[i * SEQ_STRIDE + f] = vals[at + f];
+          }
+          out = { head, tail: tailHash };
+          interned.set(key, out);
+        }
+      }
+      if (end === mine.length && cut) {
+        rr |= cut.r[p] ?? 0;
+        ww |= cut.w[p] ?? 0;
+      }
+      kept = next;
+      keptTo = end;
+      last = out;
+      r[k * T + p] = rr;
+      w[k * T + p] = ww;
+      seqs[k * T + p] = out;
+    }
+  }
+  return { r, w, seqs };
+}
