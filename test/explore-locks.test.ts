@@ -1,16 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { classify, signature, verdict } from '../src/core/outcome.js';
-import { coveredRun, exploreRuns, outcomeKey, pendingOf, type ExploreOptions, type Runner } from '../src/explore/explore.js';
-import { StateHashing } from '../src/explore/hashing.js';
+import { exploreRuns, type ExploreOptions, type Runner } from '../src/explore/explore.js';
 import { LockOrder } from '../src/explore/lockorder.js';
 import { StepLog, WAIT_OTHER } from '../src/explore/steps.js';
-import { Covered, ExploreStrategy } from '../src/explore/strategy.js';
-import { OBJ, RWSEMS, instrumentModel } from '../src/kernel/access.js';
+import { OBJ, RWSEMS } from '../src/kernel/access.js';
 import { IOLOCK, MMAPLOCK, fs_lock, fs_unlock } from '../src/kernel/fs/generic.js';
-import { fileContents } from '../src/kernel/mm/filemap.js';
 import { buildMachine, flipperTaskFor, type Machine } from '../src/kernel/machine.js';
-import { FsxPosition } from '../src/sched/schedule.js';
 import type { Task, Waitable } from '../src/sched/task.js';
+import { runAsExplore } from './explore-plan.js';
 
 /**
  * Lazy locks (src/explore/reduction.ts, lockorder.ts): two holds of an
@@ -31,31 +27,7 @@ function twoTasks(a: TaskBody, b: TaskBody, seen: (m: Machine) => string): Runne
     const idle: Waitable = { ready: () => true, describe: () => 'idle' };
     m.sched.add(m.fsx, a(m, m.fsx));
     m.sched.add(other, b(m, other));
-    const tasks = [m.fsx, other];
-    const hashing = new StateHashing(m.k, null, tasks, idle);
-    let log: StepLog | null = null;
-    if (record) {
-      log = new StepLog();
-      log.model = instrumentModel(m.k, log);
-      tasks.forEach((t, i) => log!.record(t, i, idle));
-    }
-    const plan = ctl?.sleep && log ? { at: prefix.length - 1, ...ctl.sleep, bound: OPTS.preemptions, log } : undefined;
-    const dfs = new ExploreStrategy(prefix, tasks, idle, new FsxPosition(() => 0), () => hashing.key(), plan, ctl?.covered);
-    hashing.inner = dfs;
-    m.sched.strategy = hashing;
-    const script = { ops: [], flips: dfs.flips };
-    let error: unknown = null;
-    try {
-      m.sched.run(m.fsx, OPTS.maxSteps);
-    } catch (e) {
-      if (e instanceof Covered) return coveredRun(dfs, log, tasks, e, script);
-      error = e;
-    }
-    const outcome = error === null ? { kind: 'clean' as const } : classify(error, m.k);
-    if (!outcome) throw error;
-    const v = verdict(outcome);
-    const sig = signature(outcome);
-    return { points: dfs.points, log, script, pending: pendingOf(tasks), signature: sig, verdict: v, exitCode: 0, final: `${outcomeKey(v, sig, fileContents(m.k))}|${seen(m)}`, blocked: false, cut: false, asleep: 0 };
+    return runAsExplore(m, [m.fsx, other], idle, prefix, record, ctl, OPTS, () => seen(m));
   };
 }
 

@@ -1,21 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, withSeed, type RunConfig } from '../src/core/config.js';
-import { classify, signature, verdict } from '../src/core/outcome.js';
 import { recordRun, type Script } from '../src/core/scripted.js';
-import { coveredRun, explore, exploreRuns, outcomeKey, pendingOf, programRunner, type ExploreOptions, type ExploreResult, type Runner } from '../src/explore/explore.js';
-import { StateHashing } from '../src/explore/hashing.js';
+import { explore, exploreRuns, programRunner, type ExploreOptions, type ExploreResult, type Runner } from '../src/explore/explore.js';
 import { StepLog } from '../src/explore/steps.js';
-import { Covered, ExploreStrategy } from '../src/explore/strategy.js';
 import type { Mapping } from '../src/fsx/file.js';
 import { parseOps } from '../src/fsx/fsxops.js';
-import { OBJ, instrumentModel } from '../src/kernel/access.js';
+import { OBJ } from '../src/kernel/access.js';
 import { DaxEntry, Page, type Kernel } from '../src/kernel/core.js';
 import { DESIGNS, type DesignName } from '../src/kernel/designs.js';
 import { buildMachine, flipperTaskFor, type Machine } from '../src/kernel/machine.js';
-import { fileContents } from '../src/kernel/mm/filemap.js';
-import { FsxPosition } from '../src/sched/schedule.js';
-import { ext4OldVmaStore } from './kernel/play.js';
 import type { Waitable } from '../src/sched/task.js';
+import { runAsExplore } from './explore-plan.js';
+import { ext4OldVmaStore } from './kernel/play.js';
 
 /**
  * Partial-order reduction loses nothing: on the hand-built failing plans
@@ -63,31 +59,7 @@ function planRunner(setup: Setup, body: Body, flipTo: boolean, o: ExploreOptions
         yield* m.k.fs.chattr(m.k, flipper, flipTo);
       })(),
     );
-    const tasks = [m.fsx, flipper];
-    const hashing = new StateHashing(m.k, null, tasks, idle);
-    let log: StepLog | null = null;
-    if (record) {
-      log = newLog(m);
-      log.model = instrumentModel(m.k, log);
-      tasks.forEach((t, i) => log!.record(t, i, idle));
-    }
-    const plan = ctl?.sleep && log ? { at: prefix.length - 1, ...ctl.sleep, bound: o.preemptions, log } : undefined;
-    const dfs = new ExploreStrategy(prefix, tasks, idle, new FsxPosition(() => 0), () => hashing.key(), plan, ctl?.covered);
-    hashing.inner = dfs;
-    m.sched.strategy = hashing;
-    const base = { points: dfs.points, log, script: { ops: [], flips: dfs.flips } };
-    let error: unknown = null;
-    try {
-      m.sched.run(m.fsx, o.maxSteps);
-    } catch (e) {
-      if (e instanceof Covered) return coveredRun(dfs, log, tasks, e, base.script);
-      error = e;
-    }
-    const outcome = error === null ? { kind: 'clean' as const } : classify(error, m.k);
-    if (!outcome) throw error;
-    const v = verdict(outcome);
-    const sig = signature(outcome);
-    return { ...base, pending: pendingOf(tasks), signature: sig, verdict: v, exitCode: 0, final: `${outcomeKey(v, sig, fileContents(m.k))}|${seen.join(',')}`, blocked: false, cut: false, asleep: 0 };
+    return runAsExplore(m, [m.fsx, flipper], idle, prefix, record, ctl, o, () => seen.join(','), () => newLog(m));
   };
 }
 
@@ -398,24 +370,26 @@ describe('the access records', () => {
     ['ext4 4.13, chattr +j', { fs: 'ext4', kernel: 'immediate' }, ext4Body, false],
   ];
 
-  it('every change to a shared object, in every step of every reduced run, is recorded as a write of that object', async () => {
+  it('every change to a shared object, in every step of every reduced run (and of the first unreduced ones), is recorded as a write of that object', async () => {
     const missed: string[] = [];
     let steps = 0;
     for (const [, setup, body, flipTo] of plans) {
       const runner = planRunner(setup, body, flipTo, OPTS, (m) => {
         const l = new CheckedLog(m);
         const end = l.end.bind(l);
-        l.end = (t, h) => {
-          end(t, h);
+        l.end = (t, h, threw) => {
+          end(t, h, threw);
           steps++;
           missed.push(...l.missed.splice(0));
         };
         return l;
       });
       await exploreRuns(runner, { ...OPTS, budgetMs: 3000 });
+      // the unreduced search's runs place the flip everywhere, each recorded from its first step
+      await exploreRuns((prefix, _record, ctl) => runner(prefix, true, ctl), { ...OPTS, reduction: false, maxInterleavings: 20 });
     }
     expect(missed.slice(0, 5)).toEqual([]);
-    expect(steps).toBeGreaterThan(8_000);
+    expect(steps).toBeGreaterThan(10_000);
   });
 
   it('the check can fail: a change the records do not show is reported', () => {
