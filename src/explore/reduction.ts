@@ -1,4 +1,4 @@
-import { OBJ, RWSEMS } from '../kernel/access.js';
+import { OBJ, RWSEMS, RWSEM_OBJS as LOCKS } from '../kernel/access.js';
 import { LockOrder } from './lockorder.js';
 import { MAX_SEQS, SEQ_STRIDE, frontiers, type Summaries, type Summary } from './summaries.js';
 import { Turns, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner, type Sleepers } from './runs.js';
@@ -43,9 +43,6 @@ interface Node {
 }
 
 const bit = (t: number): number => 1 << t;
-
-/** The rw_semaphores, each on its own (lazy locks). */
-const LOCKS = [OBJ.IOLOCK, OBJ.MMAPLOCK, OBJ.JSEM, OBJ.MMAPSEM];
 
 /** The names (OBJ's) of the locks in a mask. */
 function lockNames(mask: number): string[] {

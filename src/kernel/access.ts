@@ -57,8 +57,11 @@ export const OBJ = {
   END: 1 << 30,
 } as const;
 
-/** The rw_semaphores' objects: their takes and releases are lock operations, not accesses of data (explore/reduction.ts, lazy locks). */
-export const RWSEMS = OBJ.IOLOCK | OBJ.MMAPLOCK | OBJ.JSEM | OBJ.MMAPSEM;
+/** The rw_semaphores' objects, each on its own: their takes and releases are lock operations, not accesses of data (explore/reduction.ts, lazy locks). */
+export const RWSEM_OBJS: readonly number[] = [OBJ.IOLOCK, OBJ.MMAPLOCK, OBJ.JSEM, OBJ.MMAPSEM];
+
+/** The same, as one mask. */
+export const RWSEMS = RWSEM_OBJS.reduce((a, b) => a | b, 0);
 
 
 /**
