@@ -20,7 +20,7 @@ export function runAsExplore(m: Machine, tasks: Task[], idle: Waitable, prefix: 
   let log: StepLog | null = null;
   if (record) {
     const l = newLog();
-    l.model = instrumentModel(m.k, l);
+    l.attach(instrumentModel(m.k, l));
     tasks.forEach((t, i) => l.record(t, i, idle));
     log = l;
   }

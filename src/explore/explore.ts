@@ -61,7 +61,7 @@ export function programRunner(config: RunConfig, program: Script, o: ExploreOpti
         const hashing = new StateHashing(p.k, p.engine, tasks, p.idle);
         if (record) {
           const l = ctl?.replay ? StepLog.quietFor(ctl.replay.log, ctl.replay.steps) : new StepLog();
-          l.model = instrumentModel(p.k, l);
+          l.attach(instrumentModel(p.k, l));
           tasks.forEach((t, i) => l.record(t, i, p.idle));
           log = l;
         }

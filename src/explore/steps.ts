@@ -82,6 +82,12 @@ export class StepLog implements AccessSink {
     return before;
   }
 
+  /** Record the fields of `model` (instrumentModel's result) from the first step recorded: at once, or after the steps replayed. */
+  attach(model: Instrumented): void {
+    this.model = model;
+    if (!this.quiet) model.start();
+  }
+
   note(obj: number, write: boolean): void {
     if (write) this.w |= obj;
     else this.r |= obj;
@@ -153,7 +159,7 @@ export class StepLog implements AccessSink {
   end(task: number, how: number, threw = false): void {
     if (this.quiet) {
       // a step the run before recorded: kept as it was; once they are all run, the compared arrays start afresh
-      if (--this.quiet === 0) this.model?.resync();
+      if (--this.quiet === 0) this.model?.start();
       return;
     }
     // the run ends with fsx (task 0) or with a failure: its last step writes END (a step of another task runs only before it)

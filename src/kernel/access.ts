@@ -1,4 +1,4 @@
-import { AddressSpace, DaxEntry, Dentry, File, Inode, Kernel, Media, Page, Vma, type AccessSink, type Pte } from './core.js';
+import { AddressSpace, DaxEntry, Dentry, File, Inode, Kernel, Page, Vma, type AccessSink, type Pte } from './core.js';
 
 export type { AccessSink } from './core.js';
 import { RwSem } from './locks.js';
@@ -313,24 +313,47 @@ class RecordedSet<V> extends Set<V> {
  * put in the page cache, a VMA linked into i_mmap, a PTE set in a VMA, a
  * dentry in the dcache, a file in a VMA. A field not in the tables above
  * stops the run: a new field must say what it belongs to.
+ *
+ * In two phases, so that a run replaying the steps of the run before (whose
+ * records it reuses: explore/steps.ts) runs them at a plain run's speed:
+ * at once, the containers other tasks find objects through (the page
+ * cache's tree, i_mmap, each linked VMA's PTEs) are replaced by recording
+ * ones, the rw_semaphores report their takes, and every object put in a
+ * container is kept in a list; the fields become accessors only at
+ * `start()`, which instruments the roots and every object on that list:
+ * the same objects as instrumenting from the first step, since an object
+ * is only ever instrumented once it has been put where another task can
+ * find it. (Containers are replaced at once because a task may hold one
+ * across a preemption point: replacing it later would give two tasks two
+ * different containers.)
  */
 export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
   const done = new WeakSet<object>();
   const diffs: { bit: number; diff: () => number; resync: () => void }[] = [];
   // byte arrays handed out since the last step ended, with what they held then
   const touched = new Map<Uint8Array, { bit: number; copy: Uint8Array }>();
+  // before start(): objects put where another task can find them, to be instrumented then
+  let started = false;
+  const later: (() => void)[] = [];
   const self: Instrumented = {
     inStep: false,
+    start: () => {
+      if (started) {
+        for (const d of diffs) d.resync();
+        touched.clear();
+        return;
+      }
+      started = true;
+      instrumentRoots();
+      for (const f of later) f();
+      later.length = 0;
+    },
     holdsPage: (t) => {
       let held = false;
       Map.prototype.forEach.call(k.inode.mapping.entries, (e: Page | DaxEntry) => {
         if (e.locker === t) held = true;
       });
       return held;
-    },
-    resync: () => {
-      for (const d of diffs) d.resync();
-      touched.clear();
     },
     settle: (read) => {
       let w = 0;
@@ -439,9 +462,14 @@ export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
     }
   };
 
+  /** Instrument `obj` now, or at start() when that has not come yet. */
+  const share = (f: () => void): void => {
+    if (started) f();
+    else later.push(f);
+  };
   const page = (e: unknown): void => {
-    if (e instanceof Page) fields(e, PAGE, 'Page');
-    else if (e instanceof DaxEntry) fields(e, DAX_ENTRY, 'DaxEntry');
+    if (e instanceof Page) share(() => fields(e, PAGE, 'Page'));
+    else if (e instanceof DaxEntry) share(() => fields(e, DAX_ENTRY, 'DaxEntry'));
   };
   const file = (f: unknown): void => {
     if (f instanceof File) fields(f, FILE, 'File');
@@ -449,12 +477,14 @@ export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
   const dentry = (d: unknown): void => {
     if (d instanceof Dentry) fields(d, DENTRY, 'Dentry');
   };
-  const pte = (p: Pte): void => fields(p, PTE, 'Pte');
+  const pte = (p: Pte): void => share(() => fields(p, PTE, 'Pte'));
+  const linked = new WeakSet<Vma>();
   const vma = (v: Vma): void => {
-    if (done.has(v)) return;
+    if (linked.has(v)) return;
+    linked.add(v);
     replaceMap(v, 'ptes', O.MM, pte);
     replaceSet(v, 'pteTables', O.MM, () => {});
-    fields(v, VMA, 'Vma', { file });
+    share(() => fields(v, VMA, 'Vma', { file }));
   };
   const replaceMap = <K, V>(owner: object, key: string, bit: number, onValue: (v: V) => void): void => {
     const old = (owner as Record<string, Map<K, V>>)[key];
@@ -474,26 +504,33 @@ export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
     }
     Object.defineProperty(owner, key, { value: s, writable: false });
   };
-  const rwsem = (s: RwSem, bit: number, what: string): void => {
+  const rwsem = (s: RwSem, bit: number): void => {
     s.rec = sink;
     s.bit = bit;
-    fields(s, RWSEM, what);
   };
-  const media = (m: Media): void => fields(m, MEDIA, 'Media');
-
-  k.rec = sink;
   const ip: Inode = k.inode;
   const mapping: AddressSpace = ip.mapping;
+  const sems: [RwSem, string][] = [
+    [ip.iolock, 'RwSem(iolock)'],
+    [ip.mmaplock, 'RwSem(mmaplock)'],
+    [k.journalFlagSem, 'RwSem(journalFlagSem)'],
+    [k.mmapSem, 'RwSem(mmapSem)'],
+  ];
+  const instrumentRoots = (): void => {
+    fields(mapping, ADDRESS_SPACE, 'AddressSpace');
+    for (const [s, what] of sems) fields(s, RWSEM, what);
+    fields(ip, INODE, 'Inode');
+    fields(k.media, MEDIA, 'Media');
+    fields(k, KERNEL, 'Kernel', { dentry });
+  };
+
+  k.rec = sink;
   replaceMap(mapping, 'entries', O.CACHE, page);
   replaceSet(mapping, 'i_mmap', O.MM, vma);
-  fields(mapping, ADDRESS_SPACE, 'AddressSpace');
-  rwsem(ip.iolock, O.IOLOCK, 'RwSem(iolock)');
-  rwsem(ip.mmaplock, O.MMAPLOCK, 'RwSem(mmaplock)');
-  fields(ip, INODE, 'Inode');
-  rwsem(k.journalFlagSem, O.JSEM, 'RwSem(journalFlagSem)');
-  rwsem(k.mmapSem, O.MMAPSEM, 'RwSem(mmapSem)');
-  media(k.media);
-  fields(k, KERNEL, 'Kernel', { dentry });
+  rwsem(ip.iolock, O.IOLOCK);
+  rwsem(ip.mmaplock, O.MMAPLOCK);
+  rwsem(k.journalFlagSem, O.JSEM);
+  rwsem(k.mmapSem, O.MMAPSEM);
   return self;
 }
 
@@ -503,8 +540,13 @@ export interface Instrumented {
   inStep: boolean;
   /** What the compared arrays show written since the last call (at each step's end), given what the step read. */
   settle(read: number): number;
-  /** Forget what steps not recorded changed: the compared arrays' copies are taken again. */
-  resync(): void;
+  /**
+   * Start recording fields (before the first recorded step): the first call
+   * makes the fields of the roots and of every object shared so far
+   * accessors; a later one only forgets what steps not recorded changed
+   * (the compared arrays' copies are taken again).
+   */
+  start(): void;
   /** Whether task t holds the lock of a page or DAX entry in the file's cache (its accessors note what they read). */
   holdsPage(t: Task): boolean;
 }
