@@ -23,6 +23,7 @@ export function runAsExplore(m: Machine, tasks: Task[], idle: Waitable, prefix: 
     l.attach(instrumentModel(m.k, l));
     tasks.forEach((t, i) => l.record(t, i, idle));
     log = l;
+    hashing.written = () => l.written();
   }
   const plan = ctl?.sleep && log ? { at: prefix.length - 1, ...ctl.sleep, bound: o.preemptions, log } : undefined;
   const dfs = new ExploreStrategy(prefix, tasks, idle, new FsxPosition(() => 0), () => hashing.key(), plan, ctl?.covered);

@@ -64,6 +64,7 @@ export function programRunner(config: RunConfig, program: Script, o: ExploreOpti
           l.attach(instrumentModel(p.k, l));
           tasks.forEach((t, i) => l.record(t, i, p.idle));
           log = l;
+          hashing.written = () => l.written();
         }
         const plan = ctl?.sleep && log ? { at: prefix.length - 1, ...ctl.sleep, bound: o.preemptions, log } : undefined;
         dfs = new ExploreStrategy(prefix, tasks, p.idle, p.position, () => hashing.key(), plan, ctl?.covered);

@@ -1,4 +1,5 @@
 import type { FsxEngine } from '../fsx/engine.js';
+import { OBJ } from '../kernel/access.js';
 import { DaxEntry, HOLE, type Kernel } from '../kernel/core.js';
 import type { RwSem } from '../kernel/locks.js';
 import type { Strategy } from '../sched/strategy.js';
@@ -103,7 +104,13 @@ function digest(buf: Uint8Array, prev: Digest | undefined): Digest {
  * Without these, two runs that reach the same model state by different
  * orders (the flipper's flip before an op or in the middle of it, a lock
  * taken after a wait or without one) look different, and explore runs what
- * follows again.
+ * follows again. *
+ * The parts of the model that change seldom (the block map with the blocks'
+ * bytes, the page cache, the mappings) are hashed on their own, and a part's
+ * hash is kept while the step log (`written`) shows none of its objects
+ * written since the last key: the same key as hashing everything again, for
+ * a fraction of the work (test/explore-hashing.test.ts compares the two at
+ * every choice point of an exploration).
  */
 export class StateHashing implements Strategy {
   readonly everyStep = true;
@@ -115,6 +122,14 @@ export class StateHashing implements Strategy {
   private readonly pageDigests = new WeakMap<Uint8Array, Digest>();
   private blockDigests: Digest[] = [];
   private digestedMedia: Uint8Array | null = null;
+  /** The last hashes of the parts of the state that change seldom (the block map, the page cache, the mappings): reused while the records show none of their objects written. */
+  private parts: { blocks: Hash | null; cache: Hash | null; mm: Hash | null } = { blocks: null, cache: null, mm: null };
+  /**
+   * What was written since the last key (OBJ bits, lock operations too),
+   * when the steps are recorded (explore's reduction: the step log says);
+   * without it every part is hashed again each time.
+   */
+  written: (() => number) | null = null;
 
   constructor(
     private readonly k: Kernel,
@@ -171,19 +186,10 @@ export class StateHashing implements Strategy {
     return (this.blockDigests[p] = digest(media.block(p), this.blockDigests[p]));
   }
 
-  /** Everything that decides what happens next: the model's state and where each task is. */
-  key(): string {
-    const k = this.k;
-    const ip = k.inode;
-    const h = new Hash();
-    for (const v of [ip.i_size, +ip.diskDax, +ip.journalData, +ip.sDax, +ip.dontcache, ip.refs, +ip.evicted, +ip.freeing, +ip.willFree, +ip.sync, +ip.onLru, ip.loads, k.flips, this.engine?.fileSize ?? 0]) h.mix(v);
-    const d = k.dentry;
-    if (d) h.mix(d.count + 1).mix(+d.lru).mix(+d.referenced).mix(+d.dontcache);
-    else h.mix(0);
-    // the S_DAX-after-close check compares with the last moment the file was free: which flip and flag it saw
-    const free = k.lastFree;
-    if (free) h.mix(free.seq).mix(free.flips).mix(+free.diskDax);
-    else h.mix(0);
+  /** The block map and the blocks' bytes. */
+  private blocksHash(): Hash {
+    const ip = this.k.inode;
+    const h = new Hash(0xb10c);
     for (let b = 0; b < ip.blocks.length; b++) {
       const p = ip.blocks[b];
       if (p === HOLE) continue;
@@ -193,6 +199,13 @@ export class StateHashing implements Strategy {
         h.mix(d.a).mix(d.b);
       }
     }
+    return h;
+  }
+
+  /** The page cache: each entry, its state and (a page's) bytes. */
+  private cacheHash(): Hash {
+    const ip = this.k.inode;
+    const h = new Hash(0xcace);
     const entries = [...ip.mapping.entries.entries()].sort((a, b) => a[0] - b[0]);
     for (const [i, e] of entries) {
       h.mix(i);
@@ -208,12 +221,41 @@ export class StateHashing implements Strategy {
         h.mix(d.a).mix(d.b);
       }
     }
+    return h;
+  }
+
+  /** The mappings: each VMA, its PTEs and page tables. */
+  private mmHash(): Hash {
+    const ip = this.k.inode;
+    const h = new Hash(0x3a3a);
     for (const vma of ip.mapping.i_mmap) {
       h.mix(vma.pgoff).mix(vma.npages).mix(vma.vm_flags).mix(vma.vstart);
       h.mix(+vma.linked).mix(vma.file ? vma.file.f_count : 0).string(vma.vm_ops?.name ?? '');
       for (const [pg, pte] of [...vma.ptes].sort((a, b) => a[0] - b[0])) h.mix(pg).mix(pte.pfn).mix(+pte.writable + (pte.page ? 4 : 0) + (pte.huge ? 8 : 0));
       for (const r of vma.pteTables) h.mix(r);
     }
+    return h;
+  }
+
+  /** Everything that decides what happens next: the model's state and where each task is. */
+  key(): string {
+    const k = this.k;
+    const ip = k.inode;
+    const h = new Hash();
+    for (const v of [ip.i_size, +ip.diskDax, +ip.journalData, +ip.sDax, +ip.dontcache, ip.refs, +ip.evicted, +ip.freeing, +ip.willFree, +ip.sync, +ip.onLru, ip.loads, k.flips, this.engine?.fileSize ?? 0]) h.mix(v);
+    const d = k.dentry;
+    if (d) h.mix(d.count + 1).mix(+d.lru).mix(+d.referenced).mix(+d.dontcache);
+    else h.mix(0);
+    // the S_DAX-after-close check compares with the last moment the file was free: which flip and flag it saw
+    const free = k.lastFree;
+    if (free) h.mix(free.seq).mix(free.flips).mix(+free.diskDax);
+    else h.mix(0);
+    const w = this.written ? this.written() : -1;
+    const parts = this.parts;
+    if (!parts.blocks || w & OBJ.BMAP) parts.blocks = this.blocksHash();
+    if (!parts.cache || w & (OBJ.CACHE | OBJ.PAGE | OBJ.PAGELOCK | OBJ.PAGEREF | OBJ.PAGEDATA)) parts.cache = this.cacheHash();
+    if (!parts.mm || w & (OBJ.MM | OBJ.FILE)) parts.mm = this.mmHash();
+    for (const part of [parts.blocks, parts.cache, parts.mm]) h.mix(part.a).mix(part.b);
     for (const sem of [ip.iolock, ip.mmaplock, k.journalFlagSem, k.mmapSem] as RwSem[]) {
       h.mix(sem.writer ? sem.writer.pid : 0);
       for (const r of sem.readers) h.mix(r.pid);

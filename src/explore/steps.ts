@@ -58,6 +58,8 @@ export class StepLog implements AccessSink {
   private ltw = 0;
   private lr = 0;
   private lk = 0;
+  /** What was written (lock operations too) since written() was last asked. */
+  private dirty = 0;
   /** The instrumented model (instrumentModel's result): told when steps begin and end. */
   model: Instrumented | null = null;
   /**
@@ -89,11 +91,21 @@ export class StepLog implements AccessSink {
   }
 
   note(obj: number, write: boolean): void {
-    if (write) this.w |= obj;
-    else this.r |= obj;
+    if (write) {
+      this.w |= obj;
+      this.dirty |= obj;
+    } else this.r |= obj;
+  }
+
+  /** The objects written, and the locks taken or let go, since the last call (for StateHashing: which parts of the state to hash again). Exact once recording has started. */
+  written(): number {
+    const d = this.dirty;
+    this.dirty = 0;
+    return d;
   }
 
   lock(obj: number, take: boolean, write: boolean, t: Task): void {
+    this.dirty |= obj;
     const i = this.cur;
     const held = this.held[i] ?? 0;
     if (take) {
@@ -169,6 +181,7 @@ export class StepLog implements AccessSink {
     if (m) {
       settled = m.settle(this.r | this.w);
       this.w |= settled;
+      this.dirty |= settled;
       m.inStep = false;
     }
     this.task.push(task);
