@@ -36,6 +36,8 @@ interface Node {
   slept: number;
   /** The summary of this node's state, once looked up (analyse()). */
   summary?: Summary;
+  /** analyse()'s clocks of objects and tasks before this node's step, for the runs that branch here (their steps before it are the same). */
+  clocks?: Int32Array;
   /** For each task explored from here: what its step here read and wrote, and how it ended. */
   stepReads: number[];
   stepWrites: number[];
@@ -197,6 +199,8 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
   };
   let sleepers: Sleepers | undefined;
   const order = new LockOrder(RWSEMS);
+  // the steps' vector clocks (analyse()): those of the steps before a run's branch point are the run before's
+  const vcs = { vc: new Int32Array(0) };
   // the run before, and the choice point this run branches from it at (its steps before that are the same)
   let prev: Explored | null = null;
   let branch = -1;
@@ -283,7 +287,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
       noteStep(node, p.step, log);
       path.push(node);
     }
-    analyse(r, path, cutAt, P, pruned, summaries, order.eager);
+    analyse(r, path, cutAt, P, pruned, summaries, order.eager, prefix.length - 1, vcs);
     prev = r;
     // the deepest choice point with a task still to explore
     let i = path.length - 1;
@@ -379,7 +383,7 @@ function sleepersFor(n: Node, u: number, tasks2: boolean): Sleepers {
  * points of `path` before `cutAt` (points from `cutAt` on are covered by
  * a state explored before).
  */
-function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pruned, all: Summaries, eager: number): void {
+function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pruned, all: Summaries, eager: number, branch: number, vcs: { vc: Int32Array }): void {
   const summaries = all.byState;
   const log = r.log!;
   const n = log.length;
@@ -519,7 +523,12 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
   };
 
   // vector clocks: vc[j*T + q] is the last step of task q that happens before step j (or is it)
-  const vc = new Int32Array(n * T).fill(-1);
+  if (vcs.vc.length < n * T) {
+    const grown = new Int32Array(Math.max(n * T, 2 * vcs.vc.length));
+    grown.set(vcs.vc);
+    vcs.vc = grown;
+  }
+  const vc = vcs.vc;
   const lastOf = new Int32Array(T).fill(-1);
   // per object: the last write, and the reads since, joined
   const lastWrite = new Int32Array(32).fill(-1);
@@ -559,8 +568,39 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
     if (c > best) best = c;
   };
 
+  /**
+   * The clocks before each new choice point's step are kept on its node: a
+   * run that branches there has the same steps before it (the same prefix,
+   * replayed), whose races were asked for already (asking again changes
+   * nothing), so its analysis starts there, with those clocks and the run
+   * before's vector clocks of the steps before.
+   */
+  const CLOCKS = 32 + 3 * 32 * T + T;
+  const keepClocks = (): Int32Array => {
+    const c = new Int32Array(CLOCKS);
+    c.set(lastWrite, 0);
+    c.set(readClock, 32);
+    c.set(lastR, 32 + 32 * T);
+    c.set(lastW, 32 + 64 * T);
+    c.set(lastOf, 32 + 96 * T);
+    return c;
+  };
+  let start = 0;
+  const from = branch >= 0 ? path[branch].clocks : undefined;
+  if (from && from.length === CLOCKS) {
+    start = r.points[branch].step;
+    lastWrite.set(from.subarray(0, 32));
+    readClock.set(from.subarray(32, 32 + 32 * T));
+    lastR.set(from.subarray(32 + 32 * T, 32 + 64 * T));
+    lastW.set(from.subarray(32 + 64 * T, 32 + 96 * T));
+    lastOf.set(from.subarray(32 + 96 * T));
+  }
+  vc.fill(-1, start * T, n * T);
+
   const cutStep = cutAt < nodes ? r.points[cutAt].step : -1;
-  for (let j = 0; j < n; j++) {
+  for (let j = start; j < n; j++) {
+    const k = pointOf[j];
+    if (k >= 0 && k < cutAt && !path[k].clocks) path[k].clocks = keepClocks();
     if (j === cutStep) coverCut(j);
     const p = task[j];
     const prev = lastOf[p];
