@@ -1,6 +1,6 @@
 import { OBJ, RWSEMS, RWSEM_OBJS as LOCKS } from '../kernel/access.js';
 import { LockOrder } from './lockorder.js';
-import { MAX_SEQS, SEQ_STRIDE, frontiers, type Summaries, type Summary } from './summaries.js';
+import { MAX_SEQS, SEQ_STRIDE, frontiers, type Sequences, type Summary } from './summaries.js';
 import { Turns, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner, type Sleepers } from './runs.js';
 import { END_FINISHED, END_IDLE } from './steps.js';
 import type { ChoicePoint } from './strategy.js';
@@ -34,8 +34,8 @@ interface Node {
   sleepWrites: number[];
   /** Tasks asked for but asleep here (counted once). */
   slept: number;
-  /** The summary of this node's state, once looked up (analyse()). */
-  summary?: Summary;
+  /** What the search keeps of this node's state (its visits and summary). */
+  state: State;
   /** analyse()'s clocks of objects and tasks before this node's step, for the runs that branch here (their steps before it are the same). */
   clocks?: Int32Array;
   /** For each task explored from here: what its step here read and wrote, and how it ended. */
@@ -178,8 +178,8 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
   const outcomes = o.outcomes ? new Set<string>() : undefined;
   const pruned: Pruned = { reduction: 0, sleepSet: 0, stateHash: 0, preemptionBound: 0 };
   // state -> each time it was explored: the preemption budget left, the task that could go on, the tasks asleep
-  const seen = new Map<string, Visit[]>();
-  const summaries: Summaries = { byState: new Map(), seqs: new Map() };
+  const seen = new Map<string, State>();
+  const sequences: Sequences = new Map();
   const P = o.preemptions;
   const path: Node[] = [];
   let prefix: number[] = [];
@@ -214,13 +214,16 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
    * the search came back above it: depth first). Otherwise it is noted.
    */
   const hashing = o.stateHashing !== false;
+  // the states of this run's choice points past its prefix, in order (the nodes made for them take them)
+  const states: State[] = [];
   const covered = (p: ChoicePoint): boolean => {
-    const state = stateOf(p);
+    const key = stateOf(p);
     const visit: Visit = { left: P - p.used, busy: p.busy, sleep: p.sleep };
-    const before = seen.get(state);
-    if (hashing && before?.some((e) => covers(e, visit))) return true;
-    if (before) before.push(visit);
-    else seen.set(state, [visit]);
+    let state = seen.get(key);
+    if (!state) seen.set(key, (state = { key, visits: [] }));
+    states.push(state);
+    if (hashing && state.visits.some((e) => covers(e, visit))) return true;
+    state.visits.push(visit);
     return false;
   };
 
@@ -230,6 +233,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
       break;
     }
     await turns.maybe();
+    states.length = 0;
     const r = runner(prefix, true, { sleep: sleepers, covered, replay: prev && branch >= 0 ? { log: prev.log!, steps: prev.points[branch].step } : undefined });
     interleavings++;
     if (r.blocked) pruned.sleepSet++;
@@ -248,8 +252,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
       prev = null;
       branch = -1;
       seen.clear();
-      summaries.byState.clear();
-      summaries.seqs.clear();
+      sequences.clear();
       continue;
     }
     for (let j = 0; j < log.length; j++) if (log.task[j] >= T) T = log.task[j] + 1;
@@ -270,7 +273,8 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
         runnable,
         busy: p.busy,
         used: p.used,
-        hash: stateOf(p),
+        hash: states[i - prefix.length].key,
+        state: states[i - prefix.length],
         chosen: p.chosen,
         done: bit(p.chosen),
         todo: 0,
@@ -287,7 +291,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
       noteStep(node, p.step, log);
       path.push(node);
     }
-    analyse(r, path, cutAt, P, pruned, summaries, order.eager, prefix.length - 1, vcs);
+    analyse(r, path, cutAt, P, pruned, sequences, order.eager, prefix.length - 1, vcs);
     prev = r;
     // the deepest choice point with a task still to explore
     let i = path.length - 1;
@@ -312,6 +316,13 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
 /** A choice point's state without who could go on (ExploreStrategy's hash ends with it): covers() compares that itself. */
 function stateOf(p: ChoicePoint): string {
   return p.hash.slice(0, p.hash.lastIndexOf('|'));
+}
+
+/** A state the search has reached: its key, each time it was explored, what was explored from it. */
+interface State {
+  key: string;
+  visits: Visit[];
+  summary?: Summary;
 }
 
 /** One exploration of a state: the preemption budget it had left, the task that could go on (-1: none), the tasks asleep. */
@@ -383,8 +394,7 @@ function sleepersFor(n: Node, u: number, tasks2: boolean): Sleepers {
  * points of `path` before `cutAt` (points from `cutAt` on are covered by
  * a state explored before).
  */
-function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pruned, all: Summaries, eager: number, branch: number, vcs: { vc: Int32Array }): void {
-  const summaries = all.byState;
+function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pruned, sequences: Sequences, eager: number, branch: number, vcs: { vc: Int32Array }): void {
   const log = r.log!;
   const n = log.length;
   if (n === 0) return;
@@ -666,7 +676,7 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
    * is ordered before the rest. A summary with too many sequences stands
    * for them with every object its task touched, as with more tasks.
    */
-  function walk(s: Summary, p: number, bound: number, chain: Set<string>, walked = new Set<string>()): void {
+  function walk(s: Summary, p: number, bound: number, chain: Set<Summary>, walked = new Set<string>()): void {
     const seqs = s.seqs[p];
     if (!seqs) {
       const sw = s.w[p];
@@ -685,12 +695,11 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
         }
       }
       // a state walked from before with the same bound asks for the same again
-      const next = tail === null || chain.has(tail) || walked.has(`${tail}|${b}`) ? undefined : summaries.get(tail);
-      if (next) {
-        walked.add(`${tail}|${b}`);
-        chain.add(tail!);
-        walk(next, p, b, chain, walked);
-        chain.delete(tail!);
+      if (tail !== null && !chain.has(tail) && !walked.has(`${tail.key}|${b}`)) {
+        walked.add(`${tail.key}|${b}`);
+        chain.add(tail);
+        walk(tail, p, b, chain, walked);
+        chain.delete(tail);
       }
     }
   }
@@ -707,12 +716,12 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
    * so its real race can only be one of these (or none).
    */
   function coverCut(j: number): void {
-    const s = summaries.get(path[cutAt].hash);
+    const s = path[cutAt].state.summary;
     if (!s) return;
     for (let p = 0; p < T && p < s.r.length; p++) {
       if (T === 2) {
         const prev = lastOf[p];
-        walk(s, p, prev >= 0 ? vc[prev * T + (1 - p)] : -1, new Set([path[cutAt].hash]));
+        walk(s, p, prev >= 0 ? vc[prev * T + (1 - p)] : -1, new Set([s]));
         continue;
       }
       const sw = s.w[p];
@@ -733,7 +742,7 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
   }
 
   // what this run did from each state before the cut, for the runs that will reach those states again
-  const cutSummary = cutAt < nodes ? summaries.get(path[cutAt].hash) : undefined;
+  const cutSummary = cutAt < nodes ? path[cutAt].state.summary : undefined;
   const data = (j: number): number => writes[j] & ~OBJ.END;
   const lockInfo = (j: number, out: Int32Array, at: number): void => {
     out[at] = startR[j];
@@ -742,16 +751,14 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
     out[at + 3] = log.takesW[j] & lazy;
     out[at + 4] = log.preReads[j] | log.preWrites[j];
   };
-  const frontier = frontiers(T, n, task, reads, data, lockInfo, vc, r.points, Math.min(cutAt, nodes), cutSummary, cutAt < nodes ? path[cutAt].hash : null, all.seqs);
+  const frontier = frontiers(T, n, task, reads, data, lockInfo, vc, r.points, Math.min(cutAt, nodes), cutSummary, sequences);
   const running = new Int32Array(T);
   for (let k = 0; k < Math.min(cutAt, nodes); k++) {
     const node = path[k];
-    let s = node.summary ?? summaries.get(node.hash);
+    let s = node.state.summary;
     if (!s) {
-      s = { r: new Array<number>(T).fill(0), w: new Array<number>(T).fill(0), block: 0, seqs: [] };
-      summaries.set(node.hash, s);
+      s = node.state.summary = { key: node.hash, r: new Array<number>(T).fill(0), w: new Array<number>(T).fill(0), block: 0, seqs: [] };
     }
-    node.summary = s;
     for (let q = 0; q < T; q++) {
       s.r[q] = (s.r[q] ?? 0) | frontier.r[k * T + q];
       s.w[q] = (s.w[q] ?? 0) | frontier.w[k * T + q];

@@ -13,13 +13,15 @@ import type { ChoicePoint } from './strategy.js';
  * block of steps that began before the state (`block`).
  */
 export interface Summary {
+  /** The state's key. */
+  key: string;
   r: number[];
   w: number[];
   block: number;
   /**
    * Per task, with two tasks: each distinct sequence of its steps' accesses
    * from the state on, as far as frontiers() goes, keeping only steps that
-   * touch something new (one object per contents: Summaries.seqs); null
+   * touch something new (one object per contents: Sequences); null
    * when there were too many (then `r` and `w` stand for them); none before
    * the first run through the state is noted.
    */
@@ -27,15 +29,12 @@ export interface Summary {
 }
 
 /**
- * The summaries of explored states, by state, and one object for each
- * distinct sequence (summaries hold them by identity), by a 53-bit hash of
- * its contents and tail: like the state hash, two sequences that collide
- * are taken for one (among a million sequences, a chance near 1 in 10^4).
+ * One object for each distinct sequence (summaries hold them by identity),
+ * by a 53-bit hash of its contents and tail: like the state hash, two
+ * sequences that collide are taken for one (among a million sequences, a
+ * chance near 1 in 10^4).
  */
-export interface Summaries {
-  byState: Map<string, Summary>;
-  seqs: Map<number, Seq>;
-}
+export type Sequences = Map<number, Seq>;
 
 /** The 53-bit hash of the sequence of the steps `next` (indices into `mine`; their entries in `vals` at entry()) and its tail: two multiply-xorshift lanes, 32 and 21 bits. */
 function seqKey(next: readonly number[], mine: readonly number[], entry: (j: number) => number, vals: Int32Array, tail: string | null): number {
@@ -65,7 +64,7 @@ function seqKey(next: readonly number[], mine: readonly number[], entry: (j: num
 export interface Seq {
   /** Per step (SEQ_STRIDE numbers): reads, writes, and its lazy locks as lockedRace() takes them (held for read and for write when it began, taken for read and for write, what it accessed before taking them). */
   head: number[];
-  tail: string | null;
+  tail: Summary | null;
 }
 
 /** How many numbers a step takes in a sequence (Seq.head). */
@@ -93,7 +92,7 @@ function sameSteps(a: readonly number[], b: readonly number[]): boolean {
  * in the covered state's summary only when the run reached its cut without
  * stopping). With more tasks it is every step from the point on.
  */
-export function frontiers(T: number, n: number, task: readonly number[], reads: readonly number[], data: (j: number) => number, lockInfo: (j: number, out: Int32Array, at: number) => void, vc: Int32Array, points: readonly ChoicePoint[], upto: number, cut: Summary | undefined, cutHash: string | null, interned: Map<number, Seq>): { r: Int32Array; w: Int32Array; seqs: (Seq | null)[] } {
+export function frontiers(T: number, n: number, task: readonly number[], reads: readonly number[], data: (j: number) => number, lockInfo: (j: number, out: Int32Array, at: number) => void, vc: Int32Array, points: readonly ChoicePoint[], upto: number, cut: Summary | undefined, interned: Sequences): { r: Int32Array; w: Int32Array; seqs: (Seq | null)[] } {
   const r = new Int32Array(upto * T);
   const w = new Int32Array(upto * T);
   const seqs: (Seq | null)[] = new Array(upto * T).fill(null);
@@ -169,12 +168,12 @@ export function frontiers(T: number, n: number, task: readonly number[], reads: 
         ww |= b;
       }
       const tail = end === mine.length && cut ? cut.seqs[p] : undefined;
-      const tailHash = tail?.size ? cutHash : null;
+      const tailRef = tail?.size ? cut! : null;
       let out: Seq | null;
       if (tail === null) out = null;
-      else if (last && last.tail === tailHash && sameSteps(next, kept)) out = last;
+      else if (last && last.tail === tailRef && sameSteps(next, kept)) out = last;
       else {
-        const key = seqKey(next, mine, entry, vals, tailHash);
+        const key = seqKey(next, mine, entry, vals, tailRef ? tailRef.key : null);
         out = interned.get(key) ?? null;
         if (!out) {
           const head = new Array<number>(next.length * SEQ_STRIDE);
@@ -182,7 +181,7 @@ export function frontiers(T: number, n: number, task: readonly number[], reads: 
             const at = entry(mine[next[i]]);
             for (let f = 0; f < SEQ_STRIDE; f++) head[i * SEQ_STRIDE + f] = vals[at + f];
           }
-          out = { head, tail: tailHash };
+          out = { head, tail: tailRef };
           interned.set(key, out);
         }
       }
