@@ -1,6 +1,7 @@
 import { OBJ, RWSEMS, RWSEM_OBJS as LOCKS } from '../kernel/access.js';
+import { holdsOf } from './holds.js';
 import { LockOrder } from './lockorder.js';
-import { MAX_SEQS, SEQ_STRIDE, frontiers, type Sequences, type Summary } from './summaries.js';
+import { SEQ_STRIDE, frontiers, newSummary, noteFrontiers, type Sequences, type Summary } from './summaries.js';
 import { Turns, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner, type Sleepers } from './runs.js';
 import { END_FINISHED, END_IDLE } from './steps.js';
 import type { ChoicePoint } from './strategy.js';
@@ -418,33 +419,7 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
   // the lazy locks each step's task holds while it runs (taken before or in it), for read and for write, and where it took each
   const lazy = RWSEMS & ~eager;
   const L = LOCKS.length;
-  const heldR = new Int32Array(n);
-  const heldW = new Int32Array(n);
-  const startR = new Int32Array(n);
-  const startW = new Int32Array(n);
-  const acq = new Int32Array(n * L).fill(-1);
-  {
-    const curR = new Int32Array(T);
-    const curW = new Int32Array(T);
-    const curAcq = new Int32Array(T * L).fill(-1);
-    for (let j = 0; j < n; j++) {
-      const q = task[j];
-      const tk = log.takes[j] & lazy;
-      const tkw = log.takesW[j] & lazy;
-      startR[j] = curR[q];
-      startW[j] = curW[q];
-      heldR[j] = curR[q] | (tk & ~tkw);
-      heldW[j] = curW[q] | tkw;
-      for (let li = 0; li < L; li++) {
-        if (tk & LOCKS[li]) curAcq[q * L + li] = j;
-        acq[j * L + li] = curAcq[q * L + li];
-      }
-      const rel = log.releases[j] & lazy;
-      const keep = log.keeps[j] & lazy;
-      curR[q] = (curR[q] & ~rel) | (keep & ~tkw);
-      curW[q] = (curW[q] & ~rel) | (keep & tkw);
-    }
-  }
+  const { heldR, heldW, startR, startW, acq } = holdsOf(log, n, T, lazy);
 
   const addAt = (x: number, p: number): void => {
     if (x < 0 || x >= cutAt) return;
@@ -752,31 +727,6 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
     out[at + 4] = log.preReads[j] | log.preWrites[j];
   };
   const frontier = frontiers(T, n, task, reads, data, lockInfo, vc, r.points, Math.min(cutAt, nodes), cutSummary, sequences);
-  const running = new Int32Array(T);
-  for (let k = 0; k < Math.min(cutAt, nodes); k++) {
-    const node = path[k];
-    let s = node.state.summary;
-    if (!s) {
-      s = node.state.summary = { key: node.hash, r: new Array<number>(T).fill(0), w: new Array<number>(T).fill(0), block: 0, seqs: [] };
-    }
-    for (let q = 0; q < T; q++) {
-      s.r[q] = (s.r[q] ?? 0) | frontier.r[k * T + q];
-      s.w[q] = (s.w[q] ?? 0) | frontier.w[k * T + q];
-      let have = s.seqs[q];
-      if (have === null) continue;
-      if (have === undefined) have = s.seqs[q] = new Set();
-      const add = frontier.seqs[k * T + q];
-      if (add === null) {
-        s.seqs[q] = null;
-        continue;
-      }
-      have.add(add);
-      if (have.size > MAX_SEQS) s.seqs[q] = null;
-    }
-    for (let q = 0; q < T; q++) {
-      running[q] += blockMarks[q]?.[k] ?? 0;
-      if (running[q] > 0) s.block |= bit(q);
-    }
-  }
+  noteFrontiers((k) => (path[k].state.summary ??= newSummary(path[k].hash, T)), Math.min(cutAt, nodes), T, frontier, blockMarks);
 }
 

@@ -199,3 +199,40 @@ export function frontiers(T: number, n: number, task: readonly number[], reads: 
   }
   return { r, w, seqs };
 }
+
+/** An empty summary of the state `key`, for T tasks. */
+export function newSummary(key: string, T: number): Summary {
+  return { key, r: new Array<number>(T).fill(0), w: new Array<number>(T).fill(0), block: 0, seqs: [] };
+}
+
+/**
+ * Add what one run did from each of its first `upto` choice points
+ * (frontiers()) to the summary of that point's state (`summaryAt(k)`), and
+ * the tasks its races asked for at the start of a block of steps that
+ * began above that point: `marks[q]` is a difference array over the points
+ * for task q (a positive running sum: inside such a block).
+ */
+export function noteFrontiers(summaryAt: (k: number) => Summary, upto: number, T: number, frontier: ReturnType<typeof frontiers>, marks: Int32Array[]): void {
+  const running = new Int32Array(T);
+  for (let k = 0; k < upto; k++) {
+    const s = summaryAt(k);
+    for (let q = 0; q < T; q++) {
+      s.r[q] = (s.r[q] ?? 0) | frontier.r[k * T + q];
+      s.w[q] = (s.w[q] ?? 0) | frontier.w[k * T + q];
+      let have = s.seqs[q];
+      if (have === null) continue;
+      if (have === undefined) have = s.seqs[q] = new Set();
+      const add = frontier.seqs[k * T + q];
+      if (add === null) {
+        s.seqs[q] = null;
+        continue;
+      }
+      have.add(add);
+      if (have.size > MAX_SEQS) s.seqs[q] = null;
+    }
+    for (let q = 0; q < T; q++) {
+      running[q] += marks[q]?.[k] ?? 0;
+      if (running[q] > 0) s.block |= 1 << q;
+    }
+  }
+}
