@@ -50,6 +50,21 @@ describe('interrupted runs lose nothing', () => {
     });
   }
 
+  it('an exploration interrupted stops at its next run, prints its summary and writes what it found, exits 2', async () => {
+    const d = tmp();
+    const t0 = Date.now();
+    const r = await runUntilSignal(['explore', '--ops', '6', '--max-flips', '2', '-S', '5', '--kernel', 'immediate', '--out-dir', d, '--summary', join(d, 's.json')], 'SIGINT', 2500);
+    expect(Date.now() - t0 - 2500).toBeLessThan(1500);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toMatch(/^ {2}exhausted {6}no: stopped by a signal$/m);
+    const s = JSON.parse(readFileSync(join(d, 's.json'), 'utf8'));
+    expect(s.stopped).toBe(true);
+    expect(s.exhausted).toBe(false);
+    expect(s.interleavings).toBeGreaterThan(0);
+    // what it found is saved, as at the end of a whole exploration
+    for (const sig of Object.keys(s.failures)) expect(existsSync(join(d, `explore-${sig}.fsxops`))).toBe(true);
+  });
+
   it('a sweep of short seeds interrupted keeps every seed that finished, in order', async () => {
     const d = tmp();
     const r = await runUntilSignal(['sweep', '--seeds', '1..100000', '-N', '2000', '--kernel', 'ignored', '--jobs', '2', '--out', join(d, 'o.ndjson')], 'SIGTERM', 4000);

@@ -1,10 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import cliProgress from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION, defaultConfig, type RunConfig } from '../core/config.js';
 import { EXIT, headlineOf } from '../core/outcome.js';
 import type { Script } from '../core/scripted.js';
-import { explore } from '../explore/explore.js';
+import { exploreRuns, programRunner, type Runner } from '../explore/explore.js';
 import { programFromSeed } from '../explore/program.js';
 import { replayCommand, slug } from '../output/paths.js';
 import { RecordError, readRecord, recordLines } from '../replay/recording.js';
@@ -19,10 +20,12 @@ const EXPLORE_OWN = new Set(['ops', 'maxFlips', 'preemptions', 'maxSteps', 'budg
 interface Io {
   stdout: Sink;
   stderr: Sink;
+  /** stderr is a terminal: a progress bar is drawn there. */
+  isTTY?: boolean;
 }
 
 /** `daxfsx explore`: every interleaving of a small program and the flipper, within bounds. */
-export async function runExploreCli(argv: string[], io: Io): Promise<number> {
+export async function runExploreCli(argv: string[], io: Io, interrupted?: () => number): Promise<number> {
   const given: GivenOption[] = [];
   const cmd = new Command('daxfsx explore')
     .description(
@@ -110,12 +113,32 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
     } catch (e) {
       return fail(`${String(opts.outDir)}: ${errText(e)}`, EXIT.FILE);
     }
-    const res = await explore(config, prog, bounds);
+    // on a terminal, a bar of the time budget with the interleavings run and the failures found so far
+    let bar: cliProgress.SingleBar | undefined;
+    const { runner, why } = programRunner(config, prog, bounds);
+    let shown: Runner = runner;
+    if (io.isTTY) {
+      bar = new cliProgress.SingleBar({ format: 'daxfsx explore [{bar}] {value}/{total} s  {runs} interleavings, {failures} failure signature(s)', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+      const budget = bounds.budgetMs / 1000;
+      bar.start(budget, 0, { runs: 0, failures: 0 });
+      const t0 = performance.now();
+      const found = new Set<string>();
+      let runs = 0;
+      shown = (prefix, record, ctl) => {
+        const r = runner(prefix, record, ctl);
+        runs++;
+        if (r.signature) found.add(r.signature);
+        bar!.update(Math.min(budget, Math.floor((performance.now() - t0) / 1000)), { runs, failures: found.size });
+        return r;
+      };
+    }
+    const res = await exploreRuns(shown, { ...bounds, stop: () => (interrupted?.() ?? 0) !== 0 }, why);
+    bar?.stop();
     const w = (s: string): void => io.stdout.write(s + '\n');
     w(`Explored ${prog.ops.length} op(s) with up to ${bounds.maxFlips} flip(s), ${bounds.preemptions} preemption(s) (${config.model.fs}, kernel ${config.model.kernel.name}):`);
     w(`  interleavings  ${res.interleavings}`);
     w(`  distinct states ${res.states}`);
-    w(`  exhausted      ${res.exhausted ? 'yes: every interleaving within the bounds was run' : 'no: the time budget ran out'}`);
+    w(`  exhausted      ${res.exhausted ? 'yes: every interleaving within the bounds was run' : res.stopped ? 'no: stopped by a signal' : 'no: the time budget ran out'}`);
     const pr = res.pruned;
     const eager = res.reduction.eagerLocks?.length ? ` (lazy locks, but every order of ${res.reduction.eagerLocks.join(', ')}: a deadlock may lie there)` : res.reduction.on ? ' (lazy locks)' : '';
     const how = res.reduction.on ? `partial-order reduction${eager}` : res.reduction.why ? `no reduction (${res.reduction.why})` : 'no reduction (--no-reduction)';
@@ -143,6 +166,7 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
         interleavings: res.interleavings,
         states: res.states,
         exhausted: res.exhausted,
+        ...(res.stopped ? { stopped: true } : {}),
         failures,
         seconds: Number(res.seconds.toFixed(3)),
         reduction: res.reduction.on,
@@ -152,6 +176,7 @@ export async function runExploreCli(argv: string[], io: Io): Promise<number> {
       };
       writeFileSync(String(opts.summary), JSON.stringify(s, null, 2) + '\n');
     }
+    if (res.stopped) return interrupted?.() || 2;
     return res.failures.size ? 1 : 0;
   } catch (e) {
     if (e instanceof UsageError) return fail(e.message, e.exitCode);

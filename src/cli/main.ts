@@ -38,7 +38,7 @@ export async function runCli(argv: string[], io: CliIo, signals?: { interrupted:
     return runCli(argv[1] ? [argv[1], ...(argv[1] === 'scenario' ? ['run'] : []), '--help'] : ['--help'], io, signals);
   }
   if (argv[0] === 'shrink') return runShrinkCli(argv.slice(1), io);
-  if (argv[0] === 'explore') return runExploreCli(argv.slice(1), io);
+  if (argv[0] === 'explore') return runExploreCli(argv.slice(1), io, signals?.interrupted);
   if (argv[0] === 'sweep') return runSweepCli(argv.slice(1), io, signals?.interrupted);
   if (argv[0] === 'scenario') return runScenarioCli(argv.slice(1), io);
   if (argv[0] === 'matrix') return runMatrixCli(argv.slice(1), io);

@@ -10,7 +10,7 @@ import { exploreReduced } from './reduction.js';
 import { StepLog } from './steps.js';
 import type { Task } from '../sched/task.js';
 import { Covered, ExploreStrategy, SleepBlocked } from './strategy.js';
-import { Turns, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner } from './runs.js';
+import { Turns, outOfBudget, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner } from './runs.js';
 
 export type { ExploreFailure, ExploreOptions, ExploreResult, Explored, Pruned, RunControl, Runner, Sleepers } from './runs.js';
 
@@ -148,9 +148,12 @@ async function exploreAll(runner: Runner, o: ExploreOptions): Promise<ExploreRes
   const hashing = o.stateHashing !== false;
   let interleavings = 0;
   let exhausted = true;
+  let stopped = false;
   while (stack.length) {
-    if (performance.now() - t0 > o.budgetMs || interleavings >= (o.maxInterleavings ?? Infinity)) {
+    const budget = outOfBudget(o, t0, interleavings);
+    if (budget.over) {
       exhausted = false;
+      stopped = budget.stopped;
       break;
     }
     await turns.maybe();
@@ -185,5 +188,5 @@ async function exploreAll(runner: Runner, o: ExploreOptions): Promise<ExploreRes
     }
     for (let b = branches.length - 1; b >= 0; b--) stack.push(branches[b]);
   }
-  return { interleavings, states: seen.size, exhausted, failures, seconds: (performance.now() - t0) / 1000, pruned, stateHashing: hashing, reduction: { on: false }, outcomes };
+  return { interleavings, states: seen.size, exhausted, stopped, failures, seconds: (performance.now() - t0) / 1000, pruned, stateHashing: hashing, reduction: { on: false }, outcomes };
 }

@@ -2,7 +2,7 @@ import { OBJ, RWSEMS, RWSEM_OBJS as LOCKS } from '../kernel/access.js';
 import { holdsOf } from './holds.js';
 import { LockOrder } from './lockorder.js';
 import { SEQ_STRIDE, frontiers, newSummary, noteFrontiers, type Sequences, type Summary } from './summaries.js';
-import { Turns, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner, type Sleepers } from './runs.js';
+import { Turns, outOfBudget, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner, type Sleepers } from './runs.js';
 import { END_FINISHED, END_IDLE } from './steps.js';
 import type { ChoicePoint } from './strategy.js';
 
@@ -186,6 +186,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
   let prefix: number[] = [];
   let interleavings = 0;
   let exhausted = true;
+  let stopped = false;
 
   /** Alternatives the unreduced search would branch to at a finished node and this one did not. */
   const finish = (n: Node): void => {
@@ -229,8 +230,10 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
   };
 
   for (;;) {
-    if (performance.now() - t0 > o.budgetMs || interleavings >= (o.maxInterleavings ?? Infinity)) {
+    const budget = outOfBudget(o, t0, interleavings);
+    if (budget.over) {
       exhausted = false;
+      stopped = budget.stopped;
       break;
     }
     await turns.maybe();
@@ -311,7 +314,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
     prefix = path.map((x) => x.chosen);
     branch = i;
   }
-  return { interleavings, states: seen.size, exhausted, failures, seconds: (performance.now() - t0) / 1000, pruned, stateHashing: hashing, reduction: { on: true, eagerLocks: lockNames(order.eager) }, outcomes };
+  return { interleavings, states: seen.size, exhausted, stopped, failures, seconds: (performance.now() - t0) / 1000, pruned, stateHashing: hashing, reduction: { on: true, eagerLocks: lockNames(order.eager) }, outcomes };
 }
 
 /** A choice point's state without who could go on (ExploreStrategy's hash ends with it): covers() compares that itself. */

@@ -18,6 +18,8 @@ export interface ExploreOptions {
   stateHashing?: boolean;
   /** Keep the set of final outcomes (verdict, signature, the file's final contents): for tests comparing explorations. */
   outcomes?: boolean;
+  /** Asked before each run: true stops the exploration there (a signal), with what was found so far. */
+  stop?: () => boolean;
 }
 
 export interface ExploreFailure {
@@ -45,6 +47,8 @@ export interface ExploreResult {
   interleavings: number;
   states: number;
   exhausted: boolean;
+  /** Stopped by `stop` (not the budget or the interleaving bound). */
+  stopped?: boolean;
   failures: Map<string, ExploreFailure>;
   seconds: number;
   pruned: Pruned;
@@ -96,6 +100,12 @@ export interface RunControl {
 
 /** Runs a program under a prefix of choices; `record` asks for the steps' accesses. */
 export type Runner = (prefix: readonly number[], record: boolean, ctl?: RunControl) => Explored;
+
+/** Whether an exploration must end before its next run: its budget in time or runs spent, or `stop` said so (then `stopped`). */
+export function outOfBudget(o: ExploreOptions, t0: number, interleavings: number): { over: boolean; stopped: boolean } {
+  if (o.stop?.()) return { over: true, stopped: true };
+  return { over: performance.now() - t0 > o.budgetMs || interleavings >= (o.maxInterleavings ?? Infinity), stopped: false };
+}
 
 /** Gives the event loop a turn now and then (a signal, a progress line, the test runner's heartbeat are not held up). */
 export class Turns {
