@@ -17,8 +17,6 @@ interface Node {
   busy: number;
   /** Preemptions used before this choice. */
   used: number;
-  /** The state here (the model's and each task's position). */
-  hash: string;
   /** The task the current run took here. */
   chosen: number;
   /** Tasks explored from here, or being explored (the current run's). */
@@ -35,7 +33,7 @@ interface Node {
   sleepWrites: number[];
   /** Tasks asked for but asleep here (counted once). */
   slept: number;
-  /** What the search keeps of this node's state (its visits and summary). */
+  /** The state here (the model's and each task's position): its key, and what the search keeps of it (visits, summary). */
   state: State;
   /** analyse()'s clocks of objects and tasks before this node's step, for the runs that branch here (their steps before it are the same). */
   clocks?: Int32Array;
@@ -277,7 +275,6 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
         runnable,
         busy: p.busy,
         used: p.used,
-        hash: states[i - prefix.length].key,
         state: states[i - prefix.length],
         chosen: p.chosen,
         done: bit(p.chosen),
@@ -730,6 +727,6 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
     out[at + 4] = log.preReads[j] | log.preWrites[j];
   };
   const frontier = frontiers(T, n, task, reads, data, lockInfo, vc, r.points, Math.min(cutAt, nodes), cutSummary, sequences);
-  noteFrontiers((k) => (path[k].state.summary ??= newSummary(path[k].hash, T)), Math.min(cutAt, nodes), T, frontier, blockMarks);
+  noteFrontiers((k) => (path[k].state.summary ??= newSummary(path[k].state.key, T)), Math.min(cutAt, nodes), T, frontier, blockMarks);
 }
 
