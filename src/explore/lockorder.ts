@@ -29,7 +29,7 @@ const bitIndex = (b: number): number => 31 - Math.clz32(b);
  * task's path follows from the data it reads, and every order of conflicting
  * accesses is explored), so the nestings of a cycle are all seen, if not in
  * one run. When a lock becomes eager, the exploration starts again
- * (ExploreResult's `restarts`): the runs before were reduced on an
+ * (the summary names the eager locks): the runs before were reduced on an
  * independence that did not hold.
  */
 export class LockOrder {

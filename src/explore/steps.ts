@@ -91,13 +91,17 @@ export class StepLog implements AccessSink {
   }
 
   note(obj: number, write: boolean): void {
-    if (write) {
-      this.w |= obj;
-      this.dirty |= obj;
-    } else this.r |= obj;
+    if (write) this.w |= obj;
+    else this.r |= obj;
   }
 
-  /** The objects written, and the locks taken or let go, since the last call (for StateHashing: which parts of the state to hash again). Exact once recording has started. */
+  /**
+   * The objects the recorded steps wrote, and the locks they took or let
+   * go, since the last call (for StateHashing: which parts of the state to
+   * hash again). Exact once recording has started. Accesses between steps
+   * do not count: the state hash's own reads of the media note it written
+   * (its bytes are a `{ w }` field), and nothing changes the model there.
+   */
   written(): number {
     const d = this.dirty;
     this.dirty = 0;
@@ -105,7 +109,6 @@ export class StepLog implements AccessSink {
   }
 
   lock(obj: number, take: boolean, write: boolean, t: Task): void {
-    this.dirty |= obj;
     const i = this.cur;
     const held = this.held[i] ?? 0;
     if (take) {
@@ -181,9 +184,9 @@ export class StepLog implements AccessSink {
     if (m) {
       settled = m.settle(this.r | this.w);
       this.w |= settled;
-      this.dirty |= settled;
       m.inStep = false;
     }
+    this.dirty |= this.w | this.lt | this.lr;
     this.task.push(task);
     this.reads.push(this.r);
     this.writes.push(this.w);
