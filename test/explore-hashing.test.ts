@@ -58,6 +58,37 @@ describe('the state key', () => {
     });
   }
 
+  it('says whether the file was free to be evicted since fsx closed it (what the check at its next open reads), not how many times it was before', () => {
+    // fsx's closeopen: the file open, then closed (the last reference dropped: a free moment), then open again
+    const keys: Record<string, string> = {};
+    const { error } = solo({ fs: 'xfs', kernel: 'deferred', initialDax: false }, function* (m) {
+      const k = m.k;
+      let closedState = 0;
+      const file = { closedState: () => closedState };
+      const key = (f: Pick<typeof m.file, 'closedState'> = m.file): string => new StateHashing(k, null, [m.fsx], null, f).key();
+      yield* m.file.pwrite(filled(4096, 1), 0, 4096, 0, 0);
+      keys.open = key();
+      yield* m.file.close();
+      expect(k.freeSeq).toBeGreaterThan(0);
+      keys.closed = key();
+      // closed, and free to be evicted since or not: the next open checks the flag or does not
+      keys.quiet = key(file);
+      closedState = 1;
+      keys.freed = key(file);
+      yield* m.file.open({ direct: false });
+      keys.reopened = key();
+      // how many free moments came before is read by no check: the same key with more of them
+      k.freeSeq += 5;
+      k.lastFree = { ...k.lastFree!, seq: k.freeSeq };
+      keys.more = key();
+    });
+    expect(error).toBeNull();
+    expect(keys.closed).not.toBe(keys.open);
+    expect(keys.freed).not.toBe(keys.quiet);
+    expect(keys.reopened).not.toBe(keys.closed);
+    expect(keys.more).toBe(keys.reopened);
+  });
+
   it('is 64 bits of model state, then each task’s position', () => {
     const m = written(false);
     const [model, ...positions] = keyOf(m).split('|');

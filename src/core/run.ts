@@ -39,6 +39,8 @@ export interface RunParts {
   k: Kernel;
   sched: Scheduler;
   engine: FsxEngine;
+  /** fsx's file (its open file and what it remembers of its last close). */
+  file: ModelFile;
   fsx: Task;
   flippers: readonly Task[];
   background: readonly Task[];
@@ -173,7 +175,7 @@ export class Run {
     }
     // the optional background tasks (drop_caches, the flusher) run under every plan
     this.background = addBackgroundTasks({ k: this.k, sched: this.sched, fsx: this.fsx, file: this.file }, f.seed, m);
-    const parts: RunParts = { k: this.k, sched: this.sched, engine, fsx: this.fsx, flippers: this.flippers, background: this.background, position: this.position, idle };
+    const parts: RunParts = { k: this.k, sched: this.sched, engine, file: this.file, fsx: this.fsx, flippers: this.flippers, background: this.background, position: this.position, idle };
     base ??= plan.strategy ? plan.strategy(parts) : this.configStrategy();
     if (plan.record) base = this.recording = new Recording(base, this.fsx, this.flippers, this.position);
     this.sched.strategy = base.everyStep ? new Positioned(base, this.fsx, this.position) : base;

@@ -58,7 +58,7 @@ export function programRunner(config: RunConfig, program: Script, o: ExploreOpti
       flippers: { kind: 'explore', maxFlips: o.maxFlips },
       strategy: (p) => {
         tasks = [p.fsx, ...p.flippers, ...p.background];
-        const hashing = new StateHashing(p.k, p.engine, tasks, p.idle);
+        const hashing = new StateHashing(p.k, p.engine, tasks, p.idle, p.file);
         if (record) {
           const l = ctl?.replay ? StepLog.quietFor(ctl.replay.log, ctl.replay.steps) : new StepLog();
           l.attach(instrumentModel(p.k, l));

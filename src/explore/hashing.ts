@@ -2,6 +2,7 @@ import type { FsxEngine } from '../fsx/engine.js';
 import { OBJ } from '../kernel/access.js';
 import { DaxEntry, HOLE, type Kernel } from '../kernel/core.js';
 import type { RwSem } from '../kernel/locks.js';
+import type { ModelFile } from '../kernel/syscalls.js';
 import type { Strategy } from '../sched/strategy.js';
 import type { Task, Waitable } from '../sched/task.js';
 
@@ -138,6 +139,8 @@ export class StateHashing implements Strategy {
     private readonly tasks: readonly Task[],
     /** What a flipper waits on between flips. */
     private readonly idle: Waitable | null,
+    /** fsx's file, when tasks[0] runs fsx: what it remembers of its last close. */
+    private readonly file: Pick<ModelFile, 'closedState'> | null = null,
   ) {
     this.paths = tasks.map(() => new Hash());
     this.idles = tasks.map(() => 0);
@@ -246,10 +249,12 @@ export class StateHashing implements Strategy {
     const d = k.dentry;
     if (d) h.mix(d.count + 1).mix(+d.lru).mix(+d.referenced).mix(+d.dontcache);
     else h.mix(0);
-    // the S_DAX-after-close check compares with the last moment the file was free: which flip and flag it saw
+    // the S_DAX-after-close check at fsx's next open compares with the last moment the file was free (which flip
+    // and flag it saw), if there was one since fsx closed the file: whether there was, not how many came before
     const free = k.lastFree;
-    if (free) h.mix(free.seq).mix(free.flips).mix(+free.diskDax);
+    if (free) h.mix(1).mix(free.flips).mix(+free.diskDax);
     else h.mix(0);
+    h.mix(this.file ? this.file.closedState() : -2);
     const w = this.written ? this.written() : -1;
     const parts = this.parts;
     if (!parts.blocks || w & OBJ.BMAP) parts.blocks = this.blocksHash();

@@ -89,6 +89,16 @@ export class ModelFile implements FsxFile {
     return 0;
   }
 
+  /**
+   * What the check at the next open depends on from fsx's last close, for
+   * explore's state key: -1 while the file is open, 1 when the file has
+   * been free to be evicted since fsx closed it, 0 when not.
+   */
+  closedState(): number {
+    if (this.freeSeqAtClose < 0) return -1;
+    return this.k.freeSeq > this.freeSeqAtClose ? 1 : 0;
+  }
+
   /** fsx's -c: `echo 3 > /proc/sys/vm/drop_caches` (what the kernel's closeOpenDrop says; 0: fsx before 2020, none). */
   *dropCaches(): Gen<number> {
     const v = this.k.closeOpenDrop;
