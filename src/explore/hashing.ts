@@ -245,14 +245,16 @@ export class StateHashing implements Strategy {
     const k = this.k;
     const ip = k.inode;
     const h = new Hash();
-    for (const v of [ip.i_size, +ip.diskDax, +ip.journalData, +ip.sDax, +ip.dontcache, ip.refs, +ip.evicted, +ip.freeing, +ip.willFree, +ip.sync, +ip.onLru, ip.loads, k.flips, this.engine?.fileSize ?? 0]) h.mix(v);
+    // (not the count of inode loads, which only a report prints, nor of flag changes: the check below compares two)
+    for (const v of [ip.i_size, +ip.diskDax, +ip.journalData, +ip.sDax, +ip.dontcache, ip.refs, +ip.evicted, +ip.freeing, +ip.willFree, +ip.sync, +ip.onLru, this.engine?.fileSize ?? 0]) h.mix(v);
     const d = k.dentry;
     if (d) h.mix(d.count + 1).mix(+d.lru).mix(+d.referenced).mix(+d.dontcache);
     else h.mix(0);
-    // the S_DAX-after-close check at fsx's next open compares with the last moment the file was free (which flip
-    // and flag it saw), if there was one since fsx closed the file: whether there was, not how many came before
+    // the S_DAX-after-close check at fsx's next open compares with the last moment the file was free, if there was
+    // one since fsx closed the file (whether there was, not how many came before): whether the flag changed since
+    // then, and the flag then
     const free = k.lastFree;
-    if (free) h.mix(1).mix(free.flips).mix(+free.diskDax);
+    if (free) h.mix(free.flips === k.flips ? 1 : 2).mix(+free.diskDax);
     else h.mix(0);
     h.mix(this.file ? this.file.closedState() : -2);
     const w = this.written ? this.written() : -1;
