@@ -127,4 +127,33 @@ describe('interrupted runs lose nothing', () => {
     expect(existsSync(join(d, 'fallocate_failed-seed7.min.fsxops'))).toBe(true);
     expect(existsSync(join(d, 'vm_insert_mixed-seed8.fsxops'))).toBe(false);
   });
+
+  it('a scenario run interrupted prints the scenarios that finished, writes --junit for them, exits 2', async () => {
+    const d = tmp();
+    const scenario = (file: string, name: string, seeds: string, ops: number): void =>
+      writeFileSync(join(d, file), JSON.stringify({ name, kernel: 'deferred', seeds, ops, expect: { clean: true } }));
+    scenario('a.json', 'short', '1..2', 2000);
+    scenario('b.json', 'long', '1..20', 50000); // 9 s
+    scenario('c.json', 'after', '1..2', 2000);
+    const t0 = Date.now();
+    const r = await runUntilSignal(['scenario', 'run', d, '--jobs', '2', '--junit', join(d, 'j.xml')], 'SIGINT', 3000);
+    expect(Date.now() - t0 - 3000).toBeLessThan(1500);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toMatch(/^pass {2}short /m);
+    expect(r.stdout).not.toMatch(/ (long|after) /);
+    expect(r.stdout).toMatch(/^1 passed, 0 failed; stopped by a signal in 'long' \(\d+ of 20 seeds run, not judged\), 1 not run$/m);
+    const xml = readFileSync(join(d, 'j.xml'), 'utf8');
+    expect(xml).toContain('tests="1" failures="0"');
+    expect(xml).toContain('name="short"');
+  });
+
+  it('a matrix interrupted prints the cells that finished (the others -), exits 15', async () => {
+    const t0 = Date.now();
+    const r = await runUntilSignal(['matrix', '--seeds', '1..2', '--ops', '500'], 'SIGTERM', 2500);
+    expect(Date.now() - t0 - 2500).toBeLessThan(1500);
+    expect(r.code, r.stderr).toBe(15);
+    expect(r.stdout).toMatch(/^seeds 1\.\.2, up to 500 ops each, stopped by a signal \(- not finished\)$/m);
+    expect(r.stdout).toMatch(/^immediate {6}xfs: {2}vm_insert_mixed 1 \(first seed 1\); iomap_page_mkwrite 1 \(first seed 2\)$/m);
+    expect(r.stdout).toMatch(/^deferred {7}xfs: {2}-$/m);
+  });
 });

@@ -40,8 +40,8 @@ export async function runCli(argv: string[], io: CliIo, signals?: { interrupted:
   if (argv[0] === 'shrink') return runShrinkCli(argv.slice(1), io, signals?.interrupted);
   if (argv[0] === 'explore') return runExploreCli(argv.slice(1), io, signals?.interrupted);
   if (argv[0] === 'sweep') return runSweepCli(argv.slice(1), io, signals?.interrupted);
-  if (argv[0] === 'scenario') return runScenarioCli(argv.slice(1), io);
-  if (argv[0] === 'matrix') return runMatrixCli(argv.slice(1), io);
+  if (argv[0] === 'scenario') return runScenarioCli(argv.slice(1), io, signals?.interrupted);
+  if (argv[0] === 'matrix') return runMatrixCli(argv.slice(1), io, signals?.interrupted);
   if (argv[0] === 'xfstest') return runXfstestCli(argv.slice(1), io);
   if (argv[0] === 'designs' && argv[1] === 'search') return runSearchCli(argv.slice(2), io, signals?.interrupted);
   if (argv[0] === 'designs') return runDesignsCli(argv.slice(1), io);
