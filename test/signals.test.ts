@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tmp } from './helpers.js';
+import { cli, tmp } from './helpers.js';
 
 const bin = join(__dirname, '..', 'bin', 'daxfsx');
 
+/** Spawn daxfsx, send it `signal` after `afterMs`; one that has not ended 10 s later is killed (the test fails, it does not hang). */
 function runUntilSignal(args: string[], signal: NodeJS.Signals, afterMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -14,7 +15,11 @@ function runUntilSignal(args: string[], signal: NodeJS.Signals, afterMs: number)
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));
     setTimeout(() => p.kill(signal), afterMs);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
+    const giveUp = setTimeout(() => p.kill('SIGKILL'), afterMs + 10000);
+    p.on('close', (code) => {
+      clearTimeout(giveUp);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -75,5 +80,80 @@ describe('interrupted runs lose nothing', () => {
     const seeds = readFileSync(join(d, 'o.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).seed as number);
     expect(seeds.length).toBe(Number(m?.[1]));
     expect([...seeds].sort((a, b) => a - b)).toEqual(seeds);
+  });
+
+  // seed 7 of immediate for 3000 ops ends in 'fallocate failed' after 41 ops of a script; its shrink runs to its
+  // budget (a minute here), so a signal a second or two in always finds it shrinking
+  const slowShrink = ['-q', '-S', '7', '-N', '3000', '--kernel', 'immediate'];
+
+  it('a shrink interrupted stops before its next candidate, writes the smallest failing run found so far and says so, exits 2', async () => {
+    const d = tmp();
+    const f = join(d, 'f');
+    expect((await cli([...slowShrink, f])).code).toBe(161);
+    const t0 = Date.now();
+    const r = await runUntilSignal(['shrink', `${f}.fsxops`, '--budget', '20', '--summary', join(d, 's.json')], 'SIGINT', 2000);
+    expect(Date.now() - t0 - 2000).toBeLessThan(1500);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toMatch(/^Shrunk fallocate failed: 41 -> \d+ ops, .* s, stopped by a signal \(the smallest failing run found by then\)$/m);
+    expect(r.stderr).toContain('daxfsx shrink: stopped by a signal: writing the smallest failing run found so far');
+    const s = JSON.parse(readFileSync(join(d, 's.json'), 'utf8'));
+    expect(s.stopped).toBe(true);
+    expect(s.opsAfter).toBeLessThan(s.opsBefore);
+    // what it wrote fails as the recorded run did
+    expect(readFileSync(`${f}.min.fsxops`, 'utf8')).toMatch(/^# daxfsx \S+: minimal run for fallocate failed; the shrink was stopped by a signal; /);
+    expect((await cli(['-q', `--replay-ops=${f}.min.fsxops`, join(d, 'again')])).code).toBe(161);
+  });
+
+  it("a run's --shrink interrupted writes F.min.fsxops so far and exits 15", async () => {
+    const d = tmp();
+    const f = join(d, 'f');
+    const t0 = Date.now();
+    const r = await runUntilSignal([...slowShrink, '--shrink', f], 'SIGTERM', 2500);
+    expect(Date.now() - t0 - 2500).toBeLessThan(1500);
+    expect(r.code, r.stderr).toBe(15);
+    expect(r.stdout).toMatch(/^Shrunk fallocate failed: .*, stopped by a signal/m);
+    expect(existsSync(`${f}.fsxops`)).toBe(true);
+    expect(existsSync(`${f}.min.fsxops`)).toBe(true);
+  });
+
+  it('a sweep interrupted while it shrinks a saved failure writes what the shrink has, saves no more, exits 2', async () => {
+    const d = tmp();
+    const t0 = Date.now();
+    const r = await runUntilSignal(['sweep', '--seeds', '7..8', '-N', '3000', '--kernel', 'immediate', '--jobs', '1', '--expect', 'any', '--save-failures', d, '--shrink'], 'SIGINT', 3000);
+    expect(Date.now() - t0 - 3000).toBeLessThan(1500);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toContain(`shrunk: ${join(d, 'fallocate_failed-seed7.min.fsxops')} (stopped by a signal: the smallest failing run found by then)`);
+    expect(r.stdout).toContain('stopped by a signal: the other failures were not saved');
+    expect(existsSync(join(d, 'fallocate_failed-seed7.min.fsxops'))).toBe(true);
+    expect(existsSync(join(d, 'vm_insert_mixed-seed8.fsxops'))).toBe(false);
+  });
+
+  it('a scenario run interrupted prints the scenarios that finished, writes --junit for them, exits 2', async () => {
+    const d = tmp();
+    const scenario = (file: string, name: string, seeds: string, ops: number): void =>
+      writeFileSync(join(d, file), JSON.stringify({ name, kernel: 'deferred', seeds, ops, expect: { clean: true } }));
+    scenario('a.json', 'short', '1..2', 2000);
+    scenario('b.json', 'long', '1..20', 50000); // 9 s
+    scenario('c.json', 'after', '1..2', 2000);
+    const t0 = Date.now();
+    const r = await runUntilSignal(['scenario', 'run', d, '--jobs', '2', '--junit', join(d, 'j.xml')], 'SIGINT', 3000);
+    expect(Date.now() - t0 - 3000).toBeLessThan(1500);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toMatch(/^pass {2}short /m);
+    expect(r.stdout).not.toMatch(/ (long|after) /);
+    expect(r.stdout).toMatch(/^1 passed, 0 failed; stopped by a signal in 'long' \(\d+ of 20 seeds run, not judged\), 1 not run$/m);
+    const xml = readFileSync(join(d, 'j.xml'), 'utf8');
+    expect(xml).toContain('tests="1" failures="0"');
+    expect(xml).toContain('name="short"');
+  });
+
+  it('a matrix interrupted prints the cells that finished (the others -), exits 15', async () => {
+    const t0 = Date.now();
+    const r = await runUntilSignal(['matrix', '--seeds', '1..2', '--ops', '500'], 'SIGTERM', 2500);
+    expect(Date.now() - t0 - 2500).toBeLessThan(1500);
+    expect(r.code, r.stderr).toBe(15);
+    expect(r.stdout).toMatch(/^seeds 1\.\.2, up to 500 ops each, stopped by a signal \(- not finished\)$/m);
+    expect(r.stdout).toMatch(/^immediate {6}xfs: {2}vm_insert_mixed 1 \(first seed 1\); iomap_page_mkwrite 1 \(first seed 2\)$/m);
+    expect(r.stdout).toMatch(/^deferred {7}xfs: {2}-$/m);
   });
 });

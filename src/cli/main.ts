@@ -37,11 +37,11 @@ export async function runCli(argv: string[], io: CliIo, signals?: { interrupted:
     }
     return runCli(argv[1] ? [argv[1], ...(argv[1] === 'scenario' ? ['run'] : []), '--help'] : ['--help'], io, signals);
   }
-  if (argv[0] === 'shrink') return runShrinkCli(argv.slice(1), io);
+  if (argv[0] === 'shrink') return runShrinkCli(argv.slice(1), io, signals?.interrupted);
   if (argv[0] === 'explore') return runExploreCli(argv.slice(1), io, signals?.interrupted);
   if (argv[0] === 'sweep') return runSweepCli(argv.slice(1), io, signals?.interrupted);
-  if (argv[0] === 'scenario') return runScenarioCli(argv.slice(1), io);
-  if (argv[0] === 'matrix') return runMatrixCli(argv.slice(1), io);
+  if (argv[0] === 'scenario') return runScenarioCli(argv.slice(1), io, signals?.interrupted);
+  if (argv[0] === 'matrix') return runMatrixCli(argv.slice(1), io, signals?.interrupted);
   if (argv[0] === 'xfstest') return runXfstestCli(argv.slice(1), io);
   if (argv[0] === 'designs' && argv[1] === 'search') return runSearchCli(argv.slice(2), io, signals?.interrupted);
   if (argv[0] === 'designs') return runDesignsCli(argv.slice(1), io);
@@ -84,7 +84,10 @@ export async function runCli(argv: string[], io: CliIo, signals?: { interrupted:
     );
     if (p.outputs.shrink && isFailure(result.outcome) && result.opsPath) {
       io.stderr.write(`daxfsx: shrinking ${result.opsPath}\n`);
-      await runShrinkCli([result.opsPath], io);
+      await runShrinkCli([result.opsPath], io, signals?.interrupted);
+      // a signal during the shrink: it wrote what it had, and the exit says it was stopped, as a stopped run's does
+      const sig = signals?.interrupted() ?? 0;
+      if (sig) return sig;
     }
     return result.exitCode;
   } catch (e) {

@@ -182,14 +182,22 @@ export function junitXml(outcomes: ScenarioOutcome[]): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites tests="${outcomes.length}" failures="${failures}" time="${total.toFixed(3)}">\n  <testsuite name="daxfsx scenarios" tests="${outcomes.length}" failures="${failures}" time="${total.toFixed(3)}">\n${cases.join('\n')}\n  </testsuite>\n</testsuites>\n`;
 }
 
-/** `daxfsx scenario run [PATHS...] [--junit FILE] [--jobs N]`. */
-export async function runScenarioCli(argv: string[], io: Io): Promise<number> {
+/**
+ * `daxfsx scenario run [PATHS...] [--junit FILE] [--jobs N]`. `interrupted` (a signal's number, or 0)
+ * abandons the scenario in progress (its seeds in flight too) and runs no more: the table and JUnit XML
+ * hold the scenarios that finished, and the signal's number is returned.
+ */
+export async function runScenarioCli(argv: string[], io: Io, interrupted?: () => number): Promise<number> {
   const fail = (msg: string, code = 90): number => {
     io.stderr.write(`daxfsx scenario: ${msg}\n`);
     return code;
   };
   if (argv[0] !== 'run' || argv.includes('--help')) {
-    io.stdout.write('Usage: daxfsx scenario run [PATHS...] [--junit FILE] [--jobs N]\n  Runs scenarios/*.json (or the files and folders named) and checks each comes out as expected.\n');
+    io.stdout.write(
+      'Usage: daxfsx scenario run [PATHS...] [--junit FILE] [--jobs N]\n  Runs scenarios/*.json (or the files and folders named) and checks each comes out as expected.\n' +
+        '  Exit 0 when every scenario did, 1 when any fell short, 2 or 15 when SIGINT or SIGTERM stopped it\n' +
+        '  (the scenario in progress is abandoned; the table and --junit hold the ones that finished).\n',
+    );
     return argv.includes('--help') ? 0 : 90;
   }
   let junit: string | undefined;
@@ -212,13 +220,21 @@ export async function runScenarioCli(argv: string[], io: Io): Promise<number> {
     if (!files.length) return fail('no scenario files found');
     const scenarios = files.map(loadScenario);
     const outcomes: ScenarioOutcome[] = [];
+    const signalled = (): boolean => (interrupted?.() ?? 0) !== 0;
+    // the scenario a signal stopped, and how many of its seeds had finished
+    let stopped: { scenario: Scenario; seeds: number; of: number } | undefined;
     for (const s of scenarios) {
+      if (signalled()) break;
       const t0 = performance.now();
       const seeds: number[] = [];
       for (let x = s.seeds[0]; x <= s.seeds[1]; x++) seeds.push(x);
-      const { results } = await runSeeds(s.config, seeds, Math.min(jobs, seeds.length));
-      const { pass, got } = judge(s, results);
-      outcomes.push({ scenario: s, expected: expectedText(s), got, pass, seconds: (performance.now() - t0) / 1000, results });
+      const run = await runSeeds(s.config, seeds, Math.min(jobs, seeds.length), undefined, signalled);
+      if (run.stopped) {
+        stopped = { scenario: s, seeds: run.results.length, of: seeds.length };
+        break;
+      }
+      const { pass, got } = judge(s, run.results);
+      outcomes.push({ scenario: s, expected: expectedText(s), got, pass, seconds: (performance.now() - t0) / 1000, results: run.results });
     }
     const rows = outcomes.map((o) => [o.pass ? 'pass' : 'FAIL', o.scenario.name, o.expected, o.got, `${o.scenario.seeds[0]}..${o.scenario.seeds[1]}`, `${o.seconds.toFixed(1)} s`]);
     const head = ['', 'scenario', 'expected', 'got', 'seeds', 'time'];
@@ -226,8 +242,14 @@ export async function runScenarioCli(argv: string[], io: Io): Promise<number> {
     const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
     io.stdout.write([line(head), ...rows.map(line)].join('\n') + '\n');
     const failed = outcomes.filter((o) => !o.pass).length;
-    io.stdout.write(`${outcomes.length - failed} passed, ${failed} failed\n`);
+    const notRun = scenarios.length - outcomes.length - (stopped ? 1 : 0);
+    const cut = outcomes.length < scenarios.length;
+    const stopNote = !cut
+      ? ''
+      : `; stopped by a signal${stopped ? ` in '${stopped.scenario.name}' (${stopped.seeds} of ${stopped.of} seeds run, not judged)` : ''}${notRun ? `, ${notRun} not run` : ''}`;
+    io.stdout.write(`${outcomes.length - failed} passed, ${failed} failed${stopNote}\n`);
     if (junit) writeFileSync(junit, junitXml(outcomes));
+    if (cut) return interrupted?.() || 2;
     return failed ? 1 : 0;
   } catch (e) {
     if (e instanceof UsageError) return fail(e.message, e.exitCode);
@@ -235,8 +257,12 @@ export async function runScenarioCli(argv: string[], io: Io): Promise<number> {
   }
 }
 
-/** `daxfsx matrix [--markdown] [--seeds A..B] [--ops N]`: designs x file systems, what each reaches. */
-export async function runMatrixCli(argv: string[], io: Io): Promise<number> {
+/**
+ * `daxfsx matrix [--markdown] [--seeds A..B] [--ops N]`: designs x file systems, what each reaches.
+ * `interrupted` (a signal's number, or 0) abandons the cell in progress and runs no more: the table
+ * shows the cells that finished (the others '-'), and the signal's number is returned.
+ */
+export async function runMatrixCli(argv: string[], io: Io, interrupted?: () => number): Promise<number> {
   let markdown = false;
   let seeds: [number, number] = [1, 50];
   let ops = 10000;
@@ -249,7 +275,10 @@ export async function runMatrixCli(argv: string[], io: Io): Promise<number> {
         ops = Number(argv[++i]);
         if (!Number.isInteger(ops) || ops < 1) throw new UsageError('option --ops: must be a whole number >= 1');
       } else if (a === '--help') {
-        io.stdout.write('Usage: daxfsx matrix [--markdown] [--seeds A..B] [--ops N]\n  What each design reaches on XFS and ext4: the history of the seed in one table.\n');
+        io.stdout.write(
+          'Usage: daxfsx matrix [--markdown] [--seeds A..B] [--ops N]\n  What each design reaches on XFS and ext4: the history of the seed in one table.\n' +
+            '  SIGINT or SIGTERM stops it: the cells that finished are shown (the others -), exit 2 or 15.\n',
+        );
         return 0;
       } else throw new UsageError(`unknown option '${a}'`);
     }
@@ -262,17 +291,24 @@ export async function runMatrixCli(argv: string[], io: Io): Promise<number> {
   }
   const list: number[] = [];
   for (let x = seeds[0]; x <= seeds[1]; x++) list.push(x);
+  const signalled = (): boolean => (interrupted?.() ?? 0) !== 0;
+  // a cell a signal kept from finishing stays '-'
   const cells: Record<string, Record<string, string>> = {};
-  for (const kernel of DESIGN_NAMES) {
-    cells[kernel] = {};
+  for (const kernel of DESIGN_NAMES) cells[kernel] = { xfs: '-', ext4: '-' };
+  let cut = false;
+  run: for (const kernel of DESIGN_NAMES) {
     for (const fs of ['xfs', 'ext4']) {
-      const { results } = await runSeeds(configFromArgv(['-q', '-N', String(ops), '--fs', fs, '--kernel', kernel]), list, Math.min(availableParallelism(), list.length));
+      cut = signalled();
+      if (cut) break run;
+      const { results, stopped } = await runSeeds(configFromArgv(['-q', '-N', String(ops), '--fs', fs, '--kernel', kernel]), list, Math.min(availableParallelism(), list.length), undefined, signalled);
+      cut = stopped;
+      if (cut) break run;
       cells[kernel][fs] = summarize(results)
         .map((s) => (s.signature === 'clean' ? `clean ${s.count}` : `${s.signature} ${s.count} (first seed ${s.firstSeed})`))
         .join('; ');
     }
   }
-  const title = `seeds ${seeds[0]}..${seeds[1]}, up to ${ops} ops each`;
+  const title = `seeds ${seeds[0]}..${seeds[1]}, up to ${ops} ops each${cut ? ', stopped by a signal (- not finished)' : ''}`;
   if (markdown) {
     io.stdout.write(`| design (${title}) | XFS | ext4 |\n|---|---|---|\n`);
     for (const k of DESIGN_NAMES) io.stdout.write(`| \`${k}\` | ${cells[k].xfs} | ${cells[k].ext4} |\n`);
@@ -280,5 +316,5 @@ export async function runMatrixCli(argv: string[], io: Io): Promise<number> {
     io.stdout.write(`${title}\n`);
     for (const k of DESIGN_NAMES) io.stdout.write(`${k.padEnd(14)} xfs:  ${cells[k].xfs}\n${''.padEnd(14)} ext4: ${cells[k].ext4}\n`);
   }
-  return 0;
+  return cut ? interrupted?.() || 2 : 0;
 }

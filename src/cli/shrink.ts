@@ -21,17 +21,28 @@ interface Io {
   stderr: Sink;
 }
 
-/** `daxfsx shrink F.fsxops`: the smallest run that fails the way the recorded one did. */
-export async function runShrinkCli(argv: string[], io: Io): Promise<number> {
+/**
+ * `daxfsx shrink F.fsxops`: the smallest run that fails the way the recorded one did. `interrupted` (a
+ * signal's number, or 0) stops the shrink before its next candidate: the smallest failing run found by
+ * then is written and the signal's number returned.
+ */
+export async function runShrinkCli(argv: string[], io: Io, interrupted?: () => number): Promise<number> {
   const cmd = new Command('daxfsx shrink')
     .description('cut a failing run recorded by daxfsx down to a minimal reproducer (delta debugging; every candidate is a real run)')
     .argument('<ops>', 'the .fsxops file of a failing daxfsx run')
     .addOption(new Option('--out <file>', 'where the minimal run goes (default: F.min.fsxops beside the input)'))
-    .addOption(new Option('--summary <file>', 'JSON: signature, opsBefore/After, flipsBefore/After, stepsBefore/After, seconds'))
+    .addOption(new Option('--summary <file>', 'JSON: signature, opsBefore/After, flipsBefore/After, stepsBefore/After, seconds (and stopped: true after a signal)'))
     .addOption(new Option('--budget <seconds>', 'stop shrinking after this long').default('60'))
     .helpOption('--help', 'show this help')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} });
+  cmd.addHelpText(
+    'after',
+    `
+Exit codes: 0 the shrunk run was written; 1 the recorded run does not fail; 90 usage; 93 a file that
+cannot be read or written; 100 not a daxfsx recording, or a damaged one; 2, 15 SIGINT or SIGTERM: it
+stops before its next candidate run, writes the smallest failing run found so far and says so.`,
+  );
   let file = '';
   cmd.action((f: string) => {
     file = f;
@@ -105,12 +116,13 @@ export async function runShrinkCli(argv: string[], io: Io): Promise<number> {
   }
   const what = headline(first.outcome);
   io.stderr.write(`daxfsx shrink: ${what}: ${script.ops.length} ops${counts}, ${script.flips.length} flips; shrinking...\n`);
-  const res = shrink(config, script, signature, budget * 1000);
+  const res = await shrink(config, script, signature, { budgetMs: budget * 1000, stop: () => (interrupted?.() ?? 0) !== 0 });
+  if (res.stopped) io.stderr.write('daxfsx shrink: stopped by a signal: writing the smallest failing run found so far\n');
   let out = o.out ?? file.replace(/(\.fsxops)?$/, '.min.fsxops').replace(/\.min\.min\./, '.min.');
   // never write over the input
   if (resolve(out) === resolve(file)) out = file.replace(/(\.fsxops)?$/, '.shrunk.fsxops');
   const lines = [
-    ...recordLines({ origin: { kind: 'script', firstOp: 1 }, config, schedule: res.script.flips }, `${VERSION}: minimal run for ${what}; replay: daxfsx --replay-ops=THIS_FILE FILE`),
+    ...recordLines({ origin: { kind: 'script', firstOp: 1 }, config, schedule: res.script.flips }, `${VERSION}: minimal run for ${what}; ${res.stopped ? 'the shrink was stopped by a signal; ' : ''}replay: daxfsx --replay-ops=THIS_FILE FILE`),
     ...scriptOpLines(res.script.ops),
   ];
   try {
@@ -120,7 +132,7 @@ export async function runShrinkCli(argv: string[], io: Io): Promise<number> {
     return EXIT.FILE;
   }
   const w = (s: string): void => io.stdout.write(s + '\n');
-  w(`Shrunk ${what}: ${res.before.ops} -> ${res.after.ops} ops, ${res.before.flips} -> ${res.after.flips} flips, ${res.before.steps} -> ${res.after.steps} steps, ${res.candidates} candidate runs in ${res.seconds.toFixed(2)} s`);
+  w(`Shrunk ${what}: ${res.before.ops} -> ${res.after.ops} ops, ${res.before.flips} -> ${res.after.flips} flips, ${res.before.steps} -> ${res.after.steps} steps, ${res.candidates} candidate runs in ${res.seconds.toFixed(2)} s${res.stopped ? ', stopped by a signal (the smallest failing run found by then)' : ''}`);
   w('Operations:');
   res.script.ops.forEach((op, i) => w(`  ${i + 1}: ${OP_NAMES[op.real ?? op.op]} ${op.args.slice(0, op.nrArgs - 1).map((v) => '0x' + (v >>> 0).toString(16)).join(' ')}`));
   w('Flips:');
@@ -149,6 +161,7 @@ export async function runShrinkCli(argv: string[], io: Io): Promise<number> {
       stepsBefore: res.before.steps,
       stepsAfter: res.after.steps,
       seconds: Number(res.seconds.toFixed(3)),
+      ...(res.stopped ? { stopped: true } : {}),
     };
     try {
       writeFileSync(o.summary, JSON.stringify(summary, null, 2) + '\n');
@@ -156,5 +169,6 @@ export async function runShrinkCli(argv: string[], io: Io): Promise<number> {
       io.stderr.write(`daxfsx shrink: ${o.summary}: ${(e as Error).message}\n`);
     }
   }
+  if (res.stopped) return interrupted?.() || 2;
   return 0;
 }

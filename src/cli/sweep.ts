@@ -166,6 +166,11 @@ export async function runSweepCli(argv: string[], io: CliIo, interrupted?: () =>
       w(`Saved in ${o.saveFailures}:`);
       const quiet = { stdout: Sink.memory(), stderr: Sink.memory(), isTTY: false, env: io.env };
       for (const s of failing) {
+        // a signal while saving: what is saved stays, the rest is not run
+        if (interrupted?.()) {
+          w('  stopped by a signal: the other failures were not saved');
+          break;
+        }
         const base = join(o.saveFailures, `${slug(s.signature)}-seed${s.firstSeed}`);
         const res = await runWithFiles(
           { config: withSeed(config, s.firstSeed), outputs: { fname: base, report: `${base}.html`, explain: true, timeline: false, shrink: false, recordOps: true }, parseMessages: [], notes: [], seedPicked: false, command: reproduceCommand(config, s.firstSeed, base, designFile) },
@@ -173,8 +178,8 @@ export async function runSweepCli(argv: string[], io: CliIo, interrupted?: () =>
         );
         w(`  ${s.signature}: ${base} (.fsxops .fsxlog .fsxgood .dmesg .html), exit ${res.exitCode}`);
         if (o.shrink && res.opsPath) {
-          await runShrinkCli([res.opsPath], quiet);
-          w(`    shrunk: ${base}.min.fsxops`);
+          await runShrinkCli([res.opsPath], quiet, interrupted);
+          w(`    shrunk: ${base}.min.fsxops${interrupted?.() ? ' (stopped by a signal: the smallest failing run found by then)' : ''}`);
         }
       }
     }
@@ -182,9 +187,10 @@ export async function runSweepCli(argv: string[], io: CliIo, interrupted?: () =>
     if (bad.length) {
       const by = summarize(bad).map((s) => `${s.signature} (${s.count} seed(s), first ${s.firstSeed})`);
       w(`Unexpected: ${bad.length} of ${results.length} seeds (expected ${expectationText(expectation)}): ${by.join(', ')}`);
-      return 1;
     }
-    return 0;
+    // a signal while the failures were saved (or shrunk) ends the sweep as one during its seeds does
+    if (interrupted?.()) return interrupted();
+    return bad.length ? 1 : 0;
   } catch (e) {
     if (e instanceof UsageError) return fail(e.message, e.exitCode);
     if (e instanceof CommanderError) {

@@ -2,9 +2,9 @@
  * Delta debugging (Zeller's ddmin, as fast-check shrinks): remove chunks of
  * a list, halving the chunk size when no chunk can go, keeping any removal
  * after which `fails` still holds. Returns the smallest list found; `stop`
- * ends it early (a time budget).
+ * ends it early (a time budget, a signal).
  */
-export function ddmin<T>(items: readonly T[], fails: (kept: boolean[]) => boolean, stop: () => boolean): { keep: boolean[]; removed: boolean } {
+export async function ddmin<T>(items: readonly T[], fails: (kept: boolean[]) => Promise<boolean>, stop: () => boolean): Promise<{ keep: boolean[]; removed: boolean }> {
   let keep = items.map(() => true);
   let removed = false;
   const live = (): number[] => keep.flatMap((k, i) => (k ? [i] : []));
@@ -15,7 +15,7 @@ export function ddmin<T>(items: readonly T[], fails: (kept: boolean[]) => boolea
       const idx = live();
       const cand = keep.slice();
       for (let j = at; j < Math.min(at + chunk, idx.length); j++) cand[idx[j]] = false;
-      if (fails(cand)) {
+      if (await fails(cand)) {
         keep = cand;
         progress = removed = true;
       } else at += chunk;

@@ -1,5 +1,6 @@
 import type { RunConfig } from '../core/config.js';
 import { signature as signatureOf } from '../core/outcome.js';
+import { Turns } from '../explore/runs.js';
 import type { ParsedOp } from '../fsx/fsxops.js';
 import { opArgsCount } from '../fsx/ops.js';
 import { runScript, type Ran, type Script } from '../core/scripted.js';
@@ -11,6 +12,9 @@ import { ddmin } from './ddmin.js';
  * ddmin): try smaller runs — fewer ops, fewer flips, smaller ranges, fewer
  * scheduling choices — keep any that fails with the same signature, and go
  * round again until nothing smaller fails. Every candidate is a real run.
+ * It gives the event loop a turn now and then, so that a signal's handler
+ * runs; when `stop` says so it ends before its next candidate, with the
+ * smallest failing run found so far (`stopped`).
  */
 export interface ShrinkStats {
   ops: number;
@@ -26,6 +30,15 @@ export interface ShrinkResult {
   after: ShrinkStats;
   candidates: number;
   seconds: number;
+  /** Ended by `stop` (a signal): the run is the smallest found so far, not a fixed point. */
+  stopped: boolean;
+}
+
+export interface ShrinkOptions {
+  /** Stop shrinking after this long (the run found by then is the result). */
+  budgetMs?: number;
+  /** Asked before each candidate run: true ends the shrink there. */
+  stop?: () => boolean;
 }
 
 /**
@@ -53,16 +66,24 @@ function keepOps(s: Script, keep: boolean[]): Script {
   return { ...s, ops, flips };
 }
 
-export function shrink(config: RunConfig, start: Script, signature: string, budgetMs = 60_000): ShrinkResult {
+export async function shrink(config: RunConfig, start: Script, signature: string, opts: ShrinkOptions = {}): Promise<ShrinkResult> {
+  const budgetMs = opts.budgetMs ?? 60_000;
   const t0 = performance.now();
   let candidates = 0;
+  let stopped = false;
+  const halted = (): boolean => stopped || (stopped = opts.stop?.() ?? false);
+  const turns = new Turns();
   const run = (s: Script): { sig: string; ops: number; steps: number } => {
     candidates++;
     const r = runScript(config, s);
     return { sig: signatureOf(r.outcome), ops: r.ops, steps: r.steps };
   };
-  const fails = (s: Script): boolean => run(s).sig === signature;
-  const timeUp = (): boolean => performance.now() - t0 > budgetMs;
+  // once stopped, a candidate is not run: it counts as not failing, and the loops below end
+  const fails = async (s: Script): Promise<boolean> => {
+    await turns.maybe();
+    return !halted() && run(s).sig === signature;
+  };
+  const timeUp = (): boolean => halted() || performance.now() - t0 > budgetMs;
 
   const first = run(start);
   if (first.sig !== signature) {
@@ -74,7 +95,7 @@ export function shrink(config: RunConfig, start: Script, signature: string, budg
   // ops after the one that failed can never matter
   if (first.ops < cur.ops.length) {
     const cut = keepOps(cur, cur.ops.map((_, i) => i < first.ops));
-    if (fails(cut)) cur = cut;
+    if (await fails(cut)) cur = cut;
   }
 
   let changed = true;
@@ -82,12 +103,12 @@ export function shrink(config: RunConfig, start: Script, signature: string, budg
     changed = false;
 
     // fewer flips, then fewer ops: the one delta-debugging routine for both
-    const flips = ddmin(cur.flips, (keep) => fails({ ...cur, flips: cur.flips.filter((_, j) => keep[j]) }), timeUp);
+    const flips = await ddmin(cur.flips, (keep) => fails({ ...cur, flips: cur.flips.filter((_, j) => keep[j]) }), timeUp);
     if (flips.removed) {
       cur = { ...cur, flips: cur.flips.filter((_, j) => flips.keep[j]) };
       changed = true;
     }
-    const ops = ddmin(cur.ops, (keep) => fails(keepOps(cur, keep)), timeUp);
+    const ops = await ddmin(cur.ops, (keep) => fails(keepOps(cur, keep)), timeUp);
     if (ops.removed) {
       cur = keepOps(cur, ops.keep);
       changed = true;
@@ -99,7 +120,7 @@ export function shrink(config: RunConfig, start: Script, signature: string, budg
       for (const shorter of ['', f.choices.slice(0, Math.floor(f.choices.length / 2)), f.choices.slice(0, -1)]) {
         if (shorter.length >= f.choices.length) continue;
         const cand = withFlip(cur, i, { ...f, choices: shorter });
-        if (fails(cand)) {
+        if (await fails(cand)) {
           cur = cand;
           changed = true;
           break;
@@ -111,7 +132,7 @@ export function shrink(config: RunConfig, start: Script, signature: string, budg
     for (let i = 0; i < cur.ops.length && !timeUp(); i++) {
       for (const smaller of smallerOps(cur.ops[i])) {
         const cand = withOp(cur, i, smaller);
-        const found = fails(cand) ? cand : reanchor(cand, i + 1, fails, timeUp);
+        const found = (await fails(cand)) ? cand : await reanchor(cand, i + 1, fails, timeUp);
         if (found) {
           cur = found;
           changed = true;
@@ -126,7 +147,7 @@ export function shrink(config: RunConfig, start: Script, signature: string, budg
       for (const tick of [0, Math.floor(f.tick / 2), f.tick - 1]) {
         if (tick >= f.tick || tick < 0) continue;
         const cand = withFlip(cur, i, { ...f, tick });
-        if (fails(cand)) {
+        if (await fails(cand)) {
           cur = cand;
           changed = true;
           break;
@@ -143,6 +164,7 @@ export function shrink(config: RunConfig, start: Script, signature: string, budg
     after: { ops: cur.ops.length, flips: cur.flips.length, steps: final.steps },
     candidates,
     seconds: (performance.now() - t0) / 1000,
+    stopped,
   };
 }
 
@@ -174,13 +196,13 @@ function smallerOps(o: ParsedOp): ParsedOp[] {
 }
 
 /** After an op changed, try the flips anchored in it at each of its preemption points. */
-function reanchor(s: Script, op: number, fails: (s: Script) => boolean, timeUp: () => boolean): Script | null {
+async function reanchor(s: Script, op: number, fails: (s: Script) => Promise<boolean>, timeUp: () => boolean): Promise<Script | null> {
   const idx = s.flips.map((f, i) => (f.op === op ? i : -1)).filter((i) => i >= 0);
   if (!idx.length) return null;
   const i = idx[idx.length - 1];
   for (let tick = 0; tick < 400 && !timeUp(); tick++) {
     const cand = withFlip(s, i, { op, tick, choices: '' });
-    if (fails(cand)) return cand;
+    if (await fails(cand)) return cand;
   }
   return null;
 }
