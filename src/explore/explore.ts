@@ -10,7 +10,8 @@ import { exploreReduced } from './reduction.js';
 import { StepLog } from './steps.js';
 import type { Task } from '../sched/task.js';
 import { Covered, ExploreStrategy, SleepBlocked } from './strategy.js';
-import { Turns, outOfBudget, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner } from './runs.js';
+import { outOfBudget, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner } from './runs.js';
+import { Turns } from '../util/turns.js';
 
 export type { ExploreFailure, ExploreOptions, ExploreResult, Explored, Pruned, RunControl, Runner, Sleepers } from './runs.js';
 

@@ -2,7 +2,8 @@ import { OBJ, RWSEMS, RWSEM_OBJS as LOCKS } from '../kernel/access.js';
 import { holdsOf } from './holds.js';
 import { LockOrder } from './lockorder.js';
 import { SEQ_STRIDE, frontiers, newSummary, noteFrontiers, type Sequences, type Summary } from './summaries.js';
-import { Turns, outOfBudget, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner, type Sleepers } from './runs.js';
+import { outOfBudget, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner, type Sleepers } from './runs.js';
+import { Turns } from '../util/turns.js';
 import { END_FINISHED, END_IDLE } from './steps.js';
 import type { ChoicePoint } from './strategy.js';
 

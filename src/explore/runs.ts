@@ -107,17 +107,6 @@ export function outOfBudget(o: ExploreOptions, t0: number, interleavings: number
   return { over: performance.now() - t0 > o.budgetMs || interleavings >= (o.maxInterleavings ?? Infinity), stopped: false };
 }
 
-/** Gives the event loop a turn now and then (a signal, a progress line, the test runner's heartbeat are not held up). */
-export class Turns {
-  private last = performance.now();
-  async maybe(): Promise<void> {
-    if (performance.now() - this.last > 100) {
-      await new Promise((r) => setImmediate(r));
-      this.last = performance.now();
-    }
-  }
-}
-
 /** Note a run's failure and outcome. */
 export function tally(r: Explored, failures: Map<string, ExploreFailure>, outcomes: Set<string> | undefined): void {
   if (r.blocked || r.cut) return;

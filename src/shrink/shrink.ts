@@ -1,6 +1,6 @@
 import type { RunConfig } from '../core/config.js';
 import { signature as signatureOf } from '../core/outcome.js';
-import { Turns } from '../explore/runs.js';
+import { Turns } from '../util/turns.js';
 import type { ParsedOp } from '../fsx/fsxops.js';
 import { opArgsCount } from '../fsx/ops.js';
 import { runScript, type Ran, type Script } from '../core/scripted.js';
