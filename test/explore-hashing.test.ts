@@ -6,6 +6,8 @@ import { programFromSeed } from '../src/explore/program.js';
 import { OBJ } from '../src/kernel/access.js';
 import { DESIGNS } from '../src/kernel/designs.js';
 import type { Machine } from '../src/kernel/machine.js';
+import { Page } from '../src/kernel/core.js';
+import type { Mapping } from '../src/fsx/file.js';
 import { filled, solo } from './kernel/play.js';
 
 /** The state key of a machine whose tasks are at rest (fsx only). */
@@ -87,6 +89,42 @@ describe('the state key', () => {
     expect(keys.freed).not.toBe(keys.quiet);
     expect(keys.reopened).not.toBe(keys.closed);
     expect(keys.more).toBe(keys.reopened);
+  });
+
+  it('has the state and bytes of a page a PTE still maps after the cache dropped it (a design that does not zap it)', () => {
+    const keys: string[] = [];
+    const { error } = solo({ fs: 'xfs', kernel: 'deferred', initialDax: false }, function* (m) {
+      const k = m.k;
+      const kept = new StateHashing(k, null, [m.fsx], null);
+      let written = 0;
+      kept.written = () => written;
+      // the model's part of the key (each instance folds what it was told into its own positions)
+      const model = (h: StateHashing): string => h.key().split('|')[0];
+      const key = (): string => {
+        const afresh = model(new StateHashing(k, null, [m.fsx], null));
+        expect(model(kept)).toBe(afresh);
+        written = 0;
+        return afresh;
+      };
+      yield* m.file.pwrite(filled(4096, 1), 0, 4096, 0, 0);
+      const map = (yield* m.file.mmap(0, 4096, false)) as Mapping;
+      yield* m.file.mapRead(map, 0, new Uint8Array(16), 0, 16);
+      const page = k.inode.mapping.entries.get(0) as Page;
+      expect([...[...k.inode.mapping.i_mmap][0].ptes.values()].map((p) => p.page)).toEqual([page]);
+      // the page leaves the cache, as a truncation that forgot to unmap would leave it; another takes its place
+      k.inode.mapping.entries.set(0, new Page(k.inode.mapping, 0, page.data.slice()));
+      page.mapping = null;
+      keys.push(key());
+      page.data[100] ^= 1;
+      written = OBJ.PAGEDATA;
+      keys.push(key());
+      page.dirty = !page.dirty;
+      written = OBJ.PAGE;
+      keys.push(key());
+      yield* m.file.munmap(map);
+    });
+    expect(error).toBeNull();
+    expect(new Set(keys).size).toBe(3);
   });
 
   it('is 64 bits of model state, then each task’s position', () => {

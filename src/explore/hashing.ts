@@ -1,6 +1,6 @@
 import type { FsxEngine } from '../fsx/engine.js';
 import { OBJ } from '../kernel/access.js';
-import { DaxEntry, HOLE, type Kernel } from '../kernel/core.js';
+import { DaxEntry, HOLE, type Kernel, type Page } from '../kernel/core.js';
 import type { RwSem } from '../kernel/locks.js';
 import type { ModelFile } from '../kernel/syscalls.js';
 import type { Strategy } from '../sched/strategy.js';
@@ -113,6 +113,9 @@ function digest(buf: Uint8Array, prev: Digest | undefined): Digest {
  * a fraction of the work (test/explore-hashing.test.ts compares the two at
  * every choice point of an exploration).
  */
+/** What the page cache's part of the key reads: the tree, and each page's state, lock, counts and bytes. */
+const PAGE_OBJS = OBJ.CACHE | OBJ.PAGE | OBJ.PAGELOCK | OBJ.PAGEREF | OBJ.PAGEDATA;
+
 export class StateHashing implements Strategy {
   readonly everyStep = true;
   private readonly paths: Hash[];
@@ -131,6 +134,8 @@ export class StateHashing implements Strategy {
    * without it every part is hashed again each time.
    */
   written: (() => number) | null = null;
+  /** The last mmHash() met a PTE on a page outside the cache: its page's state is in the mappings' part. */
+  private strayMapped = false;
 
   constructor(
     private readonly k: Kernel,
@@ -216,15 +221,20 @@ export class StateHashing implements Strategy {
         h.mix(e.dirty ? 3 : 2).mix(DAX_KINDS.indexOf(e.kind)).mix(e.pfn).mix(e.order);
         h.mix(e.locker ? e.locker.pid : 0);
       } else {
-        h.mix(+e.dirty).mix(+e.uptodate).mix(e.mapcount).mix(e.count);
-        h.mix(e.locker ? e.locker.pid : 0).mix(e.mapping ? 1 : 0);
-        const data = e.data;
-        const d = digest(data, this.pageDigests.get(data));
-        this.pageDigests.set(data, d);
-        h.mix(d.a).mix(d.b);
+        this.pageState(h, e);
       }
     }
     return h;
+  }
+
+  /** A page's state and bytes. */
+  private pageState(h: Hash, e: Page): void {
+    h.mix(+e.dirty).mix(+e.uptodate).mix(e.mapcount).mix(e.count);
+    h.mix(e.locker ? e.locker.pid : 0).mix(e.mapping ? 1 : 0);
+    const data = e.data;
+    const d = digest(data, this.pageDigests.get(data));
+    this.pageDigests.set(data, d);
+    h.mix(d.a).mix(d.b);
   }
 
   /** The mappings: each VMA, its PTEs and page tables. */
@@ -234,7 +244,17 @@ export class StateHashing implements Strategy {
     for (const vma of ip.mapping.i_mmap) {
       h.mix(vma.pgoff).mix(vma.npages).mix(vma.vm_flags).mix(vma.vstart);
       h.mix(+vma.linked).mix(vma.file ? vma.file.f_count : 0).string(vma.vm_ops?.name ?? '');
-      for (const [pg, pte] of [...vma.ptes].sort((a, b) => a[0] - b[0])) h.mix(pg).mix(pte.pfn).mix(+pte.writable + (pte.page ? 4 : 0) + (pte.huge ? 8 : 0));
+      for (const [pg, pte] of [...vma.ptes].sort((a, b) => a[0] - b[0])) {
+        h.mix(pg).mix(pte.pfn).mix(+pte.writable + (pte.page ? 4 : 0) + (pte.huge ? 8 : 0));
+        // a PTE left on a page the cache no longer holds (a design that does not zap it): that page's state and
+        // bytes are what a load through the PTE sees, and the cache's hash does not have them
+        const page = pte.page;
+        if (page && Map.prototype.get.call(ip.mapping.entries, page.index) !== page) {
+          this.strayMapped = true;
+          h.mix(0x57a1e);
+          this.pageState(h, page);
+        }
+      }
       for (const r of vma.pteTables) h.mix(r);
     }
     return h;
@@ -260,8 +280,11 @@ export class StateHashing implements Strategy {
     const w = this.written ? this.written() : -1;
     const parts = this.parts;
     if (!parts.blocks || w & OBJ.BMAP) parts.blocks = this.blocksHash();
-    if (!parts.cache || w & (OBJ.CACHE | OBJ.PAGE | OBJ.PAGELOCK | OBJ.PAGEREF | OBJ.PAGEDATA)) parts.cache = this.cacheHash();
-    if (!parts.mm || w & (OBJ.MM | OBJ.FILE)) parts.mm = this.mmHash();
+    if (!parts.cache || w & PAGE_OBJS) parts.cache = this.cacheHash();
+    if (!parts.mm || w & (OBJ.MM | OBJ.FILE) || (this.strayMapped && w & PAGE_OBJS)) {
+      this.strayMapped = false;
+      parts.mm = this.mmHash();
+    }
     for (const part of [parts.blocks, parts.cache, parts.mm]) h.mix(part.a).mix(part.b);
     for (const sem of [ip.iolock, ip.mmaplock, k.journalFlagSem, k.mmapSem] as RwSem[]) {
       h.mix(sem.writer ? sem.writer.pid : 0);
