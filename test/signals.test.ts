@@ -40,7 +40,7 @@ describe('interrupted runs lose nothing', () => {
   // a sweep interrupted early, in the middle and late, several times each: the summary and --out always come,
   // and long seeds in flight do not hold the exit up (they are abandoned)
   for (const [when, ms] of [['early', 1200], ['mid-run', 3000], ['late', 5000]] as const) {
-    it(`a sweep interrupted ${when} stops within a second, prints the summary and writes --out for the seeds that finished (3 tries)`, async () => {
+    it(`a sweep interrupted ${when} stops within a fraction of a second (its workers' processes are killed, not waited for), prints the summary and writes --out for the seeds that finished (3 tries)`, async () => {
       for (let i = 0; i < 3; i++) {
         const d = tmp();
         const out = join(d, 'o.ndjson');
@@ -48,7 +48,7 @@ describe('interrupted runs lose nothing', () => {
         const r = await runUntilSignal(['sweep', '--seeds', '1..100000', '-N', '3000000', '--kernel', 'deferred', '--jobs', '2', '--out', out], 'SIGINT', ms);
         const after = Date.now() - t0 - ms;
         expect(r.code, r.stderr).toBe(2);
-        expect(after).toBeLessThan(1500);
+        expect(after).toBeLessThan(700);
         expect(r.stdout).toMatch(/^\d+ seeds \(1\.\.100000\), stopped by a signal/);
         expect(existsSync(out)).toBe(true);
       }
