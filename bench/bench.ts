@@ -150,7 +150,7 @@ for (const [k, v] of Object.entries(sig).sort((a, b) => b[1] - a[1])) console.lo
   }
   const ex = (args: string[]): ExploreSummary => {
     const sj = join(work, 'ex.json');
-    const r = spawnSync(process.execPath, [child, 'explore', ...args, '--budget', '600', '--out-dir', work, '--summary', sj], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [child, 'explore', ...args, '--max-interleavings', '10000000', '--budget', '600', '--out-dir', work, '--summary', sj], { encoding: 'utf8' });
     if (r.status === null || r.status > 1) throw new Error(`explore ${args.join(' ')}: ${r.stderr}`);
     return JSON.parse(readFileSync(sj, 'utf8')) as ExploreSummary;
   };

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, tmp } from './helpers.js';
@@ -43,5 +43,23 @@ describe('daxfsx explore', () => {
     const s = JSON.parse(readFileSync(join(d, 's.json'), 'utf8'));
     expect(s.exhausted).toBe(true);
     expect(Object.keys(s.failures)).toContain('iomap_page_mkwrite');
+  });
+
+  it('--max-interleavings cuts an exploration short at the same run on any machine: the same summary and failing runs, and says so', async () => {
+    const outs: { summary: Record<string, unknown>; files: string[] }[] = [];
+    for (let i = 0; i < 2; i++) {
+      const d = tmp();
+      const r = await cli(['explore', '--ops', '4', '--max-flips', '2', '-S', '5', '--max-interleavings', '400', '--out-dir', d, '--summary', join(d, 's.json')]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/^ {2}exhausted {6}no: --max-interleavings \(400\) reached$/m);
+      const { seconds, ...summary } = JSON.parse(readFileSync(join(d, 's.json'), 'utf8'));
+      expect(seconds).toBeGreaterThan(0);
+      expect(summary).toMatchObject({ interleavings: 400, exhausted: false, cut: 'interleavings' });
+      const files = readdirSync(d).filter((f) => f.startsWith('explore-')).sort();
+      expect(files.length).toBeGreaterThan(0);
+      outs.push({ summary, files: files.map((f) => readFileSync(join(d, f), 'utf8')) });
+    }
+    expect(outs[1].summary).toEqual(outs[0].summary);
+    expect(outs[1].files).toEqual(outs[0].files);
   });
 });

@@ -15,7 +15,7 @@ describe('daxfsx shrink', () => {
     const secs = (performance.now() - t0) / 1000;
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(readFileSync(join(d, 's.json'), 'utf8'));
-    expect(Object.keys(s).sort()).toEqual(['flipsAfter', 'flipsBefore', 'opsAfter', 'opsBefore', 'seconds', 'signature', 'stepsAfter', 'stepsBefore'].sort());
+    expect(Object.keys(s).sort()).toEqual(['flipsAfter', 'flipsBefore', 'opsAfter', 'opsBefore', 'seconds', 'signature', 'stepsAfter', 'stepsBefore', 'work'].sort());
     expect(s.signature).toBe('iomap_page_mkwrite');
     expect(s.opsAfter).toBeLessThanOrEqual(3);
     expect(s.flipsAfter).toBe(1);
@@ -68,6 +68,27 @@ describe('shrink and explore outputs are deterministic and never overwrite their
     expect(again.code).toBe(0);
     expect(readFileSync(`${f}.min.fsxops`, 'utf8')).toBe(first);
     expect(again.stdout).toContain(`Minimal run: ${f}.min.shrunk.fsxops`);
+  });
+
+  it('a shrink cut short by its --work budget writes the same run on any machine, and says it was cut short', async () => {
+    const d = tmp();
+    const f = join(d, 'f');
+    // seed 7's fallocate failure takes about a minute to shrink here: 0.3% of that cuts it short early
+    expect((await cli(['-q', '-S', '7', '-N', '3000', '--kernel', 'immediate', f])).code).toBe(161);
+    const runs: string[] = [];
+    for (const out of ['a', 'b']) {
+      const r = await cli(['shrink', `${f}.fsxops`, '--work', '150000', '--out', join(d, `${out}.fsxops`), '--summary', join(d, `${out}.json`)]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('the --work budget (150000) ran out: writing the smallest failing run found so far');
+      expect(r.stdout).toMatch(/candidate runs \(work 15\d{4}\) in [\d.]+ s, cut short: the --work budget \(150000\) ran out/);
+      const s = JSON.parse(readFileSync(join(d, `${out}.json`), 'utf8'));
+      expect(s.cut).toBe('work');
+      expect(s.work).toBeGreaterThanOrEqual(150000);
+      runs.push(readFileSync(join(d, `${out}.fsxops`), 'utf8'));
+    }
+    expect(runs[1]).toBe(runs[0]);
+    expect(runs[0]).toContain('the shrink was cut short (the --work budget (150000) ran out)');
+    expect((await cli([`--replay-ops=${join(d, 'a.fsxops')}`, join(d, 'replayed')])).code).toBe(161);
   });
 
   it('explore writes the same failing runs every time', async () => {

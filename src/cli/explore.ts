@@ -15,7 +15,10 @@ import type { Sink } from '../util/sink.js';
 import { addRunOptions, parseRunOptions, recordOptions, type GivenOption } from './options.js';
 
 /** explore's own options (the rest are run options). */
-const EXPLORE_OWN = new Set(['ops', 'maxFlips', 'preemptions', 'maxSteps', 'budget', 'outDir', 'summary', 'reduction', 'stateHashing']);
+/** Interleavings `daxfsx explore` runs at most unless told (about two minutes here on the immediate 4-op program): a count, not a time, so the same command finds the same failures on any machine. */
+const MAX_INTERLEAVINGS = 50_000;
+
+const EXPLORE_OWN = new Set(['ops', 'maxFlips', 'preemptions', 'maxSteps', 'maxInterleavings', 'budget', 'outDir', 'summary', 'reduction', 'stateHashing']);
 
 interface Io {
   stdout: Sink;
@@ -37,7 +40,8 @@ export async function runExploreCli(argv: string[], io: Io, interrupted?: () => 
     .addOption(new Option('--max-flips <n>', 'flips the flipper may make').default('1'))
     .addOption(new Option('--preemptions <n>', 'preemption bound').default('2'))
     .addOption(new Option('--max-steps <n>', 'steps per interleaving before it is cut off').default('200000'))
-    .addOption(new Option('--budget <seconds>', 'stop exploring after this long').default('120'))
+    .addOption(new Option('--max-interleavings <n>', 'stop after this many interleavings (the same result on any machine)').default(String(MAX_INTERLEAVINGS)))
+    .addOption(new Option('--budget <seconds>', 'stop after this long as well (none by default: an exploration it cuts short depends on the machine\'s speed)'))
     .addOption(new Option('--out-dir <dir>', 'where the failing runs go').default('.'))
     .addOption(new Option('--no-reduction', 'no partial-order reduction: every branch the bounds and the state hashing allow (for comparison)'))
     .addOption(new Option('--no-state-hashing', 'explore a state again each time it is reached (to check what the state hash prunes)'))
@@ -77,7 +81,8 @@ export async function runExploreCli(argv: string[], io: Io, interrupted?: () => 
       maxFlips: int('max-flips', opts.maxFlips, 0),
       preemptions: int('preemptions', opts.preemptions, 0),
       maxSteps: int('max-steps', opts.maxSteps, 1),
-      budgetMs: int('budget', opts.budget, 1) * 1000,
+      maxInterleavings: int('max-interleavings', opts.maxInterleavings, 1),
+      budgetMs: opts.budget === undefined ? Infinity : int('budget', opts.budget, 1) * 1000,
       reduction: opts.reduction !== false,
       stateHashing: opts.stateHashing !== false,
     };
@@ -113,14 +118,13 @@ export async function runExploreCli(argv: string[], io: Io, interrupted?: () => 
     } catch (e) {
       return fail(`${String(opts.outDir)}: ${errText(e)}`, EXIT.FILE);
     }
-    // on a terminal, a bar of the time budget with the interleavings run and the failures found so far
+    // on a terminal, a bar of the interleavings run against the most it may run, with the time and the failures found so far
     let bar: cliProgress.SingleBar | undefined;
     const { runner, why } = programRunner(config, prog, bounds);
     let shown: Runner = runner;
     if (io.isTTY) {
-      bar = new cliProgress.SingleBar({ format: 'daxfsx explore [{bar}] {value}/{total} s  {runs} interleavings, {failures} failure signature(s)', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
-      const budget = bounds.budgetMs / 1000;
-      bar.start(budget, 0, { runs: 0, failures: 0 });
+      bar = new cliProgress.SingleBar({ format: 'daxfsx explore [{bar}] {value}/{total} interleavings, {secs} s, {failures} failure signature(s)', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+      bar.start(bounds.maxInterleavings, 0, { secs: 0, failures: 0 });
       const t0 = performance.now();
       const found = new Set<string>();
       let runs = 0;
@@ -128,7 +132,7 @@ export async function runExploreCli(argv: string[], io: Io, interrupted?: () => 
         const r = runner(prefix, record, ctl);
         runs++;
         if (r.signature) found.add(r.signature);
-        bar!.update(Math.min(budget, Math.floor((performance.now() - t0) / 1000)), { runs, failures: found.size });
+        bar!.update(runs, { secs: Math.floor((performance.now() - t0) / 1000), failures: found.size });
         return r;
       };
     }
@@ -138,7 +142,9 @@ export async function runExploreCli(argv: string[], io: Io, interrupted?: () => 
     w(`Explored ${prog.ops.length} op(s) with up to ${bounds.maxFlips} flip(s), ${bounds.preemptions} preemption(s) (${config.model.fs}, kernel ${config.model.kernel.name}):`);
     w(`  interleavings  ${res.interleavings}`);
     w(`  distinct states ${res.states}`);
-    w(`  exhausted      ${res.exhausted ? 'yes: every interleaving within the bounds was run' : res.stopped ? 'no: stopped by a signal' : 'no: the time budget ran out'}`);
+    // what cut it short, when something did
+    const cut = res.exhausted || res.stopped ? null : res.interleavings >= bounds.maxInterleavings ? 'interleavings' : 'time';
+    w(`  exhausted      ${res.exhausted ? 'yes: every interleaving within the bounds was run' : res.stopped ? 'no: stopped by a signal' : cut === 'interleavings' ? `no: --max-interleavings (${bounds.maxInterleavings}) reached` : `no: the --budget (${String(opts.budget)} s) ran out`}`);
     const pr = res.pruned;
     const eager = res.reduction.eagerLocks?.length ? ` (lazy locks, but every order of ${res.reduction.eagerLocks.join(', ')}: a deadlock may lie there)` : res.reduction.on ? ' (lazy locks)' : '';
     const how = res.reduction.on ? `partial-order reduction${eager}` : res.reduction.why ? `no reduction (${res.reduction.why})` : 'no reduction (--no-reduction)';
@@ -167,6 +173,7 @@ export async function runExploreCli(argv: string[], io: Io, interrupted?: () => 
         states: res.states,
         exhausted: res.exhausted,
         ...(res.stopped ? { stopped: true } : {}),
+        ...(cut ? { cut } : {}),
         failures,
         seconds: Number(res.seconds.toFixed(3)),
         reduction: res.reduction.on,

@@ -12,7 +12,7 @@ import { explain } from '../report/explain.js';
 import { renderTimeline, timelineRows } from '../report/timeline.js';
 import { RecordError, readRecord, recordLines } from '../replay/recording.js';
 import { annotateOps, scriptOpLines } from '../replay/script.js';
-import { shrink } from '../shrink/shrink.js';
+import { RUN_WORK, SHRINK_WORK, shrink } from '../shrink/shrink.js';
 import { errText } from '../util/errors.js';
 import type { Sink } from '../util/sink.js';
 
@@ -31,8 +31,9 @@ export async function runShrinkCli(argv: string[], io: Io, interrupted?: () => n
     .description('cut a failing run recorded by daxfsx down to a minimal reproducer (delta debugging; every candidate is a real run)')
     .argument('<ops>', 'the .fsxops file of a failing daxfsx run')
     .addOption(new Option('--out <file>', 'where the minimal run goes (default: F.min.fsxops beside the input)'))
-    .addOption(new Option('--summary <file>', 'JSON: signature, opsBefore/After, flipsBefore/After, stepsBefore/After, seconds (and stopped: true after a signal)'))
-    .addOption(new Option('--budget <seconds>', 'stop shrinking after this long').default('60'))
+    .addOption(new Option('--summary <file>', 'JSON: signature, opsBefore/After, flipsBefore/After, stepsBefore/After, work, seconds (and stopped: true after a signal, cut: "work" or "time" when a budget ended it)'))
+    .addOption(new Option('--work <steps>', `stop once the candidate runs have done this much work: their model steps, and ${RUN_WORK} for each run's set-up (about a minute here); the same result on any machine`).default(String(SHRINK_WORK)))
+    .addOption(new Option('--budget <seconds>', 'stop after this long as well (a shrink cut short by it depends on the machine\'s speed)'))
     .helpOption('--help', 'show this help')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} });
@@ -57,10 +58,15 @@ stops before its next candidate run, writes the smallest failing run found so fa
     }
     throw e;
   }
-  const o = cmd.opts<{ out?: string; summary?: string; budget: string }>();
-  const budget = Number(o.budget);
-  if (!Number.isFinite(budget) || budget <= 0) {
+  const o = cmd.opts<{ out?: string; summary?: string; budget?: string; work: string }>();
+  const budget = o.budget === undefined ? Infinity : Number(o.budget);
+  if (Number.isNaN(budget) || budget <= 0) {
     io.stderr.write(`daxfsx shrink: option --budget: must be a number of seconds greater than 0 (got ${o.budget})\n`);
+    return 90;
+  }
+  const work = Number(o.work);
+  if (!Number.isSafeInteger(work) || work <= 0) {
+    io.stderr.write(`daxfsx shrink: option --work: must be a whole number greater than 0 (got ${o.work})\n`);
     return 90;
   }
   let text: string;
@@ -116,13 +122,15 @@ stops before its next candidate run, writes the smallest failing run found so fa
   }
   const what = headline(first.outcome);
   io.stderr.write(`daxfsx shrink: ${what}: ${script.ops.length} ops${counts}, ${script.flips.length} flips; shrinking...\n`);
-  const res = await shrink(config, script, signature, { budgetMs: budget * 1000, stop: () => (interrupted?.() ?? 0) !== 0 });
+  const res = await shrink(config, script, signature, { work, budgetMs: budget * 1000, stop: () => (interrupted?.() ?? 0) !== 0 });
   if (res.stopped) io.stderr.write('daxfsx shrink: stopped by a signal: writing the smallest failing run found so far\n');
+  const cutShort = res.cut === 'work' ? `the --work budget (${work}) ran out` : res.cut === 'time' ? `the --budget (${o.budget} s) ran out` : '';
+  if (cutShort) io.stderr.write(`daxfsx shrink: ${cutShort}: writing the smallest failing run found so far (a larger --work may shrink it further)\n`);
   let out = o.out ?? file.replace(/(\.fsxops)?$/, '.min.fsxops').replace(/\.min\.min\./, '.min.');
   // never write over the input
   if (resolve(out) === resolve(file)) out = file.replace(/(\.fsxops)?$/, '.shrunk.fsxops');
   const lines = [
-    ...recordLines({ origin: { kind: 'script', firstOp: 1 }, config, schedule: res.script.flips }, `${VERSION}: minimal run for ${what}; ${res.stopped ? 'the shrink was stopped by a signal; ' : ''}replay: daxfsx --replay-ops=THIS_FILE FILE`),
+    ...recordLines({ origin: { kind: 'script', firstOp: 1 }, config, schedule: res.script.flips }, `${VERSION}: minimal run for ${what}; ${res.stopped ? 'the shrink was stopped by a signal; ' : cutShort ? `the shrink was cut short (${cutShort}); ` : ''}replay: daxfsx --replay-ops=THIS_FILE FILE`),
     ...scriptOpLines(res.script.ops),
   ];
   try {
@@ -132,7 +140,7 @@ stops before its next candidate run, writes the smallest failing run found so fa
     return EXIT.FILE;
   }
   const w = (s: string): void => io.stdout.write(s + '\n');
-  w(`Shrunk ${what}: ${res.before.ops} -> ${res.after.ops} ops, ${res.before.flips} -> ${res.after.flips} flips, ${res.before.steps} -> ${res.after.steps} steps, ${res.candidates} candidate runs in ${res.seconds.toFixed(2)} s${res.stopped ? ', stopped by a signal (the smallest failing run found by then)' : ''}`);
+  w(`Shrunk ${what}: ${res.before.ops} -> ${res.after.ops} ops, ${res.before.flips} -> ${res.after.flips} flips, ${res.before.steps} -> ${res.after.steps} steps, ${res.candidates} candidate runs (work ${res.work}) in ${res.seconds.toFixed(2)} s${res.stopped ? ', stopped by a signal (the smallest failing run found by then)' : cutShort ? `, cut short: ${cutShort} (the smallest failing run found by then)` : ''}`);
   w('Operations:');
   res.script.ops.forEach((op, i) => w(`  ${i + 1}: ${OP_NAMES[op.real ?? op.op]} ${op.args.slice(0, op.nrArgs - 1).map((v) => '0x' + (v >>> 0).toString(16)).join(' ')}`));
   w('Flips:');
@@ -161,7 +169,9 @@ stops before its next candidate run, writes the smallest failing run found so fa
       stepsBefore: res.before.steps,
       stepsAfter: res.after.steps,
       seconds: Number(res.seconds.toFixed(3)),
+      work: res.work,
       ...(res.stopped ? { stopped: true } : {}),
+      ...(res.cut ? { cut: res.cut } : {}),
     };
     try {
       writeFileSync(o.summary, JSON.stringify(summary, null, 2) + '\n');
