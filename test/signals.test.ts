@@ -23,7 +23,39 @@ function runUntilSignal(args: string[], signal: NodeJS.Signals, afterMs: number)
   });
 }
 
+/** Whether a process still runs (a zombie, ended but not yet reaped by whoever inherited it, does not; Linux's /proc). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 describe('interrupted runs lose nothing', () => {
+  it('a second SIGINT ends a sweep at once (exit 130), and its worker processes, busy in long seeds, end with it', async () => {
+    const p = spawn(process.execPath, [bin, 'sweep', '--seeds', '1..1000', '-N', '3000000', '--kernel', 'deferred', '--jobs', '2'], { stdio: 'ignore' });
+    const ended = new Promise<number | null>((resolve) => p.on('close', (code) => resolve(code)));
+    await new Promise((r) => setTimeout(r, 2500));
+    const { execFileSync } = await import('node:child_process');
+    const workers = execFileSync('ps', ['-o', 'pid=', '--ppid', String(p.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => Number(l.trim()))
+      .filter((n) => n > 0);
+    try {
+      expect(workers).toHaveLength(2);
+      p.kill('SIGINT');
+      await new Promise((r) => setTimeout(r, 30));
+      p.kill('SIGINT');
+      expect(await ended).toBe(130);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(workers.filter(alive)).toEqual([]);
+    } finally {
+      for (const w of workers) if (alive(w)) process.kill(w, 'SIGKILL');
+    }
+  });
+
   for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15]] as const) {
     it(`${sig}: stops at the next step, prints testcalls like fsx, writes the log and .fsxops, exits ${n}`, async () => {
       const d = tmp();

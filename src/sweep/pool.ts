@@ -72,6 +72,13 @@ export async function runJobs<J extends Job>(
     // structured clone, as between threads: a job's and a result's typed arrays and undefined fields survive
     forkOpts: { serialization: 'advanced', execArgv: [...WORKER_V8_FLAGS, ...(n >= availableParallelism() ? FULL_MACHINE_V8_FLAGS : [])] },
   });
+  // if this process exits while workers run (a second SIGINT exits at once), their processes go with it: a worker
+  // busy in a long seed would not notice its parent had gone until the seed ended (workerpool keeps its handlers in
+  // `workers`, each with its child process)
+  const killWorkers = (): void => {
+    for (const h of (pool as unknown as { workers: { worker?: { kill(signal: string): boolean } }[] }).workers) h.worker?.kill('SIGKILL');
+  };
+  process.on('exit', killWorkers);
   const results: (JobResult<J> | undefined)[] = new Array<JobResult<J> | undefined>(jobs.length).fill(undefined);
   let done = 0;
   let stopped = false;
@@ -102,6 +109,7 @@ export async function runJobs<J extends Job>(
   } finally {
     if (watch) clearInterval(watch);
     await pool.terminate(stopped);
+    process.off('exit', killWorkers);
   }
   return { results, stopped };
 }
