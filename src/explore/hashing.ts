@@ -78,6 +78,9 @@ function digest(buf: Uint8Array, prev: Digest | undefined): Digest {
   return { copy: buf.slice(), a: h.a, b: h.b };
 }
 
+/** What the page cache's part of the key reads: the tree, and each page's state, lock, counts and bytes. */
+const PAGE_OBJS = OBJ.CACHE | OBJ.PAGE | OBJ.PAGELOCK | OBJ.PAGEREF | OBJ.PAGEDATA;
+
 /**
  * Wraps a strategy and keeps, for each task, a hash of where it is in its
  * own code: the frames it stopped in and the values it read from the model
@@ -113,9 +116,6 @@ function digest(buf: Uint8Array, prev: Digest | undefined): Digest {
  * a fraction of the work (test/explore-hashing.test.ts compares the two at
  * every choice point of an exploration).
  */
-/** What the page cache's part of the key reads: the tree, and each page's state, lock, counts and bytes. */
-const PAGE_OBJS = OBJ.CACHE | OBJ.PAGE | OBJ.PAGELOCK | OBJ.PAGEREF | OBJ.PAGEDATA;
-
 export class StateHashing implements Strategy {
   readonly everyStep = true;
   private readonly paths: Hash[];
