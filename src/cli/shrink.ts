@@ -32,7 +32,7 @@ export async function runShrinkCli(argv: string[], io: Io, interrupted?: () => n
     .argument('<ops>', 'the .fsxops file of a failing daxfsx run')
     .addOption(new Option('--out <file>', 'where the minimal run goes (default: F.min.fsxops beside the input)'))
     .addOption(new Option('--summary <file>', 'JSON: signature, opsBefore/After, flipsBefore/After, stepsBefore/After, work, seconds (and stopped: true after a signal, cut: "work" or "time" when a budget ended it)'))
-    .addOption(new Option('--work <steps>', `stop once the candidate runs have done this much work: their model steps, and ${RUN_WORK} for each run's set-up (about a minute here); the same result on any machine`).default(String(SHRINK_WORK)))
+    .addOption(new Option('--work <n>', `stop once the candidate runs have done this much work: their model steps, and ${RUN_WORK} for each run's set-up (about a minute here); the same result on any machine`).default(String(SHRINK_WORK)))
     .addOption(new Option('--budget <seconds>', 'stop after this long as well (a shrink cut short by it depends on the machine\'s speed)'))
     .helpOption('--help', 'show this help')
     .exitOverride()
