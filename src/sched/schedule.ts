@@ -22,15 +22,28 @@ export type Schedule = FlipSpec[];
 export class FsxPosition {
   op = 0;
   tick = 0;
+  /** The steps fsx took in each op it finished (by op number). */
+  private readonly lengths: number[] = [];
   constructor(private readonly opNow: () => number) {}
 
   /** fsx is about to run a step. */
   advance(): void {
     const op = this.opNow();
     if (op !== this.op) {
+      this.lengths[this.op] = this.tick + 1;
       this.op = op;
       this.tick = 0;
     } else this.tick++;
+  }
+
+  /**
+   * How many anchors in `op` this run tells apart: an anchor at that tick or
+   * later was reached only when fsx had left the op (or never, when the run
+   * ended in it or before it), the same moment for all of them.
+   */
+  ticksIn(op: number): number {
+    if (op < this.op) return this.lengths[op] ?? 0;
+    return op === this.op ? this.tick + 1 : 0;
   }
 
   reached(op: number, tick: number): boolean {

@@ -96,11 +96,12 @@ export async function shrink(config: RunConfig, start: Script, signature: string
   let cut: ShrinkResult['cut'] = null;
   const halted = (): boolean => stopped || (stopped = opts.stop?.() ?? false);
   const turns = new Turns();
-  const run = (s: Script): { sig: string; ops: number; steps: number } => {
+  const run = (s: Script): { sig: string; ops: number; steps: number; ticksIn: (op: number) => number } => {
     candidates++;
     const r = runScript(config, s);
     work += RUN_WORK + r.steps;
-    return { sig: signatureOf(r.outcome), ops: r.ops, steps: r.steps };
+    const position = r.run.position;
+    return { sig: signatureOf(r.outcome), ops: r.ops, steps: r.steps, ticksIn: (op) => position.ticksIn(op) };
   };
   const timeUp = (): boolean => {
     if (halted() || cut) return true;
@@ -109,10 +110,13 @@ export async function shrink(config: RunConfig, start: Script, signature: string
     return cut !== null;
   };
   // once stopped or out of budget, a candidate is not run: it counts as not failing, and the loops below end
-  const fails = async (s: Script): Promise<boolean> => {
+  const probe = async (s: Script): Promise<{ fails: boolean; ticksIn: (op: number) => number }> => {
     await turns.maybe();
-    return !timeUp() && run(s).sig === signature;
+    if (timeUp()) return { fails: false, ticksIn: () => 0 };
+    const r = run(s);
+    return { fails: r.sig === signature, ticksIn: r.ticksIn };
   };
+  const fails = async (s: Script): Promise<boolean> => (await probe(s)).fails;
 
   const first = run(start);
   if (first.sig !== signature) {
@@ -161,7 +165,7 @@ export async function shrink(config: RunConfig, start: Script, signature: string
     for (let i = 0; i < cur.ops.length && !timeUp(); i++) {
       for (const smaller of smallerOps(cur.ops[i])) {
         const cand = withOp(cur, i, smaller);
-        const found = (await fails(cand)) ? cand : await reanchor(cand, i + 1, fails, timeUp);
+        const found = (await fails(cand)) ? cand : await reanchor(cand, i + 1, probe, timeUp);
         if (found) {
           cur = found;
           changed = true;
@@ -226,14 +230,28 @@ function smallerOps(o: ParsedOp): ParsedOp[] {
   return out.filter((x) => x.args[0] !== off || x.args[1] !== size || x.args[2] !== a2);
 }
 
-/** After an op changed, try the flips anchored in it at each of its preemption points. */
-async function reanchor(s: Script, op: number, fails: (s: Script) => Promise<boolean>, timeUp: () => boolean): Promise<Script | null> {
+/** The ticks a flip is tried at in an op it is anchored in: 0 to this, at most. */
+const LAST_TICK = 399;
+
+/**
+ * After an op changed, try the last flip anchored in it at each of its
+ * preemption points, from the first, until the run fails. The run with the
+ * flip at the last tick goes first: until the flip comes in, a run is the
+ * same whatever tick it waits for, so that run says how many ticks of the
+ * op differ (FsxPosition.ticksIn()); every later tick is that run again, and
+ * is not run (the same result as trying each one, in fewer runs).
+ */
+async function reanchor(s: Script, op: number, probe: (s: Script) => Promise<{ fails: boolean; ticksIn: (op: number) => number }>, timeUp: () => boolean): Promise<Script | null> {
   const idx = s.flips.map((f, i) => (f.op === op ? i : -1)).filter((i) => i >= 0);
   if (!idx.length) return null;
   const i = idx[idx.length - 1];
-  for (let tick = 0; tick < 400 && !timeUp(); tick++) {
-    const cand = withFlip(s, i, { op, tick, choices: '' });
-    if (await fails(cand)) return cand;
+  const at = (tick: number): Script => withFlip(s, i, { op, tick, choices: '' });
+  const last = await probe(at(LAST_TICK));
+  if (timeUp()) return null;
+  const distinct = Math.min(last.ticksIn(op), LAST_TICK);
+  for (let tick = 0; tick < distinct && !timeUp(); tick++) {
+    const cand = at(tick);
+    if ((await probe(cand)).fails) return cand;
   }
-  return null;
+  return last.fails && !timeUp() ? at(distinct) : null;
 }
