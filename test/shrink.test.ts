@@ -3,6 +3,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseOps } from '../src/fsx/fsxops.js';
 import { readRecord } from '../src/replay/recording.js';
+import { defaultConfig } from '../src/core/config.js';
+import { recordRun, runScript } from '../src/core/scripted.js';
+import { signature } from '../src/core/outcome.js';
+import { DESIGNS } from '../src/kernel/designs.js';
 import { cli, tmp } from './helpers.js';
 
 describe('daxfsx shrink', () => {
@@ -52,6 +56,28 @@ describe('daxfsx shrink', () => {
     expect(ok.stderr).toMatch(/does not fail, nothing to shrink/);
     const missing = await cli(['shrink', join(d, 'nope.fsxops')]);
     expect(missing.code).toBe(93);
+  });
+});
+
+describe("a flip's anchor in an op (what the shrinker's re-anchoring skips)", () => {
+  it('every tick from ticksIn(op) on is the same run: the flip comes in when fsx leaves the op', () => {
+    const config = defaultConfig();
+    config.fsx.seed = 12;
+    config.fsx.numops = 4000;
+    config.model.kernel = DESIGNS['fault-locked'];
+    const { script } = recordRun(config);
+    const f = script.flips.length - 1;
+    const op = script.flips[f].op;
+    const at = (tick: number) => runScript(config, { ...script, flips: script.flips.map((x, j) => (j === f ? { op, tick, choices: '' } : x)) }, true);
+    const late = at(399);
+    const distinct = late.run.position.ticksIn(op);
+    expect(distinct).toBeGreaterThan(1);
+    expect(distinct).toBeLessThan(399);
+    // the run as its events: each one's step, task and kind, and the outcome
+    const shape = (r: ReturnType<typeof at>): string => `${signature(r.outcome)}|${r.run.k.trace.since(0).map((e) => `${e.step}:${e.pid}:${e.kind}`).join(',')}`;
+    for (const tick of [distinct, distinct + 1, 1000]) expect(shape(at(tick))).toBe(shape(late));
+    // at its last tick in the op, the flip comes in before fsx leaves it: another run
+    expect(shape(at(distinct - 1))).not.toBe(shape(late));
   });
 });
 

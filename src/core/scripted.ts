@@ -30,6 +30,8 @@ function ran(run: Run, outcome: Outcome): Ran {
 /** Run a script (its ops in fsx's replay semantics, its flips at their anchors) in memory. */
 export function runScript(config: RunConfig, script: Script, trace = false, maxSteps = 5_000_000): Ran {
   const run = new Run({ config, ops: { kind: 'lines', ops: script.ops }, flippers: config.model.flip ? { kind: 'script', flips: script.flips } : { kind: 'loop' }, trace });
+  // where a flip may be anchored in each op (the shrinker's re-anchoring asks)
+  run.position.keepLengths = true;
   return ran(run, run.finish(maxSteps));
 }
 

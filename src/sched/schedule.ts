@@ -22,7 +22,8 @@ export type Schedule = FlipSpec[];
 export class FsxPosition {
   op = 0;
   tick = 0;
-  /** The steps fsx took in each op it finished (by op number). */
+  /** Keep the number of steps of each op fsx finished, for ticksIn() (a script's run: a long run would hold one per op). */
+  keepLengths = false;
   private readonly lengths: number[] = [];
   constructor(private readonly opNow: () => number) {}
 
@@ -30,7 +31,7 @@ export class FsxPosition {
   advance(): void {
     const op = this.opNow();
     if (op !== this.op) {
-      this.lengths[this.op] = this.tick + 1;
+      if (this.keepLengths) this.lengths[this.op] = this.tick + 1;
       this.op = op;
       this.tick = 0;
     } else this.tick++;
@@ -42,6 +43,7 @@ export class FsxPosition {
    * ended in it or before it), the same moment for all of them.
    */
   ticksIn(op: number): number {
+    if (!this.keepLengths) throw new Error('FsxPosition.ticksIn: the run did not keep its ops\' lengths (keepLengths)');
     if (op < this.op) return this.lengths[op] ?? 0;
     return op === this.op ? this.tick + 1 : 0;
   }
