@@ -2,7 +2,7 @@
  * Delta debugging (Zeller's ddmin, as fast-check shrinks): remove chunks of
  * a list, halving the chunk size when no chunk can go, keeping any removal
  * after which `fails` still holds. Returns the smallest list found; `stop`
- * ends it early (a time budget, a signal).
+ * ends it early (a work or time budget, a signal).
  */
 export async function ddmin<T>(items: readonly T[], fails: (kept: boolean[]) => Promise<boolean>, stop: () => boolean): Promise<{ keep: boolean[]; removed: boolean }> {
   let keep = items.map(() => true);
