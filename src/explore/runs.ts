@@ -7,6 +7,7 @@ export interface ExploreOptions {
   maxFlips: number;
   preemptions: number;
   maxSteps: number;
+  /** Wall-clock limit (Infinity: none; a search it cuts short depends on the machine's speed). */
   budgetMs: number;
   /** Stop after this many interleavings (a bound that, unlike the time budget, gives the same result on any machine). */
   maxInterleavings?: number;

@@ -7,15 +7,7 @@ import { runScript, type Ran, type Script } from '../core/scripted.js';
 import type { FlipSpec } from '../sched/schedule.js';
 import { ddmin } from './ddmin.js';
 
-/**
- * Delta debugging of a failing scripted run (fast-check's idea, Zeller's
- * ddmin): try smaller runs — fewer ops, fewer flips, smaller ranges, fewer
- * scheduling choices — keep any that fails with the same signature, and go
- * round again until nothing smaller fails. Every candidate is a real run.
- * It gives the event loop a turn now and then, so that a signal's handler
- * runs; when `stop` says so it ends before its next candidate, with the
- * smallest failing run found so far (`stopped`).
- */
+/** What a run is made of, before and after shrinking. */
 export interface ShrinkStats {
   ops: number;
   flips: number;
@@ -86,6 +78,16 @@ function keepOps(s: Script, keep: boolean[]): Script {
   return { ...s, ops, flips };
 }
 
+/**
+ * Delta debugging of a failing scripted run (fast-check's idea, Zeller's
+ * ddmin): try smaller runs — fewer ops, fewer flips, smaller ranges, fewer
+ * scheduling choices — keep any that fails with the same signature, and go
+ * round again until nothing smaller fails. Every candidate is a real run.
+ * It gives the event loop a turn now and then, so that a signal's handler
+ * runs; when `stop` says so it ends before its next candidate, with the
+ * smallest failing run found so far (`stopped`); so it does when its work budget
+ * (or a time budget, if given) runs out (`cut`).
+ */
 export async function shrink(config: RunConfig, start: Script, signature: string, opts: ShrinkOptions = {}): Promise<ShrinkResult> {
   const budgetMs = opts.budgetMs ?? Infinity;
   const maxWork = opts.work ?? SHRINK_WORK;
