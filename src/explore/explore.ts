@@ -68,7 +68,7 @@ export function programRunner(config: RunConfig, program: Script, o: ExploreOpti
           hashing.written = () => l.written();
         }
         const plan = ctl?.sleep && log ? { at: prefix.length - 1, ...ctl.sleep, bound: o.preemptions, log } : undefined;
-        dfs = new ExploreStrategy(prefix, tasks, p.idle, p.position, () => hashing.key(), plan, ctl?.covered);
+        dfs = new ExploreStrategy(prefix, tasks, p.idle, p.position, () => hashing.key(), plan, ctl?.covered, ctl?.replay?.points);
         hashing.inner = dfs;
         return hashing;
       },

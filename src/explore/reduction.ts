@@ -36,8 +36,8 @@ interface Node {
   slept: number;
   /** The state here (the model's and each task's position): its key, and what the search keeps of it (visits, summary). */
   state: State;
-  /** analyse()'s clocks of objects and tasks before this node's step, for the runs that branch here (their steps before it are the same). */
-  clocks?: Int32Array;
+  /** Whether analyse() kept its clocks of objects and tasks before this node's step, for the runs that branch here (their steps before it are the same): their size, 0 none (Store.clocks holds them, at this node's depth). */
+  clocks: number;
   /** For each task explored from here: what its step here read and wrote, and how it ended. */
   stepReads: number[];
   stepWrites: number[];
@@ -201,7 +201,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
   let sleepers: Sleepers | undefined;
   const order = new LockOrder(RWSEMS);
   // the steps' vector clocks (analyse()): those of the steps before a run's branch point are the run before's
-  const vcs = { vc: new Int32Array(0) };
+  const vcs: Store = { vc: new Int32Array(0), clocks: new Int32Array(0) };
   // the run before, and the choice point this run branches from it at (its steps before that are the same)
   let prev: Explored | null = null;
   let branch = -1;
@@ -237,7 +237,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
     }
     await turns.maybe();
     states.length = 0;
-    const r = runner(prefix, true, { sleep: sleepers, covered, replay: prev && branch >= 0 ? { log: prev.log!, steps: prev.points[branch].step } : undefined });
+    const r = runner(prefix, true, { sleep: sleepers, covered, replay: prev && branch >= 0 ? { log: prev.log!, steps: prev.points[branch].step, points: prev.points } : undefined });
     interleavings++;
     if (r.blocked) pruned.sleepSet++;
     tally(r, failures, outcomes);
@@ -289,6 +289,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
         stepReads: [],
         stepWrites: [],
         stepEnds: [],
+        clocks: 0,
       };
       noteStep(node, p.step, log);
       path.push(node);
@@ -318,6 +319,18 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
 /** A choice point's state without who could go on (ExploreStrategy's hash ends with it): covers() compares that itself. */
 function stateOf(p: ChoicePoint): string {
   return p.hash.slice(0, p.hash.lastIndexOf('|'));
+}
+
+/**
+ * analyse()'s arrays kept from run to run: the steps' vector clocks (those
+ * of the steps before a run's branch point are the run before's), and the
+ * clocks kept at each node of the path (by its depth: a node's are written
+ * when it is made, and the node at a depth is replaced only when the path is
+ * cut above it).
+ */
+interface Store {
+  vc: Int32Array;
+  clocks: Int32Array;
 }
 
 /** A state the search has reached: its key, each time it was explored, what was explored from it. */
@@ -396,7 +409,7 @@ function sleepersFor(n: Node, u: number, tasks2: boolean): Sleepers {
  * points of `path` before `cutAt` (points from `cutAt` on are covered by
  * a state explored before).
  */
-function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pruned, sequences: Sequences, eager: number, branch: number, vcs: { vc: Int32Array }): void {
+function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pruned, sequences: Sequences, eager: number, branch: number, vcs: Store): void {
   const log = r.log!;
   const n = log.length;
   if (n === 0) return;
@@ -562,18 +575,25 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
    * before's vector clocks of the steps before.
    */
   const CLOCKS = 32 + 3 * 32 * T + T;
-  const keepClocks = (): Int32Array => {
-    const c = new Int32Array(CLOCKS);
-    c.set(lastWrite, 0);
-    c.set(readClock, 32);
-    c.set(lastR, 32 + 32 * T);
-    c.set(lastW, 32 + 64 * T);
-    c.set(lastOf, 32 + 96 * T);
-    return c;
+  const keepClocks = (k: number): void => {
+    if (vcs.clocks.length < (k + 1) * CLOCKS) {
+      const grown = new Int32Array(Math.max((k + 1) * CLOCKS, 2 * vcs.clocks.length));
+      grown.set(vcs.clocks);
+      vcs.clocks = grown;
+    }
+    const c = vcs.clocks;
+    const at = k * CLOCKS;
+    c.set(lastWrite, at);
+    c.set(readClock, at + 32);
+    c.set(lastR, at + 32 + 32 * T);
+    c.set(lastW, at + 32 + 64 * T);
+    c.set(lastOf, at + 32 + 96 * T);
+    path[k].clocks = CLOCKS;
   };
   let start = 0;
-  const from = branch >= 0 ? path[branch].clocks : undefined;
-  if (from && from.length === CLOCKS) {
+  const kept = branch >= 0 && path[branch].clocks === CLOCKS;
+  if (kept) {
+    const from = vcs.clocks.subarray(branch * CLOCKS, (branch + 1) * CLOCKS);
     start = r.points[branch].step;
     lastWrite.set(from.subarray(0, 32));
     readClock.set(from.subarray(32, 32 + 32 * T));
@@ -586,7 +606,7 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
   const cutStep = cutAt < nodes ? r.points[cutAt].step : -1;
   for (let j = start; j < n; j++) {
     const k = pointOf[j];
-    if (k >= 0 && k < cutAt && !path[k].clocks) path[k].clocks = keepClocks();
+    if (k >= 0 && k < cutAt && !path[k].clocks) keepClocks(k);
     if (j === cutStep) coverCut(j);
     const p = task[j];
     const prev = lastOf[p];
@@ -727,7 +747,9 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
     out[at + 3] = log.takesW[j] & lazy;
     out[at + 4] = log.preReads[j] | log.preWrites[j];
   };
-  const frontier = frontiers(T, n, task, reads, data, lockInfo, vc, r.points, Math.min(cutAt, nodes), cutSummary, sequences);
+  // the choice points above the branch, and the steps before it, are the run before's: so are the frontiers that end there
+  const same = kept ? { above: branch, fresh: start } : null;
+  const frontier = frontiers(T, n, task, reads, data, lockInfo, vc, r.points, Math.min(cutAt, nodes), cutSummary, sequences, same);
   noteFrontiers((k) => (path[k].state.summary ??= newSummary(path[k].state.key, T)), Math.min(cutAt, nodes), T, frontier, blockMarks);
 }
 

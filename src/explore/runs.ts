@@ -95,8 +95,8 @@ export interface RunControl {
   sleep?: Sleepers;
   /** Asked at each choice point past the prefix: true stops the run there. */
   covered?: (p: ChoicePoint) => boolean;
-  /** The run before, whose first `steps` steps this one runs again: their records are taken from its log, not made again (StepLog.quietFor). */
-  replay?: { log: StepLog; steps: number };
+  /** The run before, whose first `steps` steps this one runs again: their records are taken from its log, not made again (StepLog.quietFor), and its choice points before the branch are taken as they are. */
+  replay?: { log: StepLog; steps: number; points: readonly ChoicePoint[] };
 }
 
 /** Runs a program under a prefix of choices; `record` asks for the steps' accesses. */

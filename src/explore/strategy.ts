@@ -94,7 +94,14 @@ export class ExploreStrategy implements Strategy {
     private readonly sleepPlan?: SleepPlan,
     /** Asked at each choice point past the prefix: true stops the run there (StateCovered). */
     private readonly covered?: (p: ChoicePoint) => boolean,
-  ) {}
+    /** The choice points of the run before, whose prefix this run follows: those before the prefix's last are the same and are taken as they are. */
+    private readonly before?: readonly ChoicePoint[],
+  ) {
+    this.reuse = before ? Math.min(before.length, prefix.length - 1) : 0;
+  }
+
+  /** How many of `before`'s choice points this run takes. */
+  private readonly reuse: number;
 
   /**
    * After each step from the branch point on: a sleeping task wakes when
@@ -151,7 +158,18 @@ export class ExploreStrategy implements Strategy {
     const flipper = this.tasks[1];
     if (this.open && (flipper.done || flipper.waiting === this.idle)) this.open = null;
     let t: Task;
-    if (n === 1) {
+    if (n > 1 && this.points.length < this.reuse) {
+      // a choice of the prefix the run before made too: the same point (a deterministic model), checked by its step and task
+      const i = this.points.length;
+      const old = this.before![i];
+      const chosen = this.prefix[i];
+      t = this.tasks[chosen];
+      let found = false;
+      for (let x = 0; x < n; x++) if (runnable[x] === t) found = true;
+      if (old.step !== step || old.chosen !== chosen || old.used !== this.used || !found) throw new Error(`explore: the run did not follow its prefix at choice ${i} (the program is not deterministic)`);
+      this.points.push(old);
+      if (old.busy >= 0 && chosen !== old.busy) this.used++;
+    } else if (n === 1) {
       t = runnable[0];
       if (this.asleep & (1 << this.tasks.indexOf(t))) throw new SleepBlocked();
     } else {

@@ -92,10 +92,10 @@ function sameSteps(a: readonly number[], b: readonly number[]): boolean {
  * in the covered state's summary only when the run reached its cut without
  * stopping). With more tasks it is every step from the point on.
  */
-export function frontiers(T: number, n: number, task: readonly number[], reads: readonly number[], data: (j: number) => number, lockInfo: (j: number, out: Int32Array, at: number) => void, vc: Int32Array, points: readonly ChoicePoint[], upto: number, cut: Summary | undefined, interned: Sequences): { r: Int32Array; w: Int32Array; seqs: (Seq | null)[] } {
+export function frontiers(T: number, n: number, task: readonly number[], reads: readonly number[], data: (j: number) => number, lockInfo: (j: number, out: Int32Array, at: number) => void, vc: Int32Array, points: readonly ChoicePoint[], upto: number, cut: Summary | undefined, interned: Sequences, same: { above: number; fresh: number } | null = null): Frontier {
   const r = new Int32Array(upto * T);
   const w = new Int32Array(upto * T);
-  const seqs: (Seq | null)[] = new Array(upto * T).fill(null);
+  const seqs: (Seq | null | undefined)[] = new Array(upto * T).fill(null);
   if (T !== 2) {
     // every step from the point on
     const sufR = new Int32Array(T);
@@ -144,9 +144,17 @@ export function frontiers(T: number, n: number, task: readonly number[], reads: 
     let keptTo = mine.length;
     // the sequence of the point after: the same steps kept make the same sequence (one object)
     let last: Seq | null = null;
+    // p's first step that the run before did not have (same.fresh on)
+    let firstFresh = mine.length;
+    if (same) while (firstFresh > 0 && mine[firstFresh - 1] >= same.fresh) firstFresh--;
     for (let k = upto - 1; k >= 0; k--) {
       const s = points[k].step;
       while (end > 0 && vc[mine[end - 1] * 2 + q] >= s) end--;
+      if (same && k < same.above && end < firstFresh) {
+        // from here up, p's frontiers end at a step before those this run changed (its clock is the run before's): the run before's, noted already
+        for (; k >= 0; k--) seqs[k * T + p] = undefined;
+        break;
+      }
       const oldFrom = from;
       while (from > 0 && mine[from - 1] >= s) from--;
       const next = kept === bufs[0] ? bufs[1] : bufs[0];
@@ -200,6 +208,17 @@ export function frontiers(T: number, n: number, task: readonly number[], reads: 
   return { r, w, seqs };
 }
 
+/**
+ * frontiers()'s result, per choice point k and task p at k * T + p: the
+ * objects read and written, and the sequence (null: too many to keep;
+ * undefined: the same as the run before's, which is noted already).
+ */
+export interface Frontier {
+  r: Int32Array;
+  w: Int32Array;
+  seqs: (Seq | null | undefined)[];
+}
+
 /** An empty summary of the state `key`, for T tasks. */
 export function newSummary(key: string, T: number): Summary {
   return { key, r: new Array<number>(T).fill(0), w: new Array<number>(T).fill(0), block: 0, seqs: [] };
@@ -212,17 +231,18 @@ export function newSummary(key: string, T: number): Summary {
  * began above that point: `marks[q]` is a difference array over the points
  * for task q (a positive running sum: inside such a block).
  */
-export function noteFrontiers(summaryAt: (k: number) => Summary, upto: number, T: number, frontier: ReturnType<typeof frontiers>, marks: Int32Array[]): void {
+export function noteFrontiers(summaryAt: (k: number) => Summary, upto: number, T: number, frontier: Frontier, marks: Int32Array[]): void {
   const running = new Int32Array(T);
   for (let k = 0; k < upto; k++) {
     const s = summaryAt(k);
     for (let q = 0; q < T; q++) {
+      const add = frontier.seqs[k * T + q];
+      if (add === undefined) continue;
       s.r[q] = (s.r[q] ?? 0) | frontier.r[k * T + q];
       s.w[q] = (s.w[q] ?? 0) | frontier.w[k * T + q];
       let have = s.seqs[q];
       if (have === null) continue;
       if (have === undefined) have = s.seqs[q] = new Set();
-      const add = frontier.seqs[k * T + q];
       if (add === null) {
         s.seqs[q] = null;
         continue;
