@@ -3,7 +3,7 @@ import { defaultConfig, type RunConfig } from '../src/core/config.js';
 import { explore } from '../src/explore/explore.js';
 import { StateHashing } from '../src/explore/hashing.js';
 import { programFromSeed } from '../src/explore/program.js';
-import { OBJ } from '../src/kernel/access.js';
+import { OBJ, SLOTS, slotOf } from '../src/kernel/access.js';
 import { DESIGNS } from '../src/kernel/designs.js';
 import type { Machine } from '../src/kernel/machine.js';
 import { Page } from '../src/kernel/core.js';
@@ -116,10 +116,10 @@ describe('the state key', () => {
       page.mapping = null;
       keys.push(key());
       page.data[100] ^= 1;
-      written = OBJ.PAGEDATA;
+      written = slotOf(0);
       keys.push(key());
       page.dirty = !page.dirty;
-      written = OBJ.PAGE;
+      written = slotOf(0);
       keys.push(key());
       yield* m.file.munmap(map);
     });
@@ -158,7 +158,7 @@ describe('the state key, kept in parts', () => {
       this.written = written;
       compared++;
       // parts kept: the block map, the page cache, the mappings
-      if (!(w & OBJ.BMAP) || !(w & (OBJ.CACHE | OBJ.PAGE | OBJ.PAGELOCK | OBJ.PAGEREF | OBJ.PAGEDATA)) || !(w & (OBJ.MM | OBJ.FILE))) kept++;
+      if (!(w & OBJ.BMAP) || !(w & (OBJ.CACHE | OBJ.PAGELOCK | SLOTS)) || !(w & (OBJ.MM | OBJ.FILE | SLOTS))) kept++;
       if (inParts !== afresh && differ.length < 3) differ.push(`${inParts} != ${afresh}`);
       return inParts;
     };

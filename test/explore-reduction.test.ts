@@ -5,7 +5,7 @@ import { explore, exploreRuns, programRunner, type ExploreOptions, type ExploreR
 import { StepLog } from '../src/explore/steps.js';
 import type { Mapping } from '../src/fsx/file.js';
 import { parseOps } from '../src/fsx/fsxops.js';
-import { OBJ } from '../src/kernel/access.js';
+import { OBJ, SLOT_BITS, objName, slotOf } from '../src/kernel/access.js';
 import { DaxEntry, Page, type Kernel } from '../src/kernel/core.js';
 import { DESIGNS, type DesignName } from '../src/kernel/designs.js';
 import { buildMachine, flipperTaskFor, type Machine } from '../src/kernel/machine.js';
@@ -302,17 +302,18 @@ function shared(m: Machine): Map<number, string> {
   out.set(OBJ.MMAPLOCK, sem(ip.mmaplock));
   out.set(OBJ.JSEM, sem(k.journalFlagSem));
   out.set(OBJ.INODE, `${ip.refs},${ip.evicted},${ip.freeing},${ip.willFree},${ip.sync},${ip.onLru},${ip.loads},${ip.dontcache}`);
-  out.set(OBJ.CACHE, `${entries.map(([i, e]) => `${i}:${id(e)}`)}|${ip.mapping.nrpages},${ip.mapping.nrexceptional}`);
-  // per object (by id): compared where the object is there before and after (its coming and going is the tree's)
+  out.set(OBJ.CACHE, `${ip.mapping.nrpages},${ip.mapping.nrexceptional}`);
+  // per object (by id): compared where the object is there before and after (its coming and going is its slot's)
   const each = (f: (e: Page | DaxEntry) => unknown): string => distinct.map((e) => `${id(e)}=${String(f(e))}`).join(';');
-  out.set(OBJ.PAGE, each((e) => (e instanceof Page ? `${e.uptodate}${e.dirty}${id(e.mapping)}` : `${e.kind}${e.pfn}${e.dirty}`)));
   out.set(OBJ.PAGELOCK, each((e) => e.locker?.pid ?? 0));
-  out.set(OBJ.PAGEREF, each((e) => (e instanceof Page ? `${e.count}/${e.mapcount}` : '')));
-  out.set(OBJ.PAGEDATA, each((e) => (e instanceof Page ? hash(e.data) : 0)));
-  out.set(
-    OBJ.MM,
-    vmas.map((v) => `${id(v)}:${v.vm_flags},${v.vm_ops?.name},${v.linked},${v.vstart},${id(v.file)},${[...v.ptes].map(([i, p]) => `${i}=${id(p.page)}/${p.pfn}/${p.writable}/${p.huge}`)},${[...v.pteTables]}`).join(';'),
-  );
+  // each page slot: which entry is at each of its indices, that entry's state and bytes, and the PTEs at those offsets
+  const state = (e: Page | DaxEntry): string => (e instanceof Page ? `${e.uptodate}${e.dirty}${id(e.mapping)}${e.count}/${e.mapcount}#${hash(e.data)}` : `${e.kind}${e.pfn}${e.dirty}`);
+  for (const b of SLOT_BITS) {
+    const here = entries.filter(([i]) => slotOf(i) === b).map(([i, e]) => `${i}:${id(e)}:${state(e)}`);
+    const ptes = vmas.flatMap((v) => [...v.ptes].filter(([i]) => slotOf(i) === b).map(([i, p]) => `${id(v)}/${i}=${id(p.page)}/${p.pfn}/${p.writable}/${p.huge}`));
+    out.set(b, `${here}|${ptes}`);
+  }
+  out.set(OBJ.MM, vmas.map((v) => `${id(v)}:${v.vm_flags},${v.vm_ops?.name},${v.linked},${v.vstart},${id(v.file)},${[...v.pteTables]}`).join(';'));
   let bm = `${ip.blocks.join()}|${ip.unwritten.join()}|${media.free.join()}|${media.used}`;
   for (let b = 0; b < ip.blocks.length; b++) if (ip.blocks[b] >= 0) bm += `,${hash(k.media.block(ip.blocks[b]))}`;
   out.set(OBJ.BMAP, bm);
@@ -324,7 +325,7 @@ function shared(m: Machine): Map<number, string> {
   return out;
 }
 
-const PER_OBJECT = OBJ.PAGE | OBJ.PAGELOCK | OBJ.PAGEREF | OBJ.PAGEDATA | OBJ.FILE;
+const PER_OBJECT = OBJ.PAGELOCK | OBJ.FILE;
 
 /** Whether an object's state differs; for the per-object ones, on the objects there both times. */
 function changed(bit: number, a: string, b: string): boolean {
@@ -354,7 +355,7 @@ class CheckedLog extends StepLog {
     const w = this.writesWithLocks(this.writes.length - 1);
     for (const [bit, v] of after) {
       if (changed(bit, this.before!.get(bit)!, v) && !(w & bit)) {
-        const name = Object.entries(OBJ).find(([, b]) => b === bit)![0];
+        const name = objName(bit);
         this.missed.push(`step ${this.length - 1} of task ${task} (${this.m.sched.tasks[task]?.stack.join('>')}) changed ${name} but did not record it`);
       }
     }

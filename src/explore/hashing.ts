@@ -1,5 +1,5 @@
 import type { FsxEngine } from '../fsx/engine.js';
-import { OBJ } from '../kernel/access.js';
+import { OBJ, SLOTS } from '../kernel/access.js';
 import { DaxEntry, HOLE, type Kernel, type Page } from '../kernel/core.js';
 import type { RwSem } from '../kernel/locks.js';
 import type { ModelFile } from '../kernel/syscalls.js';
@@ -78,8 +78,11 @@ function digest(buf: Uint8Array, prev: Digest | undefined): Digest {
   return { copy: buf.slice(), a: h.a, b: h.b };
 }
 
-/** What the page cache's part of the key reads: the tree, and each page's state, lock, counts and bytes. */
-const PAGE_OBJS = OBJ.CACHE | OBJ.PAGE | OBJ.PAGELOCK | OBJ.PAGEREF | OBJ.PAGEDATA;
+/** What the page cache's part of the key reads: the tree, and each page's state, lock, counts and bytes (its slots), the counts. */
+const PAGE_OBJS = OBJ.CACHE | OBJ.PAGELOCK | SLOTS;
+
+/** What the mappings' part reads: the VMAs, their files, the PTEs (in the page slots, with the pages' state: see strayMapped). */
+const MM_OBJS = OBJ.MM | OBJ.FILE | SLOTS;
 
 /**
  * Wraps a strategy and keeps, for each task, a hash of where it is in its
@@ -281,7 +284,7 @@ export class StateHashing implements Strategy {
     const parts = this.parts;
     if (!parts.blocks || w & OBJ.BMAP) parts.blocks = this.blocksHash();
     if (!parts.cache || w & PAGE_OBJS) parts.cache = this.cacheHash();
-    if (!parts.mm || w & (OBJ.MM | OBJ.FILE) || (this.strayMapped && w & PAGE_OBJS)) {
+    if (!parts.mm || w & MM_OBJS || (this.strayMapped && w & PAGE_OBJS)) {
       this.strayMapped = false;
       parts.mm = this.mmHash();
     }

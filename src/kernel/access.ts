@@ -10,9 +10,11 @@ import type { Task } from '../sched/task.js';
  * different tasks are independent when neither writes an object the other
  * reads or writes; then running them in either order gives the same state.
  *
- * The granularity is coarse where the model's paths touch many things at
- * once (the page cache is one object, the page tables another), fine where
- * the races of DAX switching are (S_DAX, the on-disk flag, i_size, each lock).
+ * The granularity is fine where the races of DAX switching are (S_DAX, the
+ * on-disk flag, i_size, each lock) and per file page where paths work page
+ * by page (SLOT_BITS: a fault on one page and a flip's write-back of
+ * another do not conflict), coarse where a path touches many things at once
+ * (the block map with the media, the VMAs).
  */
 export const OBJ = {
   /** S_DAX in i_flags: what IS_DAX() reads. */
@@ -29,9 +31,9 @@ export const OBJ = {
   JSEM: 1 << 5,
   /** The inode's life: i_count, I_DONTCACHE, I_FREEING, I_WILL_FREE, I_SYNC, the LRU, loads. */
   INODE: 1 << 6,
-  /** The page cache's tree of pages and DAX entries (i_pages) and its counts (nrpages, nrexceptional). */
+  /** The page cache's counts (nrpages, nrexceptional). Its slots are SLOT_BITS's, and a look at every slot (its size, a walk) reads them all. */
   CACHE: 1 << 7,
-  /** The mappings: i_mmap, every VMA's fields, PTEs and page tables. */
+  /** The mappings: i_mmap, every VMA's fields and its page tables (the PTEs are SLOT_BITS's, by page offset). */
   MM: 1 << 8,
   /** The block map (blocks, unwritten extents) and the media with its allocator. */
   BMAP: 1 << 9,
@@ -39,14 +41,8 @@ export const OBJ = {
   WARN: 1 << 10,
   /** An open file's reference count (struct file's f_count: the fd's and each VMA's). */
   FILE: 1 << 11,
-  /** The state of every page-cache page and DAX entry: uptodate, dirty, its mapping; an entry's kind and pfn. */
-  PAGE: 1 << 12,
-  /** Page locks and DAX entry locks. */
+  /** Page locks and DAX entry locks, all one object (LockOrder watches how they nest with the rw_semaphores). */
   PAGELOCK: 1 << 13,
-  /** Page reference and map counts. */
-  PAGEREF: 1 << 14,
-  /** The bytes of page-cache pages. */
-  PAGEDATA: 1 << 15,
   /** The test file's dentry: whether it is in the dcache, its count and flags. */
   DENTRY: 1 << 16,
   /** The moments the file was free to be evicted (what the S_DAX-after-close check compares). */
@@ -57,6 +53,33 @@ export const OBJ = {
   END: 1 << 30,
 } as const;
 
+/**
+ * The file's page slots: the slot of page index i is SLOT_BITS[i % 14], and
+ * it holds the page cache's entry at i (which page or DAX entry is there),
+ * that page's or entry's state (uptodate, dirty, its mapping, counts, kind,
+ * pfn) and bytes, and every PTE mapping page offset i. Two indices 14 apart
+ * share a slot (a dependency too many, never one too few); a PMD entry,
+ * which covers 512 indices, is in every slot.
+ */
+export const SLOT_BITS: readonly number[] = [1 << 12, 1 << 14, 1 << 15, 1 << 19, 1 << 20, 1 << 21, 1 << 22, 1 << 23, 1 << 24, 1 << 25, 1 << 26, 1 << 27, 1 << 28, 1 << 29];
+
+/** Every page slot. */
+export const SLOTS = SLOT_BITS.reduce((a, b) => a | b, 0);
+
+/** The slot of page index (or page offset) i. */
+export function slotOf(i: number): number {
+  const n = SLOT_BITS.length;
+  return SLOT_BITS[((i % n) + n) % n];
+}
+
+/** An object's name, for messages: OBJ's, or the slot's. */
+export function objName(bit: number): string {
+  const named = Object.entries(OBJ).find(([, b]) => b === bit);
+  if (named) return named[0];
+  const slot = SLOT_BITS.indexOf(bit);
+  return slot >= 0 ? `SLOT${slot}` : `0x${(bit >>> 0).toString(16)}`;
+}
+
 /** The rw_semaphores' objects, each on its own: their takes and releases are lock operations, not accesses of data (explore/reduction.ts, lazy locks). */
 export const RWSEM_OBJS: readonly number[] = [OBJ.IOLOCK, OBJ.MMAPLOCK, OBJ.JSEM, OBJ.MMAPSEM];
 
@@ -66,7 +89,7 @@ export const RWSEMS = RWSEM_OBJS.reduce((a, b) => a | b, 0);
 
 /**
  * How a field of a model object is recorded: an OBJ bit (a read on get, a
- * write on set); `{ w: bit }` a write on every access (a container or a
+ * write on set); 'slot' the same, of the object's page slot (SLOT_BITS); `{ w: bit }` a write on every access (a container or a
  * byte array the caller may change in place); `{ diff: bit }` a small array
  * read on access and found written by comparing it with a copy when the step
  * ends (the block map: most of its users only read it); `{ bytes: bit }` a
@@ -75,7 +98,7 @@ export const RWSEMS = RWSEM_OBJS.reduce((a, b) => a | b, 0);
  * tasks run (made read-only, so that an assignment throws); 'private'
  * nobody but its owner (or explore itself) looks at it.
  */
-type FieldKind = number | { w: number } | { diff: number } | { bytes: number } | 'const' | 'private';
+type FieldKind = number | 'slot' | { w: number } | { diff: number } | { bytes: number | 'slot' } | 'const' | 'private';
 type Table = Readonly<Record<string, FieldKind>>;
 
 const O = OBJ;
@@ -134,16 +157,16 @@ const ADDRESS_SPACE: Table = { host: 'const', entries: 'const', i_mmap: 'const',
 
 const PAGE: Table = {
   index: 'const',
-  data: { bytes: O.PAGEDATA },
-  uptodate: O.PAGE,
-  dirty: O.PAGE,
+  data: { bytes: 'slot' },
+  uptodate: 'slot',
+  dirty: 'slot',
   locker: O.PAGELOCK,
-  mapping: O.PAGE,
-  mapcount: O.PAGEREF,
-  count: O.PAGEREF,
+  mapping: 'slot',
+  mapcount: 'slot',
+  count: 'slot',
 };
 
-const DAX_ENTRY: Table = { index: 'const', order: 'const', kind: O.PAGE, pfn: O.PAGE, dirty: O.PAGE, locker: O.PAGELOCK };
+const DAX_ENTRY: Table = { index: 'const', order: 'const', kind: 'slot', pfn: 'slot', dirty: 'slot', locker: O.PAGELOCK };
 
 const VMA: Table = {
   inode: 'const',
@@ -158,7 +181,7 @@ const VMA: Table = {
   file: O.MM,
 };
 
-const PTE: Table = { page: O.MM, pfn: O.MM, writable: O.MM, huge: O.MM };
+const PTE: Table = { page: 'slot', pfn: 'slot', writable: 'slot', huge: 'slot' };
 
 const MEDIA: Table = { data: { w: O.BMAP }, free: { w: O.BMAP }, used: { w: O.BMAP } };
 
@@ -181,67 +204,71 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** A Map whose every use is an access to one object; values put in it are instrumented too. */
-class RecordedMap<K, V> extends Map<K, V> {
+/**
+ * A map from page index (or page offset) to what is there, whose every use
+ * is an access: of the key's page slot (slotOf()) for a look-up, an insert
+ * or a removal, of every slot for its size or a walk. Values put in it are
+ * instrumented too (told their key: a PTE's slot is its offset's).
+ */
+class SlottedMap<V> extends Map<number, V> {
   constructor(
     private readonly sink: AccessSink,
-    private readonly bit: number,
-    private readonly onValue: (v: V) => void,
+    private readonly onValue: (v: V, k: number) => void,
   ) {
     super();
   }
-  override get(k: K): V | undefined {
-    this.sink.note(this.bit, false);
+  override get(k: number): V | undefined {
+    this.sink.note(slotOf(k), false);
     return super.get(k);
   }
-  override has(k: K): boolean {
-    this.sink.note(this.bit, false);
+  override has(k: number): boolean {
+    this.sink.note(slotOf(k), false);
     return super.has(k);
   }
-  override set(k: K, v: V): this {
-    this.sink.note(this.bit, true);
-    this.onValue(v);
+  override set(k: number, v: V): this {
+    this.sink.note(slotOf(k), true);
+    this.onValue(v, k);
     return super.set(k, v);
   }
-  override delete(k: K): boolean {
-    this.sink.note(this.bit, true);
+  override delete(k: number): boolean {
+    this.sink.note(slotOf(k), true);
     return super.delete(k);
   }
   override clear(): void {
-    this.sink.note(this.bit, true);
+    this.sink.note(SLOTS, true);
     super.clear();
   }
   override get size(): number {
-    this.sink.note(this.bit, false);
+    this.sink.note(SLOTS, false);
     return super.size;
   }
-  override forEach(fn: (v: V, k: K, m: Map<K, V>) => void): void {
-    this.sink.note(this.bit, false);
+  override forEach(fn: (v: V, k: number, m: Map<number, V>) => void): void {
+    this.sink.note(SLOTS, false);
     super.forEach(fn);
   }
   // an iterator may be carried across a preemption point: every step of it is a read
-  override *entries(): MapIterator<[K, V]> {
+  override *entries(): MapIterator<[number, V]> {
     for (const x of super.entries()) {
-      this.sink.note(this.bit, false);
+      this.sink.note(SLOTS, false);
       yield x;
     }
-    this.sink.note(this.bit, false);
+    this.sink.note(SLOTS, false);
   }
-  override *keys(): MapIterator<K> {
+  override *keys(): MapIterator<number> {
     for (const x of super.keys()) {
-      this.sink.note(this.bit, false);
+      this.sink.note(SLOTS, false);
       yield x;
     }
-    this.sink.note(this.bit, false);
+    this.sink.note(SLOTS, false);
   }
   override *values(): MapIterator<V> {
     for (const x of super.values()) {
-      this.sink.note(this.bit, false);
+      this.sink.note(SLOTS, false);
       yield x;
     }
-    this.sink.note(this.bit, false);
+    this.sink.note(SLOTS, false);
   }
-  override [Symbol.iterator](): MapIterator<[K, V]> {
+  override [Symbol.iterator](): MapIterator<[number, V]> {
     return this.entries();
   }
 }
@@ -365,12 +392,15 @@ export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
     },
   };
 
-  const fields = (obj: object, table: Table, what: string, onSet?: Record<string, (v: unknown) => void>): void => {
+  /** Instrument obj's fields by `table`; `slot` is its page slot (SLOT_BITS), for the fields of kind 'slot'. */
+  const fields = (obj: object, table: Table, what: string, onSet?: Record<string, (v: unknown) => void>, slot = 0): void => {
     if (done.has(obj)) return;
     done.add(obj);
     const o = obj as Record<string, unknown>;
     for (const key of Object.keys(o)) {
-      const kind = table[key];
+      const declared = table[key];
+      const kind = declared === 'slot' ? slot : typeof declared === 'object' && 'bytes' in declared && declared.bytes === 'slot' ? { bytes: slot } : declared;
+      if (kind === 0) throw new Error(`access recording: ${what}.${key} is in a page slot, but ${what} was given none`);
       if (kind === undefined) throw new Error(`access recording: ${what}.${key} says no object it belongs to (src/kernel/access.ts)`);
       if (kind === 'private') continue;
       if (kind === 'const') {
@@ -429,7 +459,7 @@ export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
           },
         });
       } else if ('bytes' in kind) {
-        const bit = kind.bytes;
+        const bit = kind.bytes as number;
         Object.defineProperty(o, key, {
           configurable: true,
           enumerable: true,
@@ -468,8 +498,8 @@ export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
     else later.push(f);
   };
   const page = (e: unknown): void => {
-    if (e instanceof Page) share(() => fields(e, PAGE, 'Page'));
-    else if (e instanceof DaxEntry) share(() => fields(e, DAX_ENTRY, 'DaxEntry'));
+    if (e instanceof Page) share(() => fields(e, PAGE, 'Page', undefined, slotOf(e.index)));
+    else if (e instanceof DaxEntry) share(() => fields(e, DAX_ENTRY, 'DaxEntry', undefined, e.order ? SLOTS : slotOf(e.index)));
   };
   const file = (f: unknown): void => {
     if (f instanceof File) fields(f, FILE, 'File');
@@ -477,20 +507,21 @@ export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
   const dentry = (d: unknown): void => {
     if (d instanceof Dentry) fields(d, DENTRY, 'Dentry');
   };
-  const pte = (p: Pte): void => share(() => fields(p, PTE, 'Pte'));
+  // a PTE is set at its page offset (and never moved: a new one is set for another)
+  const pte = (p: Pte, pgoff: number): void => share(() => fields(p, PTE, 'Pte', undefined, slotOf(pgoff)));
   const linked = new WeakSet<Vma>();
   const vma = (v: Vma): void => {
     if (linked.has(v)) return;
     linked.add(v);
-    replaceMap(v, 'ptes', O.MM, pte);
+    replaceMap(v, 'ptes', pte);
     replaceSet(v, 'pteTables', O.MM, () => {});
     share(() => fields(v, VMA, 'Vma', { file }));
   };
-  const replaceMap = <K, V>(owner: object, key: string, bit: number, onValue: (v: V) => void): void => {
-    const old = (owner as Record<string, Map<K, V>>)[key];
-    const m = new RecordedMap<K, V>(sink, bit, onValue);
+  const replaceMap = <V>(owner: object, key: string, onValue: (v: V, k: number) => void): void => {
+    const old = (owner as Record<string, Map<number, V>>)[key];
+    const m = new SlottedMap<V>(sink, onValue);
     for (const [a, b] of old) {
-      onValue(b);
+      onValue(b, a);
       Map.prototype.set.call(m, a, b);
     }
     Object.defineProperty(owner, key, { value: m, writable: false });
@@ -525,7 +556,7 @@ export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
   };
 
   k.rec = sink;
-  replaceMap(mapping, 'entries', O.CACHE, page);
+  replaceMap(mapping, 'entries', page);
   replaceSet(mapping, 'i_mmap', O.MM, vma);
   rwsem(ip.iolock, O.IOLOCK);
   rwsem(ip.mmaplock, O.MMAPLOCK);
