@@ -5,7 +5,8 @@ import { explore, exploreRuns, programRunner, type ExploreOptions, type ExploreR
 import { StepLog } from '../src/explore/steps.js';
 import type { Mapping } from '../src/fsx/file.js';
 import { parseOps } from '../src/fsx/fsxops.js';
-import { OBJ, SLOT_BITS, objName, slotOf } from '../src/kernel/access.js';
+import { OBJ, SLOTS, SLOT_BITS, instrumentModel, objName, slotOf } from '../src/kernel/access.js';
+import { add_to_page_cache_lru } from '../src/kernel/mm/filemap.js';
 import { DaxEntry, Page, type Kernel } from '../src/kernel/core.js';
 import { DESIGNS, type DesignName } from '../src/kernel/designs.js';
 import { buildMachine, flipperTaskFor, type Machine } from '../src/kernel/machine.js';
@@ -391,6 +392,42 @@ describe('the access records', () => {
     }
     expect(missed.slice(0, 5)).toEqual([]);
     expect(steps).toBeGreaterThan(10_000);
+  });
+
+  it("one page's entry, state, bytes and PTEs are its slot's: another page's are independent of them, a walk of the cache reads every slot", () => {
+    const m = buildMachine({ trace: false });
+    const k = m.k;
+    const log = new StepLog();
+    log.attach(instrumentModel(k, log));
+    const t = m.fsx;
+    const step = (f: () => void): { r: number; w: number } => {
+      log.begin(0);
+      f();
+      log.end(0, 0);
+      const j = log.length - 1;
+      return { r: log.reads[j], w: log.writes[j] };
+    };
+    const mapping = k.inode.mapping;
+    const [p0, p5] = [0, 5].map((i) => step(() => add_to_page_cache_lru(k, t, i)));
+    const pages = [0, 5].map((i) => mapping.entries.get(i) as Page);
+    const dirty0 = step(() => (pages[0].dirty = true));
+    const bytes5 = step(() => (pages[1].data[7] = 1));
+    const drop5 = step(() => mapping.entries.delete(5));
+    const walk = step(() => [...mapping.entries.values()]);
+    const conflict = (a: { r: number; w: number }, b: { r: number; w: number }): number => (a.w & (b.r | b.w)) | (a.r & b.w);
+    expect(slotOf(0)).not.toBe(slotOf(5));
+    expect(dirty0.w).toBe(slotOf(0));
+    expect(bytes5.w).toBe(slotOf(5));
+    // page 0's slot and page 5's touch nothing in common (but the cache's counts, which an insert changes)
+    expect(conflict(dirty0, bytes5)).toBe(0);
+    expect(conflict(dirty0, drop5)).toBe(0);
+    expect(conflict(p0, p5) & ~OBJ.CACHE).toBe(0);
+    // a walk reads every slot: it conflicts with a change to any page
+    expect(walk.r & SLOTS).toBe(SLOTS);
+    expect(conflict(walk, dirty0)).toBe(slotOf(0));
+    expect(conflict(walk, drop5)).toBe(slotOf(5));
+    // page 14 shares page 0's slot (a dependency too many, never one too few)
+    expect(slotOf(14)).toBe(slotOf(0));
   });
 
   it('the check can fail: a change the records do not show is reported', () => {
