@@ -89,8 +89,9 @@ export const RWSEMS = RWSEM_OBJS.reduce((a, b) => a | b, 0);
 
 /**
  * How a field of a model object is recorded: an OBJ bit (a read on get, a
- * write on set); 'slot' the same, of the object's page slot (SLOT_BITS); `{ w: bit }` a write on every access (a container or a
- * byte array the caller may change in place); `{ diff: bit }` a small array
+ * write on set); 'slot' the same, of the object's page slot (SLOT_BITS);
+ * `{ w: bit }` a write on every access (a container or a byte array the
+ * caller may change in place); `{ diff: bit }` a small array
  * read on access and found written by comparing it with a copy when the step
  * ends (the block map: most of its users only read it); `{ bytes: bit }` a
  * byte array (a page's data) read on access, copied the first time a step
