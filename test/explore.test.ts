@@ -10,7 +10,11 @@ describe('daxfsx explore', () => {
     const r = await cli(['explore', join(d, 'p.fsxops'), '--out-dir', d, '--summary', join(d, 's.json')]);
     expect(r.code).toBe(1);
     const s = JSON.parse(readFileSync(join(d, 's.json'), 'utf8'));
-    expect(Object.keys(s).sort()).toEqual(['exhausted', 'failures', 'interleavings', 'pruned', 'reduction', 'seconds', 'stateHashing', 'states']);
+    expect(Object.keys(s).sort()).toEqual(['complete', 'exhausted', 'failures', 'interleavings', 'pruned', 'reduction', 'seconds', 'stateHashing', 'states']);
+    // runs stopped at a state explored before are runs too, but not to the end
+    expect(s.complete).toBeGreaterThan(0);
+    expect(s.complete).toBeLessThanOrEqual(s.interleavings);
+    expect(r.stdout).toMatch(new RegExp(`^ {2}interleavings {2}${s.interleavings}( \\(${s.complete} ran to the end, ${s.interleavings - s.complete} stopped where runs before cover the rest\\))?$`, 'm'));
     expect(s.reduction).toBe(true);
     expect(Object.keys(s.pruned).sort()).toEqual(['preemptionBound', 'reduction', 'sleepSet', 'stateHash']);
     expect(s.exhausted).toBe(true);

@@ -140,7 +140,8 @@ export async function runExploreCli(argv: string[], io: Io, interrupted?: () => 
     bar?.stop();
     const w = (s: string): void => io.stdout.write(s + '\n');
     w(`Explored ${prog.ops.length} op(s) with up to ${bounds.maxFlips} flip(s), ${bounds.preemptions} preemption(s) (${config.model.fs}, kernel ${config.model.kernel.name}):`);
-    w(`  interleavings  ${res.interleavings}`);
+    const stoppedEarly = res.interleavings - res.complete;
+    w(`  interleavings  ${res.interleavings}${stoppedEarly ? ` (${res.complete} ran to the end, ${stoppedEarly} stopped where runs before cover the rest)` : ''}`);
     w(`  distinct states ${res.states}`);
     // what cut it short, when something did
     const cut = res.exhausted || res.stopped ? null : res.interleavings >= bounds.maxInterleavings ? 'interleavings' : 'time';
@@ -170,6 +171,7 @@ export async function runExploreCli(argv: string[], io: Io, interrupted?: () => 
     if (opts.summary) {
       const s = {
         interleavings: res.interleavings,
+        complete: res.complete,
         states: res.states,
         exhausted: res.exhausted,
         ...(res.stopped ? { stopped: true } : {}),

@@ -189,5 +189,6 @@ async function exploreAll(runner: Runner, o: ExploreOptions): Promise<ExploreRes
     }
     for (let b = branches.length - 1; b >= 0; b--) stack.push(branches[b]);
   }
-  return { interleavings, states: seen.size, exhausted, stopped, failures, seconds: (performance.now() - t0) / 1000, pruned, stateHashing: hashing, reduction: { on: false }, outcomes };
+  // every run goes to the end: state hashing only stops the branching along it
+  return { interleavings, complete: interleavings, states: seen.size, exhausted, stopped, failures, seconds: (performance.now() - t0) / 1000, pruned, stateHashing: hashing, reduction: { on: false }, outcomes };
 }

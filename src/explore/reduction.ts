@@ -184,6 +184,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
   const path: Node[] = [];
   let prefix: number[] = [];
   let interleavings = 0;
+  let complete = 0;
   let exhausted = true;
   let stopped = false;
 
@@ -240,6 +241,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
     const r = runner(prefix, true, { sleep: sleepers, covered, replay: prev && branch >= 0 ? { log: prev.log!, steps: prev.points[branch].step, points: prev.points } : undefined });
     interleavings++;
     if (r.blocked) pruned.sleepSet++;
+    else if (!r.cut) complete++;
     tally(r, failures, outcomes);
     if (o.stopAtFirstFailure && failures.size) {
       exhausted = false;
@@ -313,7 +315,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
     prefix = path.map((x) => x.chosen);
     branch = i;
   }
-  return { interleavings, states: seen.size, exhausted, stopped, failures, seconds: (performance.now() - t0) / 1000, pruned, stateHashing: hashing, reduction: { on: true, eagerLocks: lockNames(order.eager) }, outcomes };
+  return { interleavings, complete, states: seen.size, exhausted, stopped, failures, seconds: (performance.now() - t0) / 1000, pruned, stateHashing: hashing, reduction: { on: true, eagerLocks: lockNames(order.eager) }, outcomes };
 }
 
 /** A choice point's state without who could go on (ExploreStrategy's hash ends with it): covers() compares that itself. */

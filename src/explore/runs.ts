@@ -45,7 +45,10 @@ export interface Pruned {
 }
 
 export interface ExploreResult {
+  /** Runs started (each branch the search took). */
   interleavings: number;
+  /** Of those, the runs that ran to the end (fsx finished, or a step failed); the others stopped where runs before cover the rest (a state explored before, or every task that could run asleep). */
+  complete: number;
   states: number;
   exhausted: boolean;
   /** Stopped by `stop` (not the budget or the interleaving bound). */
