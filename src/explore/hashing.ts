@@ -78,7 +78,7 @@ function digest(buf: Uint8Array, prev: Digest | undefined): Digest {
   return { copy: buf.slice(), a: h.a, b: h.b };
 }
 
-/** What the page cache's part of the key reads: the tree, and each page's state, lock, counts and bytes (its slots), the counts. */
+/** What the page cache's part of the key reads: the page slots (the tree, each page's state, counts and bytes), the page locks, the cache's counts. */
 const PAGE_OBJS = OBJ.CACHE | OBJ.PAGELOCK | SLOTS;
 
 /** What the mappings' part reads: the VMAs, their files, the PTEs (in the page slots, with the pages' state: see strayMapped). */

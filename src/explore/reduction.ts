@@ -201,7 +201,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
   };
   let sleepers: Sleepers | undefined;
   const order = new LockOrder(RWSEMS);
-  // the steps' vector clocks (analyse()): those of the steps before a run's branch point are the run before's
+  // analyse()'s vector clocks of the steps and clocks kept at the nodes, from run to run (Store)
   const vcs: Store = { vc: new Int32Array(0), clocks: new Int32Array(0) };
   // the run before, and the choice point this run branches from it at (its steps before that are the same)
   let prev: Explored | null = null;
