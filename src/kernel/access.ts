@@ -147,6 +147,7 @@ const INODE: Table = {
   sync: O.INODE,
   onLru: O.INODE,
   loads: O.INODE,
+  nblocks: 'const',
   blocks: { diff: O.BMAP },
   unwritten: { diff: O.BMAP },
   mapping: 'const',

@@ -248,6 +248,8 @@ export class Inode {
   loads = 0;
   /** File block -> physical block, or HOLE. */
   readonly blocks: Int32Array;
+  /** How many blocks the file can have: blocks' length (fixed; reading it reads no mapping). */
+  readonly nblocks: number;
   /** Allocated but unwritten (reads as zeros). */
   readonly unwritten: Uint8Array;
   readonly mapping: AddressSpace;
@@ -261,6 +263,7 @@ export class Inode {
     lockNames: [string, string],
   ) {
     this.diskDax = dax;
+    this.nblocks = maxBlocks;
     this.blocks = new Int32Array(maxBlocks).fill(HOLE);
     this.unwritten = new Uint8Array(maxBlocks);
     this.mapping = new AddressSpace(this);

@@ -64,7 +64,7 @@ export function mediaZero(ip: Inode, media: Media, pos: number, end: number): vo
 export function bmapPunch(ip: Inode, media: Media, start: number, end: number): void {
   const first = Math.ceil(start / PAGE_SIZE);
   const last = Math.floor(end / PAGE_SIZE);
-  for (let b = first; b < last && b < ip.blocks.length; b++) {
+  for (let b = first; b < last && b < ip.nblocks; b++) {
     const p = ip.blocks[b];
     if (p !== HOLE) media.release(p);
     ip.blocks[b] = HOLE;
@@ -76,7 +76,7 @@ export function bmapPunch(ip: Inode, media: Media, start: number, end: number): 
 export function bmapPrealloc(ip: Inode, media: Media, start: number, end: number): void {
   const first = Math.floor(start / PAGE_SIZE);
   const last = Math.ceil(end / PAGE_SIZE);
-  for (let b = first; b < last && b < ip.blocks.length; b++) {
+  for (let b = first; b < last && b < ip.nblocks; b++) {
     if (ip.blocks[b] === HOLE) {
       ip.blocks[b] = media.alloc();
       ip.unwritten[b] = 1;
@@ -88,7 +88,7 @@ export function bmapPrealloc(ip: Inode, media: Media, start: number, end: number
 export function bmapZeroUnwritten(ip: Inode, media: Media, start: number, end: number): void {
   const first = Math.ceil(start / PAGE_SIZE);
   const last = Math.floor(end / PAGE_SIZE);
-  for (let b = first; b < last && b < ip.blocks.length; b++) {
+  for (let b = first; b < last && b < ip.nblocks; b++) {
     if (ip.blocks[b] === HOLE) ip.blocks[b] = media.alloc();
     ip.unwritten[b] = 1;
   }
@@ -98,7 +98,7 @@ export function bmapZeroUnwritten(ip: Inode, media: Media, start: number, end: n
 export function bmapCollapse(ip: Inode, media: Media, off: number, len: number): void {
   const first = off / PAGE_SIZE;
   const n = len / PAGE_SIZE;
-  const total = ip.blocks.length;
+  const total = ip.nblocks;
   for (let b = first; b < first + n && b < total; b++) if (ip.blocks[b] !== HOLE) media.release(ip.blocks[b]);
   ip.blocks.copyWithin(first, first + n, total);
   ip.unwritten.copyWithin(first, first + n, total);
@@ -110,7 +110,7 @@ export function bmapCollapse(ip: Inode, media: Media, off: number, len: number):
 export function bmapInsert(ip: Inode, media: Media, off: number, len: number): void {
   const first = off / PAGE_SIZE;
   const n = len / PAGE_SIZE;
-  const total = ip.blocks.length;
+  const total = ip.nblocks;
   for (let b = total - n; b < total; b++) if (ip.blocks[b] !== HOLE) media.release(ip.blocks[b]);
   ip.blocks.copyWithin(first + n, first, total - n);
   ip.unwritten.copyWithin(first + n, first, total - n);

@@ -377,7 +377,7 @@ export function* dax_writeback_mapping_range(k: Kernel, t: Task, start: number, 
     const mapping = k.inode.mapping;
     if (mapping.nrexceptional === 0 || !sync) return 0;
     const first = Math.floor(start / PAGE_SIZE);
-    const last = Math.min(Math.floor(end / PAGE_SIZE), k.inode.blocks.length);
+    const last = Math.min(Math.floor(end / PAGE_SIZE), k.inode.nblocks);
     const towrite: number[] = [];
     let prev: DaxEntry | Page | undefined;
     for (let i = first; i <= last; i++) {

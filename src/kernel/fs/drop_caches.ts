@@ -22,7 +22,7 @@ export function* drop_caches_sysctl_handler(k: Kernel, t: Task, value: number): 
       if (!ip.evicted && !ip.freeing && !ip.willFree && ip.mapping.nrpages > 0) {
         ip.refs++; // __iget
         ip.onLru = false;
-        yield* invalidate_mapping_pages(k, t, 0, ip.blocks.length);
+        yield* invalidate_mapping_pages(k, t, 0, ip.nblocks);
         yield* iput(k, t);
       }
       t.leave();

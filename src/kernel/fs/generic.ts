@@ -110,7 +110,7 @@ function dioReadMisaligned(k: Kernel, pos: number, len: number): boolean {
   if (k.v < V5_8) return true;
   const ip = k.inode;
   const end = pos + len;
-  const edge = (at: number, b: number): boolean => dioMisaligned(at, 0) && b < ip.blocks.length && ip.blocks[b] !== HOLE && !ip.unwritten[b];
+  const edge = (at: number, b: number): boolean => dioMisaligned(at, 0) && b < ip.nblocks && ip.blocks[b] !== HOLE && !ip.unwritten[b];
   return edge(pos, Math.floor(pos / PAGE_SIZE)) || edge(end, Math.floor((end - 1) / PAGE_SIZE));
 }
 
@@ -233,7 +233,7 @@ export function* setattr_size(k: Kernel, n: FsNames, t: Task, newsize: number): 
     }
     ip.i_size = newsize;
     truncate_pagecache(k, t, newsize);
-    if (newsize <= oldsize) bmapPunch(ip, k.media, Math.ceil(newsize / PAGE_SIZE) * PAGE_SIZE, ip.blocks.length * PAGE_SIZE);
+    if (newsize <= oldsize) bmapPunch(ip, k.media, Math.ceil(newsize / PAGE_SIZE) * PAGE_SIZE, ip.nblocks * PAGE_SIZE);
     t.leave();
     yield* fs_unlock(k, t, IOLOCK | MMAPLOCK, true);
     return 0;

@@ -163,7 +163,7 @@ export function* prune_icache_sb(k: Kernel, t: Task): Gen<void> {
       }
       if (ip.mapping.nrpages > 0) {
         ip.refs++; // __iget
-        yield* invalidate_mapping_pages(k, t, 0, ip.blocks.length);
+        yield* invalidate_mapping_pages(k, t, 0, ip.nblocks);
         yield* iput(k, t);
         continue; // LRU_RETRY
       }

@@ -224,7 +224,7 @@ export function* write_cache_pages(k: Kernel, t: Task, first: number, last: numb
   t.enter('write_cache_pages');
   try {
     const mapping = k.inode.mapping;
-    const top = Math.min(last, k.inode.blocks.length);
+    const top = Math.min(last, k.inode.nblocks);
     for (let i = first; i <= top; i++) {
       const e = mapping.entries.get(i);
       if (!(e instanceof Page) || !e.dirty) continue;

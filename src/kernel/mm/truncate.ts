@@ -24,7 +24,7 @@ export function truncate_inode_pages_range(k: Kernel, t: Task, start: number, en
   const mapping = k.inode.mapping;
   if (mapping.entries.size === 0) return;
   const first = Math.floor(start / PAGE_SIZE);
-  const top = Math.min(Math.floor((end - 1) / PAGE_SIZE), k.inode.blocks.length);
+  const top = Math.min(Math.floor((end - 1) / PAGE_SIZE), k.inode.nblocks);
   const visit = (i: number): void => {
     const e = mapping.entries.get(i);
     if (!e) return;
@@ -57,7 +57,7 @@ export function truncate_inode_pages_final(k: Kernel, t: Task): void {
   if (k.trace.enabled && k.inode.mapping.nrpages > 0) {
     for (const [i, p] of [...k.inode.mapping.entries].sort((a, b) => a[0] - b[0])) if (p instanceof Page && p.dirty) k.trace.add(t, 'data', F_DATA, 'drop-dirty', i * PAGE_SIZE, PAGE_SIZE);
   }
-  truncate_inode_pages_range(k, t, 0, (k.inode.blocks.length + 1) * PAGE_SIZE);
+  truncate_inode_pages_range(k, t, 0, (k.inode.nblocks + 1) * PAGE_SIZE);
 }
 
 /** truncate_pagecache_range(): unmap then drop [start, end) (byte range). */
@@ -89,7 +89,7 @@ export function* invalidate_inode_pages2_range(k: Kernel, t: Task, first: number
     let ret = 0;
     if (mapping.nrpages === 0 && mapping.nrexceptional === 0) return 0;
     let didRangeUnmap = false;
-    const top = Math.min(last, k.inode.blocks.length);
+    const top = Math.min(last, k.inode.nblocks);
     for (let i = first; i <= top; i++) {
       const e = mapping.entries.get(i);
       if (!e) continue;
@@ -134,7 +134,7 @@ export function* invalidate_inode_pages2_range(k: Kernel, t: Task, first: number
 export function* invalidate_inode_pages2(k: Kernel, t: Task): Gen<number> {
   t.enter('invalidate_inode_pages2');
   try {
-    return yield* invalidate_inode_pages2_range(k, t, 0, k.inode.blocks.length);
+    return yield* invalidate_inode_pages2_range(k, t, 0, k.inode.nblocks);
   } finally {
     t.leave();
   }
