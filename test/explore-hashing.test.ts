@@ -127,6 +127,79 @@ describe('the state key', () => {
     expect(new Set(keys).size).toBe(3);
   });
 
+  it('forgets, where a copy moves on to its next page, the values read for the pages before, but not the bytes copied out', () => {
+    const same: [string, string][] = [];
+    const differ: [string, string][] = [];
+    const { error } = solo({ fs: 'xfs', kernel: 'deferred', initialDax: false }, function* (m) {
+      const k = m.k;
+      const t = m.fsx;
+      yield* m.file.pwrite(filled(8192, 0x5a), 0, 8192, 0, 0);
+      const page = k.inode.mapping.entries.get(0) as Page;
+      const other = page.data.slice();
+      other[5] ^= 1;
+      // fsx's position (it is running) after a history of reads: each hashing starts afresh and takes over the kernel's hooks
+      const position = (history: () => void): string => {
+        const h = new StateHashing(k, null, [t], null);
+        history();
+        return h.key().split('|')[1];
+      };
+      const W = [1, 0, 8192, 4096];
+      const rejoined = position(() => {
+        k.observer!(t, 1);
+        k.carry!(t, page.data, 0, 16);
+        k.rejoin!(t, W);
+      });
+      // other values read before the rejoin point (a page not cached, another i_size): the same position
+      same.push([
+        rejoined,
+        position(() => {
+          k.observer!(t, 0);
+          k.observer!(t, 8192);
+          k.carry!(t, page.data, 0, 16);
+          k.rejoin!(t, W);
+        }),
+      ]);
+      // other bytes copied out, or copied from elsewhere: not the same
+      differ.push([rejoined, position(() => (k.carry!(t, other, 0, 16), k.rejoin!(t, W)))]);
+      differ.push([rejoined, position(() => (k.carry!(t, page.data, 16, 16), k.rejoin!(t, W)))]);
+      differ.push([rejoined, position(() => (k.carry!(t, null, 0, 16), k.rejoin!(t, W)))]);
+      differ.push([rejoined, position(() => (k.carry!(t, 0, 0, 16), k.rejoin!(t, W)))]);
+      // further on in the copy: not the same
+      differ.push([rejoined, position(() => (k.carry!(t, page.data, 0, 16), k.rejoin!(t, [1, 0, 8192, 8192])))]);
+      // without a rejoin point the values read stay, and so do the bytes copied out
+      differ.push([position(() => k.observer!(t, 1)), position(() => k.observer!(t, 0))]);
+      differ.push([position(() => k.carry!(t, page.data, 0, 16)), position(() => k.carry!(t, other, 0, 16))]);
+    });
+    expect(error).toBeNull();
+    expect(same.length).toBe(1);
+    for (const [a, b] of same) expect(b).toBe(a);
+    expect(differ.length).toBe(7);
+    for (const [a, b] of differ) expect(b).not.toBe(a);
+    expect(same[0][0]).not.toBe('d');
+  });
+
+  it('is told by the copy loops where each page begins, and what a read copies out', () => {
+    const rejoins: number[][] = [];
+    const carried: (string | number | null)[] = [];
+    const { error } = solo({ fs: 'xfs', kernel: 'deferred', initialDax: false }, function* (m) {
+      const k = m.k;
+      k.rejoin = (_t, words) => void rejoins.push([...words]);
+      k.carry = (_t, from, off, n) => void carried.push(from instanceof Uint8Array ? `page@${off}+${n}` : from);
+      yield* m.file.pwrite(filled(3 * 4096, 1), 0, 3 * 4096, 0, 0);
+      yield* m.file.pread(new Uint8Array(3 * 4096), 0, 3 * 4096, 0, 0);
+      const map = (yield* m.file.mmap(0, 3 * 4096, false)) as Mapping;
+      yield* m.file.mapRead(map, 100, new Uint8Array(8192), 0, 8192);
+      yield* m.file.munmap(map);
+    });
+    expect(error).toBeNull();
+    // the buffered write, the buffered read and the load from the mapping: once per page each, as far as the copy got
+    const at = (tag: number): number[] => rejoins.filter((w) => w[0] === tag).map((w) => w[3]);
+    expect(at(0x771e)).toEqual([0, 4096, 8192]);
+    expect(at(0x7ead)).toEqual([0, 4096, 8192]);
+    expect(rejoins.filter((w) => w[0] === 0x10ad).map((w) => w[w.length - 1])).toEqual([100, 4096, 8192]);
+    expect(carried).toEqual(['page@0+4096', 'page@0+4096', 'page@0+4096', 'page@100+3996', 'page@0+4096', 'page@0+100']);
+  });
+
   it('is 64 bits of model state, then each task’s position', () => {
     const m = written(false);
     const [model, ...positions] = keyOf(m).split('|');

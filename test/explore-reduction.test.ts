@@ -242,6 +242,8 @@ describe('the state hash prunes nothing that matters: explorations with and with
     ['xfs', 'immediate', 5, 2, 1, 1],
     ['xfs', 'immediate', 1, 'mapwrite 0x0 0x2000 0x0\nread 0x0 0x2000 0x2000\n', 2, 1],
     ['xfs', 'immediate', 1, 'write 0x0 0x2000 0x0\nmapwrite 0x0 0x1000 0x2000\n', 1, 2],
+    // a load through a mapping that spans three pages, with two flips: runs whose copy met the pages differently meet again
+    ['xfs', 'immediate', 1, 'write 0x0 0x3000 0x0\nmapread 0x1000 0x2000 0x3000\n', 2, 2],
     ['xfs', 'fault-locked', 7, 1, 2, 1],
     ['xfs', 'deferred-5.8', 1, 'write 0x0 0x2000 0x0 close_open\nread 0x0 0x2000 0x2000\n', 2, 1],
     ['ext4', 'locked', 9, 1, 2, 1],

@@ -58,6 +58,9 @@ class Hash {
 
 const DAX_KINDS = ['empty', 'pte', 'zero', 'pmd', 'hzp'];
 
+/** What bytes of zeros (a hole, the zero page) stand for among the digests of bytes a task carried. */
+const ZEROS = { a: 0x2e705, b: 0x2e705 };
+
 /** What a page of bytes hashed to on its own, and a copy of the bytes then. */
 interface Digest {
   copy: Uint8Array;
@@ -107,11 +110,23 @@ const MM_OBJS = OBJ.MM | OBJ.FILE | SLOTS;
  *   wait adds nothing to its position; the model's state says it waits
  *   where it queued (an rw_semaphore's waiters), and a task that waits
  *   without queuing (a page lock) is in the same state as one about to ask.
+ * - a copy moving on to its next page (Kernel.rejoin: the loops of
+ *   buffered and DAX reads and writes, and of a user copy to or from a
+ *   mapping): what it does from there depends on its frames, how far it
+ *   got and what it has copied out so far, not on the values read for the
+ *   pages before (whether a page was cached, a PTE there, i_size then). Its
+ *   position restarts from those, the op's word and what the task carried.
  *
  * Without these, two runs that reach the same model state by different
  * orders (the flipper's flip before an op or in the middle of it, a lock
- * taken after a wait or without one) look different, and explore runs what
- * follows again. *
+ * taken after a wait or without one, a page found cached or read in) look
+ * different, and explore runs what follows again.
+ *
+ * What a read copies out to fsx (Kernel.carry: the bytes of a cache page, a
+ * media block, zeros) stays part of fsx's position until the op ends, when
+ * fsx checks it: two runs that loaded different bytes (one of them stale)
+ * differ there even where the model's state has become the same.
+ *
  * The parts of the model that change seldom (the block map with the blocks'
  * bytes, the page cache, the mappings) are hashed on their own, and a part's
  * hash is kept while the step log (`written`) shows none of its objects
@@ -124,6 +139,9 @@ export class StateHashing implements Strategy {
   private readonly paths: Hash[];
   private readonly idles: number[];
   private ran: Task | null = null;
+  /** Per task: where its position last restarted from (fsx: the op's state word, Kernel.rejoin), and a hash of the bytes it carried since (Kernel.carry). */
+  private readonly bases: number[];
+  private carried: Hash[];
   inner: Strategy | undefined;
   /** Digests of page-cache pages' bytes, by page buffer, and of media blocks, by block (for the media's current buffer). */
   private readonly pageDigests = new WeakMap<Uint8Array, Digest>();
@@ -157,13 +175,35 @@ export class StateHashing implements Strategy {
       const i = this.tasks.indexOf(t ?? this.ran ?? tasks[0]);
       if (i >= 0) this.paths[i].mix(0x5eed).mix(v);
     };
+    this.bases = tasks.map(() => 0);
+    this.carried = tasks.map(() => new Hash(0xca77));
     if (engine) {
       const prev = engine.onOpStart;
       engine.onOpStart = (tc, index) => {
         prev?.(tc, index);
-        this.paths[0] = new Hash(0x0b5e).mix(engine.stateWord());
+        this.bases[0] = engine.stateWord();
+        this.paths[0] = new Hash(0x0b5e).mix(this.bases[0]);
+        this.carried[0] = new Hash(0xca77);
       };
     }
+    // bytes copied out to the task's caller: where it is (until its operation ends), kept across a rejoin
+    k.carry = (t, from, off, n) => {
+      const i = this.tasks.indexOf(t);
+      if (i < 0) return;
+      const d = from === null ? ZEROS : typeof from === 'number' ? this.blockDigest(from) : this.bytesDigest(from);
+      this.carried[i].mix(d.a).mix(d.b).mix(off).mix(n);
+      this.paths[i].mix(0xca77).mix(d.a).mix(d.b).mix(off).mix(n);
+    };
+    // a point where the task's code goes on from its frames, these words and what it carried alone: its position restarts there
+    k.rejoin = (t, words) => {
+      const i = this.tasks.indexOf(t);
+      if (i < 0) return;
+      const c = this.carried[i];
+      const h = new Hash(0x4e57).mix(this.bases[i]).mix(this.idles[i]).mix(c.a).mix(c.b).mix(t.stack.length);
+      for (const f of t.stack) h.string(f);
+      for (const w of words) h.mix(w);
+      this.paths[i] = h;
+    };
   }
 
   get name(): string {
@@ -234,10 +274,15 @@ export class StateHashing implements Strategy {
   private pageState(h: Hash, e: Page): void {
     h.mix(+e.dirty).mix(+e.uptodate).mix(e.mapcount).mix(e.count);
     h.mix(e.locker ? e.locker.pid : 0).mix(e.mapping ? 1 : 0);
-    const data = e.data;
+    const d = this.bytesDigest(e.data);
+    h.mix(d.a).mix(d.b);
+  }
+
+  /** The digest of a page's bytes (kept by buffer while they stay the same). */
+  private bytesDigest(data: Uint8Array): Digest {
     const d = digest(data, this.pageDigests.get(data));
     this.pageDigests.set(data, d);
-    h.mix(d.a).mix(d.b);
+    return d;
   }
 
   /** The mappings: each VMA, its PTEs and page tables. */

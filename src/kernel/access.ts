@@ -124,6 +124,8 @@ const KERNEL: Table = {
   // per task, for the reports
   faultWrite: 'private',
   observer: 'private',
+  rejoin: 'private',
+  carry: 'private',
   onFlag: 'private',
   rec: 'private',
   fs: 'const',

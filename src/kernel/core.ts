@@ -490,6 +490,21 @@ export class Kernel {
    * different values read will not go on the same way.
    */
   observer: ((t: Task | null, v: number) => void) | null = null;
+  /**
+   * Told where what a task does next no longer depends on the values it
+   * read before (explore's state hash restarts the task's position there):
+   * only on its frames, `words` (what the code goes on with), the bytes it
+   * has copied out to its caller in this operation (carry()) and the
+   * model's state. Each call site says why that holds there.
+   */
+  rejoin: ((t: Task, words: readonly number[]) => void) | null = null;
+  /**
+   * Told of bytes a task copies from shared state to its caller (a read's
+   * destination): bytes [off, off + n) of `from`, a page-cache page's data,
+   * a media block (its number) or zeros (null). They are part of where the
+   * task is until its operation ends (fsx checks them then).
+   */
+  carry: ((t: Task, from: Uint8Array | number | null, off: number, n: number) => void) | null = null;
   /** Told of every flag change (the -d lines, --log-json); null when nobody listens. */
   onFlag: FlagListener | null = null;
   /**

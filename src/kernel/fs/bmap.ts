@@ -1,4 +1,5 @@
-import { HOLE, PAGE_SIZE, type Inode, type Media } from '../core.js';
+import type { Task } from '../../sched/task.js';
+import { HOLE, PAGE_SIZE, type Inode, type Kernel, type Media } from '../core.js';
 
 /**
  * The block map: which physical block backs each file block, and whether
@@ -30,6 +31,22 @@ export function mediaRead(ip: Inode, media: Media, dst: Uint8Array, dstOff: numb
     else dst.set(media.data.subarray(p * PAGE_SIZE + inBlock, p * PAGE_SIZE + inBlock + n), dstOff);
     pos += n;
     dstOff += n;
+    len -= n;
+  }
+}
+
+/** Tell explore's state hash (Kernel.carry) that task t copied file bytes [pos, pos+len) from media to its caller, block by block. */
+export function mediaCarry(k: Kernel, t: Task, pos: number, len: number): void {
+  const carry = k.carry;
+  if (!carry) return;
+  const ip = k.inode;
+  while (len > 0) {
+    const b = Math.floor(pos / PAGE_SIZE);
+    const inBlock = pos - b * PAGE_SIZE;
+    const n = Math.min(len, PAGE_SIZE - inBlock);
+    const p = ip.blocks[b];
+    carry(t, p === HOLE || ip.unwritten[b] ? null : p, inBlock, n);
+    pos += n;
     len -= n;
   }
 }

@@ -6,7 +6,7 @@ import { __delete_from_page_cache, add_to_page_cache_lru, lock_page, removeExcep
 import { finish_fault, unmap_mapping_range, vm_insert_mixed } from '../mm/memory.js';
 import { get_page, put_page } from '../mm/page_alloc.js';
 import { invalidate_inode_pages2_range } from '../mm/truncate.js';
-import { bmapAllocWrite, mediaRead, mediaWrite } from './bmap.js';
+import { bmapAllocWrite, mediaCarry, mediaRead, mediaWrite } from './bmap.js';
 import { dax_iomap_pmd_fault } from './dax_pmd.js';
 import { F_DATA } from '../trace.js';
 
@@ -271,6 +271,10 @@ export function* dax_pfn_mkwrite(k: Kernel, t: Task, vmf: Vmf): Gen<number> {
   }
 }
 
+/** dax_iomap_rw()'s tags among the rejoin points (Kernel.rejoin). */
+const REJOIN_DAX_READ = 0xda7ead;
+const REJOIN_DAX_WRITE = 0xda771e;
+
 /** dax_iomap_rw() for a read: straight from media, up to i_size; the caller holds the lock. */
 export function* dax_iomap_read(k: Kernel, t: Task, dst: Uint8Array, dstOff: number, len: number, pos: number): Gen<number> {
   t.enter('dax_iomap_rw');
@@ -278,11 +282,15 @@ export function* dax_iomap_read(k: Kernel, t: Task, dst: Uint8Array, dstOff: num
   try {
     let done = 0;
     while (done < len) {
+      // each page starts afresh, as generic_file_buffered_read's do (filemap.ts): the callers (dax_read from
+      // xfs_file_read_iter, ext4_file_read_iter) only unlock and return after it
+      if (k.rejoin) k.rejoin(t, [REJOIN_DAX_READ, start, len, done, dst.length, dstOff]);
       if (k.tick()) yield;
       const isize = k.isize();
       if (pos >= isize) break;
       const n = Math.min(len - done, PAGE_SIZE - (pos % PAGE_SIZE), isize - pos);
       mediaRead(k.inode, k.media, dst, dstOff + done, pos, n);
+      mediaCarry(k, t, pos, n);
       done += n;
       pos += n;
     }
@@ -312,6 +320,9 @@ export function* dax_iomap_write(k: Kernel, t: Task, src: Uint8Array, srcOff: nu
     if (isNew && (k.v >= V4_14 || ip.mapping.nrpages > 0)) yield* invalidate_inode_pages2_range(k, t, first, last);
     let done = 0;
     while (done < len) {
+      // each page starts afresh: what follows depends on how far the copy got, not on what was read before (the
+      // callers, write_body from write_iter, only unlock and return after it)
+      if (k.rejoin) k.rejoin(t, [REJOIN_DAX_WRITE, start, len, done, src.length, srcOff]);
       if (k.tick()) yield;
       const n = Math.min(len - done, PAGE_SIZE - (pos % PAGE_SIZE));
       mediaWrite(ip, k.media, src, srcOff + done, pos, n);

@@ -5,7 +5,7 @@ import { V5_8 } from '../designs.js';
 import { down_read, down_write, up_read, up_write } from '../locks.js';
 import { filemap_write_and_wait_range, generic_file_buffered_read, generic_perform_write, write_cache_pages } from '../mm/filemap.js';
 import { truncate_pagecache, truncate_pagecache_range } from '../mm/truncate.js';
-import { bmapCollapse, bmapInsert, bmapPrealloc, bmapPunch, bmapZeroUnwritten, mediaRead, mediaWrite } from './bmap.js';
+import { bmapCollapse, bmapInsert, bmapPrealloc, bmapPunch, bmapZeroUnwritten, mediaCarry, mediaRead, mediaWrite } from './bmap.js';
 import { dax_iomap_read, dax_iomap_write, dax_writeback_mapping_range } from './dax.js';
 import { zero_file_range } from './iomap.js';
 import { F_DATA } from '../trace.js';
@@ -127,6 +127,7 @@ export function* dio_read(k: Kernel, n: FsNames, t: Task, dst: Uint8Array, dstOf
     const isize = k.isize();
     const ret = Math.max(0, Math.min(len, isize - pos));
     mediaRead(k.inode, k.media, dst, dstOff, pos, ret);
+    mediaCarry(k, t, pos, ret);
     if (ret && k.trace.enabled) k.trace.add(t, 'data', F_DATA, 'read-direct', pos, ret);
     return ret;
   } finally {

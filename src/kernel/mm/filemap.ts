@@ -133,6 +133,10 @@ export function* find_or_read_page(k: Kernel, t: Task, index: number, fill: bool
   }
 }
 
+/** generic_file_buffered_read()'s and generic_perform_write()'s tags among the rejoin points (Kernel.rejoin). */
+const REJOIN_BUFFERED_READ = 0x7ead;
+const REJOIN_BUFFERED_WRITE = 0x771e;
+
 /** generic_file_buffered_read(): copy from the page cache; the caller holds the lock it needs. */
 export function* generic_file_buffered_read(k: Kernel, t: Task, dst: Uint8Array, dstOff: number, len: number, pos: number): Gen<number> {
   t.enter('generic_file_read_iter');
@@ -140,6 +144,10 @@ export function* generic_file_buffered_read(k: Kernel, t: Task, dst: Uint8Array,
   try {
     let done = 0;
     while (done < len) {
+      // each page starts afresh: what follows depends on where the copy is and what it copied (carried), not on
+      // the values read before (i_size, the pages found: they decided only how far it got), nor on how this read
+      // was chosen (the callers, xfs_file_read_iter and ext4_file_read_iter, only unlock and return after it)
+      if (k.rejoin) k.rejoin(t, [REJOIN_BUFFERED_READ, start, len, done, dst.length, dstOff]);
       if (k.tick()) yield;
       const isize = k.isize();
       if (pos >= isize) break;
@@ -148,6 +156,7 @@ export function* generic_file_buffered_read(k: Kernel, t: Task, dst: Uint8Array,
       const n = Math.min(len - done, PAGE_SIZE - inPage, isize - pos);
       const page = yield* find_or_read_page(k, t, index, true);
       dst.set(page.data.subarray(inPage, inPage + n), dstOff + done);
+      if (k.carry) k.carry(t, page.data, inPage, n);
       unlock_page(page);
       put_page(k, t, page);
       done += n;
@@ -167,6 +176,9 @@ export function* generic_perform_write(k: Kernel, t: Task, src: Uint8Array, srcO
   try {
     let done = 0;
     while (done < len) {
+      // each page starts afresh: what follows depends on how far the copy got, not on what was read before (the
+      // callers, write_body from write_iter, only unlock and return after it)
+      if (k.rejoin) k.rejoin(t, [REJOIN_BUFFERED_WRITE, start, len, done, src.length, srcOff]);
       const index = Math.floor(pos / PAGE_SIZE);
       const inPage = pos - index * PAGE_SIZE;
       const n = Math.min(len - done, PAGE_SIZE - inPage);

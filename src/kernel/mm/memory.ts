@@ -384,6 +384,10 @@ export function* handle_mm_fault(k: Kernel, t: Task, vma: Vma, pgoff: number, wr
   }
 }
 
+/** user_copy()'s tags among the rejoin points (Kernel.rejoin). */
+const REJOIN_LOAD = 0x10ad;
+const REJOIN_STORE = 0x5702;
+
 /**
  * A user-space memcpy to or from a mapping, page by page: each page touched
  * is a preemption point, and faults when its PTE is missing (or read-only,
@@ -405,7 +409,12 @@ export function* user_copy(
   const tracing = k.trace.enabled;
   let runHow: DataHow | null = null;
   let runStart = pos;
+  const from = pos;
+  const bufStart = bufOff;
   while (pos < end) {
+    // each page starts afresh: what follows depends on where the copy is (in which mapping) and what it has
+    // loaded (carried), not on the PTEs met before; fsx's code around the copy goes on from the op and those
+    if (k.rejoin) k.rejoin(t, [write ? REJOIN_STORE : REJOIN_LOAD, vma.pgoff, vma.npages, from, end, buf.length, bufStart, pos]);
     const pgoff = Math.floor(pos / PAGE_SIZE);
     const inPage = pos - pgoff * PAGE_SIZE;
     const n = Math.min(end - pos, PAGE_SIZE - inPage);
@@ -450,11 +459,15 @@ export function* user_copy(
     if (pte.pfn === ZERO_PFN || pte.pfn === HUGE_ZERO_PFN) {
       // the shared zero page (read-only: a write faulted above)
       buf.fill(0, bufOff, bufOff + n);
+      if (k.carry) k.carry(t, null, inPage, n);
     } else {
       const mem = pte.page ? pte.page.data : k.media.data;
       const base = pte.page ? 0 : pte.pfn * PAGE_SIZE;
       if (write) mem.set(buf.subarray(bufOff, bufOff + n), base + inPage);
-      else buf.set(mem.subarray(base + inPage, base + inPage + n), bufOff);
+      else {
+        buf.set(mem.subarray(base + inPage, base + inPage + n), bufOff);
+        if (k.carry) k.carry(t, pte.page ? pte.page.data : pte.pfn, inPage, n);
+      }
     }
     bufOff += n;
     pos += n;
