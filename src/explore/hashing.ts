@@ -58,6 +58,13 @@ class Hash {
 
 const DAX_KINDS = ['empty', 'pte', 'zero', 'pmd', 'hzp'];
 
+/** An rw_semaphore in the key: its writer, its readers, its queue. */
+function semHash(h: Hash, sem: RwSem): void {
+  h.mix(sem.writer ? sem.writer.pid : 0);
+  for (const r of sem.readers) h.mix(r.pid);
+  for (const w of sem.waiters) h.mix(w.t.pid + (w.write ? 1 << 20 : 0));
+}
+
 /** What bytes of zeros (a hole, the zero page) stand for among the digests of bytes a task carried. */
 const ZEROS = { a: 0x2e705, b: 0x2e705 };
 
@@ -314,7 +321,8 @@ export class StateHashing implements Strategy {
     const ip = k.inode;
     const h = new Hash();
     // (not the count of inode loads, which only a report prints, nor of flag changes: the check below compares two)
-    for (const v of [ip.i_size, +ip.diskDax, +ip.journalData, +ip.sDax, +ip.dontcache, ip.refs, +ip.evicted, +ip.freeing, +ip.willFree, +ip.sync, +ip.onLru, this.engine?.fileSize ?? 0]) h.mix(v);
+    h.mix(ip.i_size).mix(+ip.diskDax).mix(+ip.journalData).mix(+ip.sDax).mix(+ip.dontcache).mix(ip.refs).mix(+ip.evicted).mix(+ip.freeing);
+    h.mix(+ip.willFree).mix(+ip.sync).mix(+ip.onLru).mix(this.engine?.fileSize ?? 0);
     const d = k.dentry;
     if (d) h.mix(d.count + 1).mix(+d.lru).mix(+d.referenced).mix(+d.dontcache);
     else h.mix(0);
@@ -333,12 +341,11 @@ export class StateHashing implements Strategy {
       this.strayMapped = false;
       parts.mm = this.mmHash();
     }
-    for (const part of [parts.blocks, parts.cache, parts.mm]) h.mix(part.a).mix(part.b);
-    for (const sem of [ip.iolock, ip.mmaplock, k.journalFlagSem, k.mmapSem] as RwSem[]) {
-      h.mix(sem.writer ? sem.writer.pid : 0);
-      for (const r of sem.readers) h.mix(r.pid);
-      for (const w of sem.waiters) h.mix(w.t.pid + (w.write ? 1 << 20 : 0));
-    }
+    h.mix(parts.blocks.a).mix(parts.blocks.b).mix(parts.cache.a).mix(parts.cache.b).mix(parts.mm.a).mix(parts.mm.b);
+    semHash(h, ip.iolock);
+    semHash(h, ip.mmaplock);
+    semHash(h, k.journalFlagSem);
+    semHash(h, k.mmapSem);
     let s = h.text();
     this.tasks.forEach((t, i) => (s += `|${t.done ? 'd' : this.paths[i].text()}`));
     return s;

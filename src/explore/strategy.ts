@@ -62,6 +62,10 @@ export class StateCovered extends Covered {
   }
 }
 
+// one of each, thrown again and again: an Error's stack is taken when it is made, and a search stops hundreds of runs
+const SLEEP_BLOCKED = new SleepBlocked();
+const STATE_COVERED = new StateCovered();
+
 /**
  * Depth-first exploration's strategy (CHESS, Shuttle's DFS scheduler):
  * follow a prefix of choices, then the default (keep running the current
@@ -171,7 +175,7 @@ export class ExploreStrategy implements Strategy {
       if (old.busy >= 0 && chosen !== old.busy) this.used++;
     } else if (n === 1) {
       t = runnable[0];
-      if (this.asleep & (1 << this.tasks.indexOf(t))) throw new SleepBlocked();
+      if (this.asleep & (1 << this.tasks.indexOf(t))) throw SLEEP_BLOCKED;
     } else {
       const idx: number[] = [];
       for (let i = 0; i < n; i++) idx.push(this.tasks.indexOf(runnable[i]));
@@ -189,7 +193,7 @@ export class ExploreStrategy implements Strategy {
           alt = x;
           break;
         }
-        if (alt < 0) throw new SleepBlocked();
+        if (alt < 0) throw SLEEP_BLOCKED;
         chosen = alt;
       }
       this.points.push({
@@ -203,7 +207,7 @@ export class ExploreStrategy implements Strategy {
         sleepReads: asleep ? this.sleepReads.slice() : null,
         sleepWrites: asleep ? this.sleepWrites.slice() : null,
       });
-      if (this.covered && i >= this.prefix.length && this.covered(this.points[i])) throw new StateCovered();
+      if (this.covered && i >= this.prefix.length && this.covered(this.points[i])) throw STATE_COVERED;
       if (busy >= 0 && chosen !== busy) this.used++;
       t = this.tasks[chosen];
     }
