@@ -248,7 +248,7 @@ export class StateHashing implements Strategy {
   private blocksHash(): Hash {
     const ip = this.k.inode;
     const h = new Hash(0xb10c);
-    for (let b = 0; b < ip.blocks.length; b++) {
+    for (let b = 0; b < ip.nblocks; b++) {
       const p = ip.blocks[b];
       if (p === HOLE) continue;
       h.mix(b).mix(ip.unwritten[b]);
