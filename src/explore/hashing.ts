@@ -1,6 +1,6 @@
 import type { FsxEngine } from '../fsx/engine.js';
 import { OBJ, SLOTS } from '../kernel/access.js';
-import { DaxEntry, HOLE, type Kernel, type Page } from '../kernel/core.js';
+import { DaxEntry, HOLE, type Kernel, type Page, type Pte, type Vma } from '../kernel/core.js';
 import type { RwSem } from '../kernel/locks.js';
 import type { ModelFile } from '../kernel/syscalls.js';
 import type { Strategy } from '../sched/strategy.js';
@@ -264,7 +264,8 @@ export class StateHashing implements Strategy {
   private cacheHash(): Hash {
     const ip = this.k.inode;
     const h = new Hash(0xcace);
-    const entries = [...ip.mapping.entries.entries()].sort((a, b) => a[0] - b[0]);
+    // (the plain Map's and Set's own methods: the recording containers' note accesses, and nothing here is a step's)
+    const entries = Array.from(Map.prototype.entries.call(ip.mapping.entries) as MapIterator<[number, Page | DaxEntry]>).sort((a, b) => a[0] - b[0]);
     for (const [i, e] of entries) {
       h.mix(i);
       if (e instanceof DaxEntry) {
@@ -296,10 +297,10 @@ export class StateHashing implements Strategy {
   private mmHash(): Hash {
     const ip = this.k.inode;
     const h = new Hash(0x3a3a);
-    for (const vma of ip.mapping.i_mmap) {
+    for (const vma of Set.prototype.values.call(ip.mapping.i_mmap) as SetIterator<Vma>) {
       h.mix(vma.pgoff).mix(vma.npages).mix(vma.vm_flags).mix(vma.vstart);
       h.mix(+vma.linked).mix(vma.file ? vma.file.f_count : 0).string(vma.vm_ops?.name ?? '');
-      for (const [pg, pte] of [...vma.ptes].sort((a, b) => a[0] - b[0])) {
+      for (const [pg, pte] of Array.from(Map.prototype.entries.call(vma.ptes) as MapIterator<[number, Pte]>).sort((a, b) => a[0] - b[0])) {
         h.mix(pg).mix(pte.pfn).mix(+pte.writable + (pte.page ? 4 : 0) + (pte.huge ? 8 : 0));
         // a PTE left on a page the cache no longer holds (a design that does not zap it): that page's state and
         // bytes are what a load through the PTE sees, and the cache's hash does not have them
@@ -310,7 +311,7 @@ export class StateHashing implements Strategy {
           this.pageState(h, page);
         }
       }
-      for (const r of vma.pteTables) h.mix(r);
+      for (const r of Set.prototype.values.call(vma.pteTables) as SetIterator<number>) h.mix(r);
     }
     return h;
   }

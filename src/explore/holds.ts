@@ -17,15 +17,20 @@ export interface Holds {
   acq: Int32Array;
 }
 
-/** The holds of the locks in `lazy` over the first `n` steps of `log`, whose tasks are numbered below T. */
-export function holdsOf(log: StepLog, n: number, T: number, lazy: number): Holds {
+/**
+ * The holds of the locks in `lazy` over the first `n` steps of `log`, whose
+ * tasks are numbered below T: in `into`'s arrays when they are long enough
+ * (their first n entries, and n * L of acq, are written), in new ones if not.
+ */
+export function holdsOf(log: StepLog, n: number, T: number, lazy: number, into?: Holds): Holds {
   const L = LOCKS.length;
   const task = log.task;
-  const heldR = new Int32Array(n);
-  const heldW = new Int32Array(n);
-  const startR = new Int32Array(n);
-  const startW = new Int32Array(n);
-  const acq = new Int32Array(n * L).fill(-1);
+  const fits = into !== undefined && into.heldR.length >= n;
+  const heldR = fits ? into.heldR : new Int32Array(n);
+  const heldW = fits ? into.heldW : new Int32Array(n);
+  const startR = fits ? into.startR : new Int32Array(n);
+  const startW = fits ? into.startW : new Int32Array(n);
+  const acq = fits ? into.acq : new Int32Array(n * L);
   const curR = new Int32Array(T);
   const curW = new Int32Array(T);
   const curAcq = new Int32Array(T * L).fill(-1);

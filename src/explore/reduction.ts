@@ -1,7 +1,7 @@
 import { OBJ, RWSEMS, RWSEM_OBJS as LOCKS } from '../kernel/access.js';
-import { holdsOf } from './holds.js';
+import { holdsOf, type Holds } from './holds.js';
 import { LockOrder } from './lockorder.js';
-import { SEQ_STRIDE, frontiers, newSummary, noteFrontiers, type Sequences, type Summary } from './summaries.js';
+import { SEQ_STRIDE, Sequences, frontiers, newSummary, noteFrontiers, type Summary } from './summaries.js';
 import { outOfBudget, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner, type Sleepers } from './runs.js';
 import { Turns } from '../util/turns.js';
 import { END_FINISHED, END_IDLE } from './steps.js';
@@ -179,7 +179,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
   const pruned: Pruned = { reduction: 0, sleepSet: 0, stateHash: 0, preemptionBound: 0 };
   // state -> each time it was explored: the preemption budget left, the task that could go on, the tasks asleep
   const seen = new Map<string, State>();
-  const sequences: Sequences = new Map();
+  const sequences = new Sequences();
   const P = o.preemptions;
   const path: Node[] = [];
   let prefix: number[] = [];
@@ -406,6 +406,9 @@ function sleepersFor(n: Node, u: number, tasks2: boolean): Sleepers {
   return { tasks, reads, writes };
 }
 
+/** analyse()'s per-step arrays, kept from run to run (each run writes the entries it reads: its first n, n + 2 for nodeAfter). */
+let buffers = { writes: new Int32Array(0), pointOf: new Int32Array(0), blockStart: new Int32Array(0), nodeAfter: new Int32Array(0), holds: undefined as Holds | undefined };
+
 /**
  * Find the races of one run and ask for their reversals at the choice
  * points of `path` before `cutAt` (points from `cutAt` on are covered by
@@ -417,25 +420,31 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
   if (n === 0) return;
   const task = log.task;
   const reads = log.reads;
-  const writes = log.writes.slice();
-  for (let j = 0; j < n; j++) writes[j] |= (log.takes[j] | log.releases[j]) & eager;
+  if (buffers.writes.length < n + 2) {
+    const size = 2 * (n + 2);
+    const L = LOCKS.length;
+    buffers = { writes: new Int32Array(size), pointOf: new Int32Array(size), blockStart: new Int32Array(size), nodeAfter: new Int32Array(size), holds: { heldR: new Int32Array(size), heldW: new Int32Array(size), startR: new Int32Array(size), startW: new Int32Array(size), acq: new Int32Array(size * L) } };
+  }
+  const writes = buffers.writes;
+  for (let j = 0; j < n; j++) writes[j] = log.writes[j] | ((log.takes[j] | log.releases[j]) & eager);
   if (!r.blocked && !r.cut) writes[n - 1] |= OBJ.END;
   let T = 0;
   for (let j = 0; j < n; j++) if (task[j] >= T) T = task[j] + 1;
   for (const p of r.pending) if (p >= T) T = p + 1;
 
-  const pointOf = new Int32Array(n).fill(-1);
+  const pointOf = buffers.pointOf.fill(-1, 0, n);
   r.points.forEach((p, k) => {
     if (p.step < n) pointOf[p.step] = k;
   });
   // the first step of the block of same-task steps each step is in
-  const blockStart = new Int32Array(n);
+  const blockStart = buffers.blockStart;
+  blockStart[0] = 0;
   for (let j = 1; j < n; j++) blockStart[j] = task[j] === task[j - 1] ? blockStart[j - 1] : j;
 
   // the lazy locks each step's task holds while it runs (taken before or in it), for read and for write, and where it took each
   const lazy = RWSEMS & ~eager;
   const L = LOCKS.length;
-  const { heldR, heldW, startR, startW, acq } = holdsOf(log, n, T, lazy);
+  const { heldR, heldW, startR, startW, acq } = holdsOf(log, n, T, lazy, buffers.holds);
 
   const addAt = (x: number, p: number): void => {
     if (x < 0 || x >= cutAt) return;
@@ -463,7 +472,7 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
   };
   // per task, the nodes whose state a race's block-start request went above (a difference array over nodes)
   const nodes = r.points.length;
-  const nodeAfter = new Int32Array(n + 2); // the first node whose step is >= j
+  const nodeAfter = buffers.nodeAfter; // the first node whose step is >= j
   for (let j = 0, k = 0; j <= n + 1; j++) {
     while (k < nodes && r.points[k].step < j) k++;
     nodeAfter[j] = k;
@@ -693,8 +702,8 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
         }
       }
       // a state walked from before with the same bound asks for the same again
-      if (tail !== null && !chain.has(tail) && !walked.has(`${tail.key}|${b}`)) {
-        walked.add(`${tail.key}|${b}`);
+      if (tail !== null && !chain.has(tail) && !walked.has(`${tail.id}|${b}`)) {
+        walked.add(`${tail.id}|${b}`);
         chain.add(tail);
         walk(tail, p, b, chain, walked);
         chain.delete(tail);
@@ -751,7 +760,7 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
   };
   // the choice points above the branch, and the steps before it, are the run before's: so are the frontiers that end there
   const same = kept ? { above: branch, fresh: start } : null;
-  const frontier = frontiers(T, n, task, reads, data, lockInfo, vc, r.points, Math.min(cutAt, nodes), cutSummary, sequences, same);
-  noteFrontiers((k) => (path[k].state.summary ??= newSummary(path[k].state.key, T)), Math.min(cutAt, nodes), T, frontier, blockMarks);
+  const frontier = frontiers(T, n, task, reads, data, lockInfo, vc, r.points, Math.min(cutAt, nodes), cutSummary, sequences, same, (k, p) => path[k].state.summary?.seqs[p] === null);
+  noteFrontiers((k) => (path[k].state.summary ??= newSummary(T)), Math.min(cutAt, nodes), T, frontier, blockMarks);
 }
 

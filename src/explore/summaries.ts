@@ -13,8 +13,8 @@ import type { ChoicePoint } from './strategy.js';
  * block of steps that began before the state (`block`).
  */
 export interface Summary {
-  /** The state's key. */
-  key: string;
+  /** A number no other summary of the search has (what a sequence's hash takes of its tail). */
+  id: number;
   r: number[];
   w: number[];
   block: number;
@@ -30,30 +30,80 @@ export interface Summary {
 
 /**
  * One object for each distinct sequence (summaries hold them by identity),
- * by a 53-bit hash of its contents and tail: like the state hash, two
- * sequences that collide are taken for one (among a million sequences, a
- * chance near 1 in 10^4).
+ * by a 64-bit hash of its contents and tail, in an open-addressed table of
+ * the hash's two 32-bit lanes: like the state hash, two sequences that
+ * collide are taken for one (among a million sequences, a chance near 1 in
+ * 10^7).
  */
-export type Sequences = Map<number, Seq>;
+export class Sequences {
+  private lanes = new Int32Array(2 * 1024);
+  /** Per slot: 1 + the sequence's index in `list`, 0 when empty. */
+  private slots = new Int32Array(1024);
+  private readonly list: Seq[] = [];
 
-/** The 53-bit hash of the sequence of the steps `next` (indices into `mine`; their entries in `vals` at entry()) and its tail: two multiply-xorshift lanes, 32 and 21 bits. */
-function seqKey(next: readonly number[], mine: readonly number[], entry: (j: number) => number, vals: Int32Array, tail: string | null): number {
-  let a = Math.imul(0x811c9dc5 ^ next.length, 0x01000193);
-  let b = Math.imul(0x2545f491 ^ next.length, 0x5bd1e995);
-  for (const x of next) {
-    const at = entry(mine[x]);
+  get size(): number {
+    return this.list.length;
+  }
+
+  /** The sequence with hash (a, b), if there is one. */
+  get(a: number, b: number): Seq | undefined {
+    const mask = this.slots.length - 1;
+    for (let i = a & mask; ; i = (i + 1) & mask) {
+      const at = this.slots[i];
+      if (at === 0) return undefined;
+      if (this.lanes[2 * i] === a && this.lanes[2 * i + 1] === b) return this.list[at - 1];
+    }
+  }
+
+  /** Keep `seq` as the sequence with hash (a, b) (there is none yet). */
+  set(a: number, b: number, seq: Seq): void {
+    if (2 * (this.list.length + 1) > this.slots.length) this.rehash(2 * this.slots.length);
+    this.list.push(seq);
+    this.place(a, b, this.list.length);
+  }
+
+  clear(): void {
+    this.list.length = 0;
+    this.slots.fill(0);
+  }
+
+  private place(a: number, b: number, at: number): void {
+    const mask = this.slots.length - 1;
+    let i = a & mask;
+    while (this.slots[i] !== 0) i = (i + 1) & mask;
+    this.slots[i] = at;
+    this.lanes[2 * i] = a;
+    this.lanes[2 * i + 1] = b;
+  }
+
+  private rehash(size: number): void {
+    const { lanes, slots } = this;
+    this.lanes = new Int32Array(2 * size);
+    this.slots = new Int32Array(size);
+    for (let i = 0; i < slots.length; i++) if (slots[i] !== 0) this.place(lanes[2 * i], lanes[2 * i + 1], slots[i]);
+  }
+}
+
+/** seqKey()'s result: the two lanes of the hash. */
+const seqHash = { a: 0, b: 0 };
+
+/** The 64-bit hash (into seqHash) of the sequence of the steps `next` (indices into `mine`; their entries in `vals` at entry()) and its tail's summary: two multiply-xorshift lanes. */
+function seqKey(next: Int32Array, len: number, mine: Int32Array, entry: (j: number) => number, vals: Int32Array, tail: Summary | null): void {
+  let a = Math.imul(0x811c9dc5 ^ len, 0x01000193);
+  let b = Math.imul(0x2545f491 ^ len, 0x5bd1e995);
+  for (let i = 0; i < len; i++) {
+    const at = entry(mine[next[i]]);
     for (let f = 0; f < SEQ_STRIDE; f++) {
       const v = vals[at + f];
       a = Math.imul(a ^ (a >>> 15) ^ v, 0x01000193);
       b = Math.imul(b ^ (b >>> 13) ^ v, 0x5bd1e995);
     }
   }
-  if (tail !== null)
-    for (let i = 0; i < tail.length; i++) {
-      a = Math.imul(a ^ (a >>> 15) ^ tail.charCodeAt(i), 0x01000193);
-      b = Math.imul(b ^ (b >>> 13) ^ tail.charCodeAt(i), 0x5bd1e995);
-    }
-  return ((a ^ (a >>> 15)) >>> 0) * 0x200000 + ((b ^ (b >>> 13)) >>> 11);
+  const t = tail === null ? -1 : tail.id;
+  a = Math.imul(a ^ (a >>> 15) ^ t, 0x01000193);
+  b = Math.imul(b ^ (b >>> 13) ^ t, 0x5bd1e995);
+  seqHash.a = a ^ (a >>> 15);
+  seqHash.b = b ^ (b >>> 13);
 }
 
 /**
@@ -73,12 +123,27 @@ export const SEQ_STRIDE = 7;
 /** Sequences kept per state and task before its union stands in for them. */
 export const MAX_SEQS = 16;
 
-/** frontiers()'s buffers: each step's entry, and the stamp of the call that made it. */
-const scratch = { vals: new Int32Array(0), made: new Uint32Array(0), stamp: 0 };
+/**
+ * frontiers()'s buffers, kept from call to call (explore runs one analysis
+ * at a time, and noteFrontiers() reads a result before the next call):
+ * each step's entry and the stamp of the call that made it, one task's
+ * steps, the kept steps of two points, and the result's arrays.
+ */
+const scratch = {
+  vals: new Int32Array(0),
+  made: new Uint32Array(0),
+  stamp: 0,
+  mine: new Int32Array(0),
+  // a kept step touches an object the kept steps before it did not read or write, or did not write: 64 at most
+  bufs: [new Int32Array(64), new Int32Array(64)],
+  r: new Int32Array(0),
+  w: new Int32Array(0),
+  seqs: [] as (Seq | null | undefined)[],
+};
 
-function sameSteps(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+function sameSteps(a: Int32Array, an: number, b: Int32Array, bn: number): boolean {
+  if (an !== bn) return false;
+  for (let i = 0; i < an; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
@@ -91,12 +156,18 @@ function sameSteps(a: readonly number[], b: readonly number[]): boolean {
  * with it, nor with any later step of p: the summary stops there (and takes
  * in the covered state's summary only when the run reached its cut without
  * stopping). With more tasks it is every step from the point on.
+ * `overflowed(k, p)`: the summary of point k's state keeps no sequences of
+ * p any more (MAX_SEQS), so none is made for it.
  */
-export function frontiers(T: number, n: number, task: readonly number[], reads: readonly number[], data: (j: number) => number, lockInfo: (j: number, out: Int32Array, at: number) => void, vc: Int32Array, points: readonly ChoicePoint[], upto: number, cut: Summary | undefined, interned: Sequences, same: { above: number; fresh: number } | null = null): Frontier {
-  const r = new Int32Array(upto * T);
-  const w = new Int32Array(upto * T);
-  const seqs: (Seq | null | undefined)[] = new Array(upto * T).fill(null);
+export function frontiers(T: number, n: number, task: readonly number[], reads: readonly number[], data: (j: number) => number, lockInfo: (j: number, out: Int32Array, at: number) => void, vc: Int32Array, points: readonly ChoicePoint[], upto: number, cut: Summary | undefined, interned: Sequences, same: { above: number; fresh: number } | null = null, overflowed: (k: number, p: number) => boolean = () => false): Frontier {
+  if (scratch.r.length < upto * T) {
+    scratch.r = new Int32Array(2 * upto * T);
+    scratch.w = new Int32Array(2 * upto * T);
+  }
+  const { r, w, seqs } = scratch;
+  seqs.length = upto * T;
   if (T !== 2) {
+    seqs.fill(null);
     // every step from the point on
     const sufR = new Int32Array(T);
     const sufW = new Int32Array(T);
@@ -119,7 +190,8 @@ export function frontiers(T: number, n: number, task: readonly number[], reads: 
     scratch.vals = new Int32Array(2 * n * SEQ_STRIDE);
     scratch.made = new Uint32Array(2 * n);
   }
-  const { vals, made } = scratch;
+  if (scratch.mine.length < n) scratch.mine = new Int32Array(2 * n);
+  const { vals, made, mine, bufs } = scratch;
   const stamp = ++scratch.stamp;
   const entry = (j: number): number => {
     if (made[j] !== stamp) {
@@ -130,22 +202,22 @@ export function frontiers(T: number, n: number, task: readonly number[], reads: 
     }
     return j * SEQ_STRIDE;
   };
-  const bufs: [number[], number[]] = [[], []];
   for (let p = 0; p < 2; p++) {
     const q = 1 - p;
-    const mine: number[] = [];
-    for (let j = 0; j < n; j++) if (task[j] === p) mine.push(j);
+    // p's steps: mine[0..m)
+    let m = 0;
+    for (let j = 0; j < n; j++) if (task[j] === p) mine[m++] = j;
     // from the last point back: [from, end) are p's steps in the frontier (q's clock on p's steps only grows,
     // so both ends move left); the kept steps of the point after, by index into `mine`, are reused
-    let from = mine.length;
-    let end = mine.length;
+    let from = m;
+    let end = m;
     let kept = bufs[0];
-    kept.length = 0;
-    let keptTo = mine.length;
+    let keptN = 0;
+    let keptTo = m;
     // the sequence of the point after: the same steps kept make the same sequence (one object)
     let last: Seq | null = null;
     // p's first step that the run before did not have (same.fresh on)
-    let firstFresh = mine.length;
+    let firstFresh = m;
     if (same) while (firstFresh > 0 && mine[firstFresh - 1] >= same.fresh) firstFresh--;
     for (let k = upto - 1; k >= 0; k--) {
       const s = points[k].step;
@@ -158,11 +230,11 @@ export function frontiers(T: number, n: number, task: readonly number[], reads: 
       const oldFrom = from;
       while (from > 0 && mine[from - 1] >= s) from--;
       const next = kept === bufs[0] ? bufs[1] : bufs[0];
-      next.length = 0;
+      let nextN = 0;
       let rr = 0;
       let ww = 0;
       const stop = Math.min(oldFrom, end);
-      const fromKept = oldFrom < end ? kept.length : 0;
+      const fromKept = oldFrom < end ? keptN : 0;
       for (let y = from - stop; y < fromKept; y++) {
         // first p's steps from the point up to where the point after began, then that point's kept steps
         const x = y < 0 ? stop + y : kept[y];
@@ -171,33 +243,35 @@ export function frontiers(T: number, n: number, task: readonly number[], reads: 
         const a = reads[j];
         const b = data(j);
         // a step touching nothing new conflicts with nothing the steps before it did not: it races with nothing
-        if (b & ~ww || a & ~(rr | ww)) next.push(x);
+        if (b & ~ww || a & ~(rr | ww)) next[nextN++] = x;
         rr |= a;
         ww |= b;
       }
-      const tail = end === mine.length && cut ? cut.seqs[p] : undefined;
+      const tail = end === m && cut ? cut.seqs[p] : undefined;
       const tailRef = tail?.size ? cut! : null;
       let out: Seq | null;
-      if (tail === null) out = null;
-      else if (last && last.tail === tailRef && sameSteps(next, kept)) out = last;
+      // (a summary whose union stands for p's sequences already takes none: null, as when the tail has too many)
+      if (tail === null || overflowed(k, p)) out = null;
+      else if (last && last.tail === tailRef && sameSteps(next, nextN, kept, keptN)) out = last;
       else {
-        const key = seqKey(next, mine, entry, vals, tailRef ? tailRef.key : null);
-        out = interned.get(key) ?? null;
+        seqKey(next, nextN, mine, entry, vals, tailRef);
+        out = interned.get(seqHash.a, seqHash.b) ?? null;
         if (!out) {
-          const head = new Array<number>(next.length * SEQ_STRIDE);
-          for (let i = 0; i < next.length; i++) {
+          const head = new Array<number>(nextN * SEQ_STRIDE);
+          for (let i = 0; i < nextN; i++) {
             const at = entry(mine[next[i]]);
             for (let f = 0; f < SEQ_STRIDE; f++) head[i * SEQ_STRIDE + f] = vals[at + f];
           }
           out = { head, tail: tailRef };
-          interned.set(key, out);
+          interned.set(seqHash.a, seqHash.b, out);
         }
       }
-      if (end === mine.length && cut) {
+      if (end === m && cut) {
         rr |= cut.r[p] ?? 0;
         ww |= cut.w[p] ?? 0;
       }
       kept = next;
+      keptN = nextN;
       keptTo = end;
       last = out;
       r[k * T + p] = rr;
@@ -211,7 +285,8 @@ export function frontiers(T: number, n: number, task: readonly number[], reads: 
 /**
  * frontiers()'s result, per choice point k and task p at k * T + p: the
  * objects read and written, and the sequence (null: too many to keep;
- * undefined: the same as the run before's, which is noted already).
+ * undefined: the same as the run before's, which is noted already). Its
+ * arrays are frontiers()'s buffers: good until its next call.
  */
 export interface Frontier {
   r: Int32Array;
@@ -219,9 +294,12 @@ export interface Frontier {
   seqs: (Seq | null | undefined)[];
 }
 
-/** An empty summary of the state `key`, for T tasks. */
-export function newSummary(key: string, T: number): Summary {
-  return { key, r: new Array<number>(T).fill(0), w: new Array<number>(T).fill(0), block: 0, seqs: [] };
+/** How many summaries were made (their ids). */
+let summaries = 0;
+
+/** An empty summary, for T tasks. */
+export function newSummary(T: number): Summary {
+  return { id: ++summaries, r: new Array<number>(T).fill(0), w: new Array<number>(T).fill(0), block: 0, seqs: new Array<Set<Seq> | null | undefined>(T).fill(undefined) };
 }
 
 /**
