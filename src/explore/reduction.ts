@@ -750,7 +750,6 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
 
   // what this run did from each state before the cut, for the runs that will reach those states again
   const cutSummary = cutAt < nodes ? path[cutAt].state.summary : undefined;
-  const data = (j: number): number => writes[j] & ~OBJ.END;
   const lockInfo = (j: number, out: Int32Array, at: number): void => {
     out[at] = startR[j];
     out[at + 1] = startW[j];
@@ -760,7 +759,9 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
   };
   // the choice points above the branch, and the steps before it, are the run before's: so are the frontiers that end there
   const same = kept ? { above: branch, fresh: start } : null;
-  const frontier = frontiers(T, n, task, reads, data, lockInfo, vc, r.points, Math.min(cutAt, nodes), cutSummary, sequences, same, (k, p) => path[k].state.summary?.seqs[p] === null);
-  noteFrontiers((k) => (path[k].state.summary ??= newSummary(T)), Math.min(cutAt, nodes), T, frontier, blockMarks);
+  const sums: Summary[] = [];
+  for (let k = 0, upto = Math.min(cutAt, nodes); k < upto; k++) sums.push((path[k].state.summary ??= newSummary(T)));
+  const frontier = frontiers(T, n, task, reads, writes, ~OBJ.END, lockInfo, vc, r.points, sums, cutSummary, sequences, same);
+  noteFrontiers(sums, T, frontier, blockMarks);
 }
 

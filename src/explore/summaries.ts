@@ -148,18 +148,20 @@ function sameSteps(a: Int32Array, an: number, b: Int32Array, bn: number): boolea
 }
 
 /**
- * For each of the first `upto` choice points of a run, and each task p:
- * what p's steps from that point on read and wrote, as far as a step of
+ * For each of the first choice points of a run, one per summary in `sums`
+ * (the summaries of their states), and each task p: what p's steps (their
+ * reads, and their `writes` within `mask`) from that point on read and wrote, as far as a step of
  * the run before the point can race with them. A step of p that another
  * task's step after the point happens before (with two tasks) comes after
  * every earlier step of that task too, so no step before the point races
  * with it, nor with any later step of p: the summary stops there (and takes
  * in the covered state's summary only when the run reached its cut without
  * stopping). With more tasks it is every step from the point on.
- * `overflowed(k, p)`: the summary of point k's state keeps no sequences of
- * p any more (MAX_SEQS), so none is made for it.
+ * No sequence is made for a summary that keeps none of p's any more
+ * (MAX_SEQS).
  */
-export function frontiers(T: number, n: number, task: readonly number[], reads: readonly number[], data: (j: number) => number, lockInfo: (j: number, out: Int32Array, at: number) => void, vc: Int32Array, points: readonly ChoicePoint[], upto: number, cut: Summary | undefined, interned: Sequences, same: { above: number; fresh: number } | null = null, overflowed: (k: number, p: number) => boolean = () => false): Frontier {
+export function frontiers(T: number, n: number, task: readonly number[], reads: readonly number[], writes: Int32Array, mask: number, lockInfo: (j: number, out: Int32Array, at: number) => void, vc: Int32Array, points: readonly ChoicePoint[], sums: readonly Summary[], cut: Summary | undefined, interned: Sequences, same: { above: number; fresh: number } | null = null): Frontier {
+  const upto = sums.length;
   if (scratch.r.length < upto * T) {
     scratch.r = new Int32Array(2 * upto * T);
     scratch.w = new Int32Array(2 * upto * T);
@@ -176,7 +178,7 @@ export function frontiers(T: number, n: number, task: readonly number[], reads: 
       for (const s = points[k].step; j > s; ) {
         j--;
         sufR[task[j]] |= reads[j];
-        sufW[task[j]] |= data(j);
+        sufW[task[j]] |= writes[j] & mask;
       }
       for (let p = 0; p < T; p++) {
         r[k * T + p] = sufR[p] | (cut?.r[p] ?? 0);
@@ -197,7 +199,7 @@ export function frontiers(T: number, n: number, task: readonly number[], reads: 
     if (made[j] !== stamp) {
       made[j] = stamp;
       vals[j * SEQ_STRIDE] = reads[j];
-      vals[j * SEQ_STRIDE + 1] = data(j);
+      vals[j * SEQ_STRIDE + 1] = writes[j] & mask;
       lockInfo(j, vals, j * SEQ_STRIDE + 2);
     }
     return j * SEQ_STRIDE;
@@ -241,7 +243,7 @@ export function frontiers(T: number, n: number, task: readonly number[], reads: 
         if (y >= 0 && (x >= end || x >= keptTo)) continue;
         const j = mine[x];
         const a = reads[j];
-        const b = data(j);
+        const b = writes[j] & mask;
         // a step touching nothing new conflicts with nothing the steps before it did not: it races with nothing
         if (b & ~ww || a & ~(rr | ww)) next[nextN++] = x;
         rr |= a;
@@ -251,7 +253,7 @@ export function frontiers(T: number, n: number, task: readonly number[], reads: 
       const tailRef = tail?.size ? cut! : null;
       let out: Seq | null;
       // (a summary whose union stands for p's sequences already takes none: null, as when the tail has too many)
-      if (tail === null || overflowed(k, p)) out = null;
+      if (tail === null || sums[k].seqs[p] === null) out = null;
       else if (last && last.tail === tailRef && sameSteps(next, nextN, kept, keptN)) out = last;
       else {
         seqKey(next, nextN, mine, entry, vals, tailRef);
@@ -303,16 +305,17 @@ export function newSummary(T: number): Summary {
 }
 
 /**
- * Add what one run did from each of its first `upto` choice points
- * (frontiers()) to the summary of that point's state (`summaryAt(k)`), and
+ * Add what one run did from each of its first choice points (frontiers())
+ * to the summary of that point's state (`sums[k]`), and
  * the tasks its races asked for at the start of a block of steps that
  * began above that point: `marks[q]` is a difference array over the points
  * for task q (a positive running sum: inside such a block).
  */
-export function noteFrontiers(summaryAt: (k: number) => Summary, upto: number, T: number, frontier: Frontier, marks: Int32Array[]): void {
+export function noteFrontiers(sums: readonly Summary[], T: number, frontier: Frontier, marks: Int32Array[]): void {
+  const upto = sums.length;
   const running = new Int32Array(T);
   for (let k = 0; k < upto; k++) {
-    const s = summaryAt(k);
+    const s = sums[k];
     for (let q = 0; q < T; q++) {
       const add = frontier.seqs[k * T + q];
       if (add === undefined) continue;

@@ -1,4 +1,4 @@
-import { AddressSpace, DaxEntry, Dentry, File, Inode, Kernel, Page, Vma, type AccessSink, type Pte } from './core.js';
+import { AddressSpace, DaxEntry, Dentry, File, Inode, Kernel, Page, Vma, type AccessSink, type ModelObjects, type Pte } from './core.js';
 
 export type { AccessSink } from './core.js';
 import { RwSem } from './locks.js';
@@ -157,7 +157,7 @@ const INODE: Table = {
   mmaplock: 'const',
 };
 
-const ADDRESS_SPACE: Table = { host: 'const', entries: 'const', i_mmap: 'const', nrpages: O.CACHE, nrexceptional: O.CACHE };
+const ADDRESS_SPACE: Table = { host: 'const', entries: 'const', i_mmap: 'const', nrpages: O.CACHE, nrexceptional: O.CACHE, objects: 'private' };
 
 const PAGE: Table = {
   index: 'const',
@@ -333,6 +333,182 @@ class RecordedSet<V> extends Set<V> {
   }
 }
 
+/** What an instrumented object's accessors report to: the run's sink, and its compared byte arrays. */
+interface Ctx {
+  sink: AccessSink;
+  self: Instrumented;
+  touched: Map<Uint8Array, { bit: number; copy: Uint8Array }>;
+}
+
+/** Called with a field's value when it is instrumented and on each assignment (to instrument what it points to). */
+type Hooks = Record<string, (v: unknown) => void>;
+
+/** Where an instrumented object keeps its fields' values: the accessors are shared by every object of its table. */
+const REC = Symbol('recorded fields');
+
+interface Rec {
+  /** null until the object is instrumented (an object made by twins() before it is shared): its accessors report nothing. */
+  ctx: Ctx | null;
+  /** Its page slot (SLOT_BITS), for the fields of kind 'slot'. */
+  slot: number;
+  hooks: Hooks | null;
+  /** The fields' values, by their place in the table. */
+  v: unknown[];
+}
+
+type Recorded = { [REC]: Rec };
+
+/** How one field is instrumented: its value's place in Rec.v and the descriptor that replaces it; a constant is made read-only in place (or, on a twin, has a getter alone); a `{ diff }` field's bit. */
+interface Accessor {
+  at: number;
+  desc: PropertyDescriptor;
+  constant: boolean;
+  slotted: boolean;
+  diff?: number;
+}
+
+const READ_ONLY: PropertyDescriptor = { writable: false };
+
+/** Each table's accessors, made once: an object's fields are redefined with these, whatever the run. */
+const plans = new WeakMap<Table, Map<string, Accessor | 'private'>>();
+
+function accessorsOf(table: Table): Map<string, Accessor | 'private'> {
+  const have = plans.get(table);
+  if (have) return have;
+  const plan = new Map<string, Accessor | 'private'>();
+  let at = 0;
+  for (const [key, kind] of Object.entries(table)) {
+    if (kind === 'private') plan.set(key, 'private');
+    else if (kind === 'const') plan.set(key, { at: at++, desc: READ_ONLY, constant: true, slotted: false });
+    else if (typeof kind === 'object' && 'diff' in kind) plan.set(key, { at: -1, desc: READ_ONLY, constant: false, slotted: false, diff: kind.diff });
+    else plan.set(key, { at, desc: accessor(kind, at++, key), constant: false, slotted: kind === 'slot' || (typeof kind === 'object' && 'bytes' in kind && kind.bytes === 'slot') });
+  }
+  plans.set(table, plan);
+  return plan;
+}
+
+/**
+ * The shared accessor of a field of kind `kind`, whose value is at `i` in
+ * the object's Rec: a read on get, a write on set (storing the value already
+ * there changes nothing: a read, which still conflicts with any other
+ * write); `{ w }` a write either way; `{ bytes }` a read, the array copied
+ * the first time a step touches it, to be compared when the step ends.
+ */
+function accessor(kind: number | 'slot' | { w: number } | { bytes: number | 'slot' }, i: number, key: string): PropertyDescriptor {
+  if (typeof kind === 'number' || kind === 'slot') {
+    const fixed = kind === 'slot' ? -1 : kind;
+    return {
+      configurable: true,
+      enumerable: true,
+      get(this: Recorded) {
+        const r = this[REC];
+        if (r.ctx !== null) r.ctx.sink.note(fixed < 0 ? r.slot : fixed, false);
+        return r.v[i];
+      },
+      set(this: Recorded, x: unknown) {
+        const r = this[REC];
+        if (r.ctx !== null) r.ctx.sink.note(fixed < 0 ? r.slot : fixed, x !== r.v[i]);
+        if (r.hooks !== null) r.hooks[key]?.(x);
+        r.v[i] = x;
+      },
+    };
+  }
+  if ('w' in kind) {
+    const bit = kind.w;
+    return {
+      configurable: true,
+      enumerable: true,
+      get(this: Recorded) {
+        const r = this[REC];
+        if (r.ctx !== null) r.ctx.sink.note(bit, true);
+        return r.v[i];
+      },
+      set(this: Recorded, x: unknown) {
+        const r = this[REC];
+        if (r.ctx !== null) r.ctx.sink.note(bit, true);
+        r.v[i] = x;
+      },
+    };
+  }
+  const fixed = kind.bytes === 'slot' ? -1 : kind.bytes;
+  return {
+    configurable: true,
+    enumerable: true,
+    get(this: Recorded) {
+      const r = this[REC];
+      const a = r.v[i] as Uint8Array;
+      const c = r.ctx;
+      if (c !== null) {
+        const bit = fixed < 0 ? r.slot : fixed;
+        c.sink.note(bit, false);
+        if (c.self.inStep && !c.touched.has(a)) c.touched.set(a, { bit, copy: a.slice() });
+      }
+      return a;
+    },
+    set(this: Recorded, x: unknown) {
+      const r = this[REC];
+      if (r.ctx !== null) r.ctx.sink.note(fixed < 0 ? r.slot : fixed, x !== r.v[i]);
+      r.v[i] = x;
+    },
+  };
+}
+
+/** Each table's twin prototypes (by the prototype of the plain objects): every field an accessor (a constant a getter alone), over the object's Rec. */
+const twinProtos = new WeakMap<Table, Map<object, object>>();
+
+function twinProto(table: Table, base: object): object {
+  let byBase = twinProtos.get(table);
+  if (!byBase) twinProtos.set(table, (byBase = new Map()));
+  let proto = byBase.get(base);
+  if (proto) return proto;
+  const descs: PropertyDescriptorMap = {};
+  for (const [key, a] of accessorsOf(table)) {
+    if (a === 'private' || a.diff !== undefined) continue;
+    const i = a.at;
+    descs[key] = a.constant
+      ? {
+          configurable: true,
+          enumerable: true,
+          get(this: Recorded) {
+            return this[REC].v[i];
+          },
+        }
+      : a.desc;
+  }
+  proto = Object.create(base, descs) as object;
+  byBase.set(base, proto);
+  return proto;
+}
+
+/**
+ * A twin of `plain` (a new object of its class, with its fields' values):
+ * its fields are accessors from the start (its prototype's), reporting
+ * nothing until fields() instruments it, which then only tells its record
+ * where to report. Every field must be in `table`, and none private or
+ * compared in place (the twin has no own fields).
+ */
+function twin<T extends object>(plain: T, table: Table, what: string): T {
+  const plan = accessorsOf(table);
+  const v = new Array<unknown>(plan.size);
+  const o = plain as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    const a = plan.get(key);
+    if (a === undefined) throw new Error(`access recording: ${what}.${key} says no object it belongs to (src/kernel/access.ts)`);
+    if (a === 'private' || a.diff !== undefined) throw new Error(`access recording: ${what}.${key} cannot be a twin's field`);
+    v[a.at] = o[key];
+  }
+  const t = Object.create(twinProto(table, Object.getPrototypeOf(plain) as object)) as Recorded;
+  t[REC] = { ctx: null, slot: 0, hooks: null, v };
+  return t as unknown as T;
+}
+
+/** Pages, DAX entries and PTEs made as twins (explore's recorded runs: AddressSpace.objects). */
+const TWIN_OBJECTS: ModelObjects = {
+  page: (mapping, index, data) => twin(new Page(mapping, index, data), PAGE, 'Page'),
+  daxEntry: (index, order, kind, pfn) => twin(new DaxEntry(index, order, kind, pfn), DAX_ENTRY, 'DaxEntry'),
+  pte: (page, pfn, writable, huge) => twin({ page, pfn, writable, huge }, PTE, 'Pte'),
+};
+
 /**
  * Makes every shared object of the model report its accesses to `sink`
  * (explore installs it once per run, before any task runs; a plain run never
@@ -359,7 +535,6 @@ class RecordedSet<V> extends Set<V> {
  * different containers.)
  */
 export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
-  const done = new WeakSet<object>();
   const diffs: { bit: number; diff: () => number; resync: () => void }[] = [];
   // byte arrays handed out since the last step ended, with what they held then
   const touched = new Map<Uint8Array, { bit: number; copy: Uint8Array }>();
@@ -396,104 +571,70 @@ export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
     },
   };
 
+  // what the shared accessors (accessorsOf()) of this run's objects report to
+  const ctx: Ctx = { sink, self, touched };
+
   /** Instrument obj's fields by `table`; `slot` is its page slot (SLOT_BITS), for the fields of kind 'slot'. */
-  const fields = (obj: object, table: Table, what: string, onSet?: Record<string, (v: unknown) => void>, slot = 0): void => {
-    if (done.has(obj)) return;
-    done.add(obj);
-    const o = obj as Record<string, unknown>;
+  const fields = (obj: object, table: Table, what: string, onSet?: Hooks, slot = 0): void => {
+    const o = obj as Record<string | symbol, unknown>;
+    const plan = accessorsOf(table);
+    const made = o[REC] as Rec | undefined;
+    if (made !== undefined) {
+      // instrumented before, or a twin: it only needs to know where to report
+      if (made.ctx !== null) return;
+      for (const a of plan.values()) if (a !== 'private' && a.slotted && slot === 0) throw new Error(`access recording: ${what} has fields in a page slot, but was given none`);
+      made.ctx = ctx;
+      made.slot = slot;
+      made.hooks = onSet ?? null;
+      if (onSet) for (const [key, hook] of Object.entries(onSet)) hook(made.v[(plan.get(key) as Accessor).at]);
+      return;
+    }
+    const rec: Rec = { ctx, slot, hooks: onSet ?? null, v: new Array<unknown>(plan.size) };
+    o[REC] = rec;
     for (const key of Object.keys(o)) {
-      const declared = table[key];
-      const kind = declared === 'slot' ? slot : typeof declared === 'object' && 'bytes' in declared && declared.bytes === 'slot' ? { bytes: slot } : declared;
-      if (kind === 0) throw new Error(`access recording: ${what}.${key} is in a page slot, but ${what} was given none`);
-      if (kind === undefined) throw new Error(`access recording: ${what}.${key} says no object it belongs to (src/kernel/access.ts)`);
-      if (kind === 'private') continue;
-      if (kind === 'const') {
-        Object.defineProperty(o, key, { writable: false });
+      const a = plan.get(key);
+      if (a === undefined) throw new Error(`access recording: ${what}.${key} says no object it belongs to (src/kernel/access.ts)`);
+      if (a === 'private') continue;
+      if (a.slotted && slot === 0) throw new Error(`access recording: ${what}.${key} is in a page slot, but ${what} was given none`);
+      const v = o[key];
+      if (a.diff !== undefined) {
+        diffField(o, key, what, a.diff, v as Int32Array | Uint8Array);
         continue;
       }
-      let v = o[key];
       const hook = onSet?.[key];
       if (hook) hook(v);
-      if (typeof kind === 'number') {
-        Object.defineProperty(o, key, {
-          configurable: true,
-          enumerable: true,
-          get: () => {
-            sink.note(kind, false);
-            return v;
-          },
-          // storing the value already there changes nothing: it is a read (it still conflicts with any other write)
-          set: hook
-            ? (x: unknown) => {
-                sink.note(kind, x !== v);
-                hook(x);
-                v = x;
-              }
-            : (x: unknown) => {
-                sink.note(kind, x !== v);
-                v = x;
-              },
-        });
-      } else if ('diff' in kind) {
-        const bit = kind.diff;
-        const arr = v as Int32Array | Uint8Array;
-        const copy = arr.slice();
-        diffs.push({
-          bit,
-          resync: () => copy.set(arr),
-          diff: () => {
-            for (let i = 0; i < arr.length; i++) {
-              if (arr[i] !== copy[i]) {
-                copy.set(arr);
-                return bit;
-              }
-            }
-            return 0;
-          },
-        });
-        Object.defineProperty(o, key, {
-          configurable: true,
-          enumerable: true,
-          get: () => {
-            sink.note(bit, false);
-            return arr;
-          },
-          set: () => {
-            throw new Error(`access recording: ${what}.${key} is compared in place and cannot be replaced`);
-          },
-        });
-      } else if ('bytes' in kind) {
-        const bit = kind.bytes as number;
-        Object.defineProperty(o, key, {
-          configurable: true,
-          enumerable: true,
-          get: () => {
-            sink.note(bit, false);
-            const a = v as Uint8Array;
-            if (self.inStep && !touched.has(a)) touched.set(a, { bit, copy: a.slice() });
-            return a;
-          },
-          set: (x: unknown) => {
-            sink.note(bit, x !== v);
-            v = x;
-          },
-        });
-      } else {
-        const bit = kind.w;
-        Object.defineProperty(o, key, {
-          configurable: true,
-          enumerable: true,
-          get: () => {
-            sink.note(bit, true);
-            return v;
-          },
-          set: (x: unknown) => {
-            sink.note(bit, true);
-            v = x;
-          },
-        });
-      }
+      if (!a.constant) rec.v[a.at] = v;
+      Object.defineProperty(o, key, a.desc);
     }
+  };
+
+  /** A `{ diff }` field: read on access, found written by comparing it with a copy when the step ends. */
+  const diffField = (o: object, key: string, what: string, bit: number, arr: Int32Array | Uint8Array): void => {
+    const copy = arr.slice();
+    diffs.push({
+      bit,
+      resync: () => copy.set(arr),
+      diff: () => {
+        for (let i = 0; i < arr.length; i++) {
+          if (arr[i] !== copy[i]) {
+            copy.set(arr);
+            return bit;
+          }
+        }
+        return 0;
+      },
+    });
+    Object.defineProperty(o, key, {
+      configurable: true,
+      enumerable: true,
+      get: () => {
+        sink.note(bit, false);
+        return arr;
+      },
+      set: () => {
+        throw new Error(`access recording: ${what}.${key} is compared in place and cannot be replaced`);
+      },
+    });
   };
 
   /** Instrument `obj` now, or at start() when that has not come yet. */
@@ -560,6 +701,8 @@ export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
   };
 
   k.rec = sink;
+  // pages, DAX entries and PTEs made from now on are twins: instrumenting one costs a store, not a field-by-field redefinition
+  mapping.objects = TWIN_OBJECTS;
   replaceMap(mapping, 'entries', page);
   replaceSet(mapping, 'i_mmap', O.MM, vma);
   rwsem(ip.iolock, O.IOLOCK);

@@ -103,8 +103,29 @@ export class AddressSpace {
   nrpages = 0;
   /** Exceptional (DAX) entries; a PMD entry counts once. */
   nrexceptional = 0;
+  /** How the model makes this file's pages, DAX entries and PTEs (a model artefact, no kernel field). */
+  objects: ModelObjects = PLAIN_OBJECTS;
   constructor(readonly host: Inode) {}
 }
+
+/**
+ * How the model makes the objects it makes by the thousand: page-cache
+ * pages, DAX entries, PTEs. Plainly, or, under explore's access recording,
+ * as objects whose fields report their accesses once they are instrumented
+ * (kernel/access.ts), made so from the start because changing a plain
+ * object's fields into accessors costs far more than making one.
+ */
+export interface ModelObjects {
+  page(mapping: AddressSpace, index: number, data?: Uint8Array): Page;
+  daxEntry(index: number, order: number, kind: DaxKind, pfn: number): DaxEntry;
+  pte(page: Page | null, pfn: number, writable: boolean, huge: boolean): Pte;
+}
+
+export const PLAIN_OBJECTS: ModelObjects = {
+  page: (mapping, index, data) => new Page(mapping, index, data),
+  daxEntry: (index, order, kind, pfn) => new DaxEntry(index, order, kind, pfn),
+  pte: (page, pfn, writable, huge) => ({ page, pfn, writable, huge }),
+};
 
 /** A page table entry: a page-cache page or a DAX pfn, read-only or writable. */
 export interface Pte {

@@ -83,7 +83,7 @@ export function* grab_mapping_entry(k: Kernel, t: Task, index: number, pmd: bool
           // an order-9 insert collides with any entry in its range
           for (let i = index; i < index + 512; i++) if (mapping.entries.has(i)) return EEXIST;
         }
-        const n = new DaxEntry(index, pmd ? 9 : 0, 'empty', -1);
+        const n = mapping.objects.daxEntry(index, pmd ? 9 : 0, 'empty', -1);
         n.locker = t;
         insertEntry(k, n);
         return n;
@@ -133,7 +133,7 @@ export function dax_insert_mapping_entry(k: Kernel, t: Task, vmf: Vmf, entry: Da
       unmap_mapping_range(k, t, entry.index, 1);
       __delete_from_page_cache(k, t, entry);
       put_page(k, t, entry); // the page cache's reference
-      const n = new DaxEntry(entry.index, order, kind, pfn);
+      const n = k.inode.mapping.objects.daxEntry(entry.index, order, kind, pfn);
       n.locker = t;
       insertEntry(k, n);
       unlock_page(entry);

@@ -59,7 +59,7 @@ export function add_to_page_cache_lru(k: Kernel, t: Task, index: number): Page {
   }
   const buf = k.freePageData.pop();
   if (buf) buf.fill(0);
-  const page = new Page(mapping, index, buf);
+  const page = mapping.objects.page(mapping, index, buf);
   page.locker = t;
   page.count = 2;
   mapping.entries.set(index, page);

@@ -31,7 +31,8 @@ export function vmf_insert_pfn_pmd(k: Kernel, t: Task, vmf: Vmf, pfn: number, wr
   const vma = vmf.vma;
   const first = pmdFirstPgoff(vmf);
   zap_huge_pmd(k, t, vma, first);
-  for (let i = 0; i < PMD_PAGES; i++) vma.ptes.set(first + i, { page: null, pfn: pfn + i, writable: write, huge: true });
+  const objects = vma.inode.mapping.objects;
+  for (let i = 0; i < PMD_PAGES; i++) vma.ptes.set(first + i, objects.pte(null, pfn + i, write, true));
   return VM_FAULT.NOPAGE;
 }
 
@@ -40,7 +41,8 @@ export function set_huge_zero_pmd(vmf: Vmf): boolean {
   const vma = vmf.vma;
   const first = pmdFirstPgoff(vmf);
   if (vma.pteTables.has(pmdRegion(vma, vmf.pgoff)) || vma.ptes.get(first)?.huge) return false;
-  for (let i = 0; i < PMD_PAGES; i++) vma.ptes.set(first + i, { page: null, pfn: HUGE_ZERO_PFN, writable: false, huge: true });
+  const objects = vma.inode.mapping.objects;
+  for (let i = 0; i < PMD_PAGES; i++) vma.ptes.set(first + i, objects.pte(null, HUGE_ZERO_PFN, false, true));
   return true;
 }
 

@@ -109,7 +109,7 @@ function insert_pfn(k: Kernel, t: Task, vma: Vma, pgoff: number, pfn: number, mk
     old.writable = true;
     return 0;
   }
-  vma.ptes.set(pgoff, { page: null, pfn, writable: mkwrite, huge: false });
+  vma.ptes.set(pgoff, vma.inode.mapping.objects.pte(null, pfn, mkwrite, false));
   vma.pteTables.add(pmdRegion(vma, pgoff));
   return 0;
 }
@@ -139,7 +139,7 @@ export function vm_insert_mixed(k: Kernel, t: Task, vma: Vma, pgoff: number, pfn
 export function alloc_set_pte(vma: Vma, pgoff: number, page: Page, writable: boolean): boolean {
   if (vma.ptes.has(pgoff)) return false;
   page.mapcount++;
-  vma.ptes.set(pgoff, { page, pfn: -1, writable, huge: false });
+  vma.ptes.set(pgoff, vma.inode.mapping.objects.pte(page, -1, writable, false));
   vma.pteTables.add(pmdRegion(vma, pgoff));
   return true;
 }
