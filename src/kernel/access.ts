@@ -533,6 +533,14 @@ const TWIN_OBJECTS: ModelObjects = {
  * find it. (Containers are replaced at once because a task may hold one
  * across a preemption point: replacing it later would give two tasks two
  * different containers.)
+ *
+ * The accessors are shared by every object of a table (accessorsOf()); each
+ * object keeps its values in a record (REC) that says where to report. A
+ * plain object's fields are redefined as accessors (about a microsecond a
+ * field); the pages, DAX entries and PTEs made after the first phase, by
+ * the hundred in a run, are made as twins (AddressSpace.objects), whose
+ * fields are accessors from the start that report nothing until the object
+ * is instrumented, which only fills in its record.
  */
 export function instrumentModel(k: Kernel, sink: AccessSink): Instrumented {
   const diffs: { bit: number; diff: () => number; resync: () => void }[] = [];
