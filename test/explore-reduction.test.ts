@@ -432,6 +432,40 @@ describe('the access records', () => {
     expect(slotOf(14)).toBe(slotOf(0));
   });
 
+  it('a page made while recording reports nothing until another task can find it, then reports its slot; constants cannot be assigned', () => {
+    const m = buildMachine({ trace: false });
+    const k = m.k;
+    const log = new StepLog();
+    log.attach(instrumentModel(k, log));
+    const step = (f: () => void): { r: number; w: number } => {
+      log.begin(0);
+      f();
+      log.end(0, 0);
+      const j = log.length - 1;
+      return { r: log.reads[j], w: log.writes[j] };
+    };
+    const mapping = k.inode.mapping;
+    let page: Page | undefined;
+    const made = step(() => {
+      page = mapping.objects.page(mapping, 3);
+      page.dirty = true;
+      page.count = 1;
+    });
+    const p = page!;
+    expect(p).toBeInstanceOf(Page);
+    // not in the cache yet: no other task can see it, and its fields report nothing
+    expect(made).toEqual({ r: 0, w: 0 });
+    expect(step(() => mapping.entries.set(3, p)).w).toBe(slotOf(3));
+    expect(step(() => (p.dirty = false))).toEqual({ r: 0, w: slotOf(3) });
+    expect(step(() => p.uptodate)).toEqual({ r: slotOf(3), w: 0 });
+    // storing the value already there is a read
+    expect(step(() => (p.count = 1))).toEqual({ r: slotOf(3), w: 0 });
+    expect([p.dirty, p.count, p.index, p.mapping]).toEqual([false, 1, 3, mapping]);
+    expect(() => ((p as { index: number }).index = 4)).toThrow(TypeError);
+    // a plain object's constants (the roots', instrumented field by field) are read-only too
+    expect(() => ((k.inode as { ino: number }).ino = 9)).toThrow(TypeError);
+  });
+
   it('the check can fail: a change the records do not show is reported', () => {
     const m = buildMachine({ trace: false });
     // a log on a model that is not instrumented records nothing
