@@ -1,7 +1,7 @@
 import { OBJ, RWSEMS, RWSEM_OBJS as LOCKS } from '../kernel/access.js';
 import { holdsOf, type Holds } from './holds.js';
 import { LockOrder } from './lockorder.js';
-import { SEQ_STRIDE, Sequences, frontiers, newSummary, noteFrontiers, type Summary } from './summaries.js';
+import { SEQ_STRIDE, Sequences, frontiers, materialize, newSummary, noteFrontiers, runRec, type RunRec, type Summary } from './summaries.js';
 import { outOfBudget, tally, type ExploreFailure, type ExploreOptions, type ExploreResult, type Explored, type Pruned, type Runner, type Sleepers } from './runs.js';
 import { Turns } from '../util/turns.js';
 import { END_FINISHED, END_IDLE } from './steps.js';
@@ -150,8 +150,10 @@ function popcount(x: number): number {
  * run's earlier steps, as they raced with the first path's (Yang et al.,
  * stateful DPOR, SPIN 2008): each state keeps a summary of what every run
  * through it did from there on, and at the cut those races are asked to be
- * reversed (coverCut()). The summary keeps, per task, each distinct
- * sequence of its steps' accesses (frontiers()): only up to its first step
+ * reversed (coverCut()); its sequences are worked out from the runs'
+ * records when a walk first reads it (most summaries never are). The
+ * summary keeps, per task, each distinct sequence of its steps' accesses
+ * (frontiers()): only up to its first step
  * that a step of the other task after the state happens before (no step
  * before the state races with that one or any later one: the other task's
  * step is after all of them), and only the steps that touch something the
@@ -202,7 +204,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
   let sleepers: Sleepers | undefined;
   const order = new LockOrder(RWSEMS);
   // analyse()'s vector clocks of the steps and clocks kept at the nodes, from run to run (Store)
-  const vcs: Store = { vc: new Int32Array(0), clocks: new Int32Array(0) };
+  const vcs: Store = { vc: new Int32Array(0), clocks: new Int32Array(0), rec: null };
   // the run before, and the choice point this run branches from it at (its steps before that are the same)
   let prev: Explored | null = null;
   let branch = -1;
@@ -258,6 +260,7 @@ export async function exploreReduced(runner: Runner, o: ExploreOptions): Promise
       branch = -1;
       seen.clear();
       sequences.clear();
+      vcs.rec = null;
       continue;
     }
     for (let j = 0; j < log.length; j++) if (log.task[j] >= T) T = log.task[j] + 1;
@@ -333,6 +336,8 @@ function stateOf(p: ChoicePoint): string {
 interface Store {
   vc: Int32Array;
   clocks: Int32Array;
+  /** The last run's record of its steps (summaries.ts, RunRec). */
+  rec: RunRec | null;
 }
 
 /** A state the search has reached: its key, each time it was explored, what was explored from it. */
@@ -684,6 +689,7 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
    * for them with every object its task touched, as with more tasks.
    */
   function walk(s: Summary, p: number, bound: number, chain: Set<Summary>, walked = new Set<string>()): void {
+    materialize(s, p, sequences);
     const seqs = s.seqs[p];
     if (!seqs) {
       const sw = s.w[p];
@@ -761,7 +767,10 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
   const same = kept ? { above: branch, fresh: start } : null;
   const sums: Summary[] = [];
   for (let k = 0, upto = Math.min(cutAt, nodes); k < upto; k++) sums.push((path[k].state.summary ??= newSummary(T)));
-  const frontier = frontiers(T, n, task, reads, writes, ~OBJ.END, lockInfo, vc, r.points, sums, cutSummary, sequences, same);
+  // this run's steps, for the sequences worked out when a state is read (a record only with two tasks: with more, no sequences)
+  const rec = T === 2 ? runRec(vcs.rec, kept ? start : 0, n, task, reads, writes, ~OBJ.END, lockInfo) : null;
+  vcs.rec = rec;
+  const frontier = frontiers(T, n, task, reads, writes, ~OBJ.END, rec, vc, r.points, sums, cutSummary, same);
   noteFrontiers(sums, T, frontier, blockMarks);
 }
 

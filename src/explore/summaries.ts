@@ -26,6 +26,8 @@ export interface Summary {
    * the first run through the state is noted.
    */
   seqs: (Set<Seq> | null | undefined)[];
+  /** Per task: runs' sequences not yet worked out (materialize()); most states are never read, so most never are. */
+  pending: (Pending[] | undefined)[];
 }
 
 /**
@@ -87,17 +89,15 @@ export class Sequences {
 /** seqKey()'s result: the two lanes of the hash. */
 const seqHash = { a: 0, b: 0 };
 
-/** The 64-bit hash (into seqHash) of the sequence of the steps `next` (indices into `mine`; their entries in `vals` at entry()) and its tail's summary: two multiply-xorshift lanes. */
-function seqKey(next: Int32Array, len: number, mine: Int32Array, entry: (j: number) => number, vals: Int32Array, tail: Summary | null): void {
+/** The 64-bit hash (into seqHash) of a sequence's steps (`head`, SEQ_STRIDE numbers each) and its tail's summary: two multiply-xorshift lanes. */
+function seqKey(head: readonly number[], tail: Summary | null): void {
+  const len = head.length / SEQ_STRIDE;
   let a = Math.imul(0x811c9dc5 ^ len, 0x01000193);
   let b = Math.imul(0x2545f491 ^ len, 0x5bd1e995);
-  for (let i = 0; i < len; i++) {
-    const at = entry(mine[next[i]]);
-    for (let f = 0; f < SEQ_STRIDE; f++) {
-      const v = vals[at + f];
-      a = Math.imul(a ^ (a >>> 15) ^ v, 0x01000193);
-      b = Math.imul(b ^ (b >>> 13) ^ v, 0x5bd1e995);
-    }
+  for (let i = 0; i < head.length; i++) {
+    const v = head[i];
+    a = Math.imul(a ^ (a >>> 15) ^ v, 0x01000193);
+    b = Math.imul(b ^ (b >>> 13) ^ v, 0x5bd1e995);
   }
   const t = tail === null ? -1 : tail.id;
   a = Math.imul(a ^ (a >>> 15) ^ t, 0x01000193);
@@ -126,19 +126,15 @@ export const MAX_SEQS = 16;
 /**
  * frontiers()'s buffers, kept from call to call (explore runs one analysis
  * at a time, and noteFrontiers() reads a result before the next call):
- * each step's entry and the stamp of the call that made it, one task's
- * steps, the kept steps of two points, and the result's arrays.
+ * one task's steps, the kept steps of two points, and the result's arrays.
  */
 const scratch = {
-  vals: new Int32Array(0),
-  made: new Uint32Array(0),
-  stamp: 0,
   mine: new Int32Array(0),
   // a kept step touches an object the kept steps before it did not read or write, or did not write: 64 at most
   bufs: [new Int32Array(64), new Int32Array(64)],
   r: new Int32Array(0),
   w: new Int32Array(0),
-  seqs: [] as (Seq | null | undefined)[],
+  seqs: [] as (Pending | null | undefined)[],
 };
 
 function sameSteps(a: Int32Array, an: number, b: Int32Array, bn: number): boolean {
@@ -157,10 +153,13 @@ function sameSteps(a: Int32Array, an: number, b: Int32Array, bn: number): boolea
  * with it, nor with any later step of p: the summary stops there (and takes
  * in the covered state's summary only when the run reached its cut without
  * stopping). With more tasks it is every step from the point on.
- * No sequence is made for a summary that keeps none of p's any more
- * (MAX_SEQS).
+ * The objects are summed at once; each sequence is noted as a Pending on
+ * this run's record `rec` (null: none), worked out only if a walk reads the
+ * summary (materialize(): 627 of 30115 summaries are ever read, exploring
+ * the bench's first program). No sequence is noted for a summary that keeps
+ * none of p's any more (MAX_SEQS).
  */
-export function frontiers(T: number, n: number, task: readonly number[], reads: readonly number[], writes: Int32Array, mask: number, lockInfo: (j: number, out: Int32Array, at: number) => void, vc: Int32Array, points: readonly ChoicePoint[], sums: readonly Summary[], cut: Summary | undefined, interned: Sequences, same: { above: number; fresh: number } | null = null): Frontier {
+export function frontiers(T: number, n: number, task: readonly number[], reads: readonly number[], writes: Int32Array, mask: number, rec: RunRec | null, vc: Int32Array, points: readonly ChoicePoint[], sums: readonly Summary[], cut: Summary | undefined, same: { above: number; fresh: number } | null = null): Frontier {
   const upto = sums.length;
   if (scratch.r.length < upto * T) {
     scratch.r = new Int32Array(2 * upto * T);
@@ -187,23 +186,8 @@ export function frontiers(T: number, n: number, task: readonly number[], reads: 
     }
     return { r, w, seqs };
   }
-  // each step's entry in a sequence (SEQ_STRIDE numbers), made when first kept (in buffers kept from run to run)
-  if (scratch.made.length < n) {
-    scratch.vals = new Int32Array(2 * n * SEQ_STRIDE);
-    scratch.made = new Uint32Array(2 * n);
-  }
   if (scratch.mine.length < n) scratch.mine = new Int32Array(2 * n);
-  const { vals, made, mine, bufs } = scratch;
-  const stamp = ++scratch.stamp;
-  const entry = (j: number): number => {
-    if (made[j] !== stamp) {
-      made[j] = stamp;
-      vals[j * SEQ_STRIDE] = reads[j];
-      vals[j * SEQ_STRIDE + 1] = writes[j] & mask;
-      lockInfo(j, vals, j * SEQ_STRIDE + 2);
-    }
-    return j * SEQ_STRIDE;
-  };
+  const { mine, bufs } = scratch;
   for (let p = 0; p < 2; p++) {
     const q = 1 - p;
     // p's steps: mine[0..m)
@@ -217,7 +201,7 @@ export function frontiers(T: number, n: number, task: readonly number[], reads: 
     let keptN = 0;
     let keptTo = m;
     // the sequence of the point after: the same steps kept make the same sequence (one object)
-    let last: Seq | null = null;
+    let last: Pending | null = null;
     // p's first step that the run before did not have (same.fresh on)
     let firstFresh = m;
     if (same) while (firstFresh > 0 && mine[firstFresh - 1] >= same.fresh) firstFresh--;
@@ -251,23 +235,11 @@ export function frontiers(T: number, n: number, task: readonly number[], reads: 
       }
       const tail = end === m && cut ? cut.seqs[p] : undefined;
       const tailRef = tail?.size ? cut! : null;
-      let out: Seq | null;
+      let out: Pending | null;
       // (a summary whose union stands for p's sequences already takes none: null, as when the tail has too many)
-      if (tail === null || sums[k].seqs[p] === null) out = null;
+      if (tail === null || sums[k].seqs[p] === null || rec === null) out = null;
       else if (last && last.tail === tailRef && sameSteps(next, nextN, kept, keptN)) out = last;
-      else {
-        seqKey(next, nextN, mine, entry, vals, tailRef);
-        out = interned.get(seqHash.a, seqHash.b) ?? null;
-        if (!out) {
-          const head = new Array<number>(nextN * SEQ_STRIDE);
-          for (let i = 0; i < nextN; i++) {
-            const at = entry(mine[next[i]]);
-            for (let f = 0; f < SEQ_STRIDE; f++) head[i * SEQ_STRIDE + f] = vals[at + f];
-          }
-          out = { head, tail: tailRef };
-          interned.set(seqHash.a, seqHash.b, out);
-        }
-      }
+      else out = { rec, p, s, end: end < m ? mine[end] : n, tail: tailRef, seq: null };
       if (end === m && cut) {
         rr |= cut.r[p] ?? 0;
         ww |= cut.w[p] ?? 0;
@@ -293,7 +265,112 @@ export function frontiers(T: number, n: number, task: readonly number[], reads: 
 export interface Frontier {
   r: Int32Array;
   w: Int32Array;
-  seqs: (Seq | null | undefined)[];
+  seqs: (Pending | null | undefined)[];
+}
+
+/**
+ * What one run's analysis keeps of its steps, for the sequences worked out
+ * when a state is read (materialize()): per step from `base` on, its task
+ * and its entry in a sequence (SEQ_STRIDE numbers: reads, writes, lazy
+ * locks). Its steps before `base` are the same as the run before's (a run
+ * replays the run before's steps up to its branch point): they are the
+ * record `up`'s, the latest record from before whose own steps begin below
+ * `base` (each record between began at or after it, so shared them all).
+ */
+export interface RunRec {
+  base: number;
+  n: number;
+  up: RunRec | null;
+  task: Int8Array;
+  vals: Int32Array;
+}
+
+/** The record of a run of n steps whose first `base` are the run before's (`prev`, null: none, then it keeps them all). */
+export function runRec(prev: RunRec | null, base: number, n: number, task: readonly number[], reads: readonly number[], writes: Int32Array, mask: number, lockInfo: (j: number, out: Int32Array, at: number) => void): RunRec {
+  if (prev === null) base = 0;
+  let up = prev;
+  while (up !== null && up.base >= base) up = up.up;
+  const own = Math.max(0, n - base);
+  const rec: RunRec = { base, n, up, task: new Int8Array(own), vals: new Int32Array(own * SEQ_STRIDE) };
+  for (let j = base; j < n; j++) {
+    const o = (j - base) * SEQ_STRIDE;
+    rec.task[j - base] = task[j];
+    rec.vals[o] = reads[j];
+    rec.vals[o + 1] = writes[j] & mask;
+    lockInfo(j, rec.vals, o + 2);
+  }
+  return rec;
+}
+
+/**
+ * A run's sequence of task p's steps from a choice point on, not yet worked
+ * out: p's steps of the run `rec` from step `s` to before step `end`, kept
+ * when they touch something the kept steps before them did not, and the
+ * covered state's summary the run was cut at, when the steps reached it
+ * with sequences there (`tail`). One object may stand for several points
+ * whose steps kept are the same; `seq` is the sequence once worked out.
+ */
+export interface Pending {
+  rec: RunRec;
+  p: number;
+  s: number;
+  end: number;
+  tail: Summary | null;
+  seq: Seq | null;
+}
+
+/** Work out a pending sequence: the steps it keeps, interned (one object per contents and tail). */
+function build(e: Pending, interned: Sequences): Seq {
+  // the records whose steps make [s, end), newest first
+  const segs: RunRec[] = [];
+  for (let x: RunRec | null = e.rec; x !== null; x = x.up) {
+    segs.push(x);
+    if (x.base <= e.s) break;
+  }
+  const head: number[] = [];
+  let rr = 0;
+  let ww = 0;
+  for (let i = segs.length - 1; i >= 0; i--) {
+    const x = segs[i];
+    const hi = Math.min(e.end, i === 0 ? x.n : segs[i - 1].base);
+    for (let j = Math.max(e.s, x.base); j < hi; j++) {
+      if (x.task[j - x.base] !== e.p) continue;
+      const o = (j - x.base) * SEQ_STRIDE;
+      const a = x.vals[o];
+      const b = x.vals[o + 1];
+      // a step touching nothing new conflicts with nothing the steps before it did not: it races with nothing
+      if (b & ~ww || a & ~(rr | ww)) for (let f = 0; f < SEQ_STRIDE; f++) head.push(x.vals[o + f]);
+      rr |= a;
+      ww |= b;
+    }
+  }
+  seqKey(head, e.tail);
+  let out = interned.get(seqHash.a, seqHash.b);
+  if (!out) {
+    out = { head, tail: e.tail };
+    interned.set(seqHash.a, seqHash.b, out);
+  }
+  return out;
+}
+
+/**
+ * Work out the sequences of task p noted at summary `s` and not yet worked
+ * out, in the order they were noted (before a walk of the summary reads
+ * them): the same sequences, in the same order, as working each out when
+ * its run was analysed.
+ */
+export function materialize(s: Summary, p: number, interned: Sequences): void {
+  const list = s.pending[p];
+  if (list === undefined) return;
+  s.pending[p] = undefined;
+  for (const e of list) {
+    let have = s.seqs[p];
+    if (have === null) return;
+    const seq = (e.seq ??= build(e, interned));
+    if (have === undefined) have = s.seqs[p] = new Set();
+    have.add(seq);
+    if (have.size > MAX_SEQS) s.seqs[p] = null;
+  }
 }
 
 /** How many summaries were made (their ids). */
@@ -301,7 +378,7 @@ let summaries = 0;
 
 /** An empty summary, for T tasks. */
 export function newSummary(T: number): Summary {
-  return { id: ++summaries, r: new Array<number>(T).fill(0), w: new Array<number>(T).fill(0), block: 0, seqs: new Array<Set<Seq> | null | undefined>(T).fill(undefined) };
+  return { id: ++summaries, r: new Array<number>(T).fill(0), w: new Array<number>(T).fill(0), block: 0, seqs: new Array<Set<Seq> | null | undefined>(T).fill(undefined), pending: new Array<Pending[] | undefined>(T).fill(undefined) };
 }
 
 /**
@@ -321,15 +398,16 @@ export function noteFrontiers(sums: readonly Summary[], T: number, frontier: Fro
       if (add === undefined) continue;
       s.r[q] = (s.r[q] ?? 0) | frontier.r[k * T + q];
       s.w[q] = (s.w[q] ?? 0) | frontier.w[k * T + q];
-      let have = s.seqs[q];
-      if (have === null) continue;
-      if (have === undefined) have = s.seqs[q] = new Set();
+      if (s.seqs[q] === null) continue;
       if (add === null) {
         s.seqs[q] = null;
+        s.pending[q] = undefined;
         continue;
       }
-      have.add(add);
-      if (have.size > MAX_SEQS) s.seqs[q] = null;
+      // worked out when the summary is read (materialize())
+      const list = s.pending[q];
+      if (list === undefined) s.pending[q] = [add];
+      else if (list[list.length - 1] !== add) list.push(add);
     }
     for (let q = 0; q < T; q++) {
       running[q] += marks[q]?.[k] ?? 0;
