@@ -327,6 +327,8 @@ function build(e: Pending, interned: Sequences): Seq {
     segs.push(x);
     if (x.base <= e.s) break;
   }
+  // (the first record of a search keeps every step of its run, so the chain always reaches s)
+  if (segs[segs.length - 1].base > e.s) throw new Error(`explore: no record of step ${e.s} of a run`);
   const head: number[] = [];
   let rr = 0;
   let ww = 0;
