@@ -340,6 +340,21 @@ function changed(bit: number, a: string, b: string): boolean {
   });
 }
 
+/** A machine whose model records from the start, and `step(f)`: run f as one step of task 0, what it read and wrote. */
+function recordedMachine(): { m: Machine; step: (f: () => void) => { r: number; w: number } } {
+  const m = buildMachine({ trace: false });
+  const log = new StepLog();
+  log.attach(instrumentModel(m.k, log));
+  const step = (f: () => void): { r: number; w: number } => {
+    log.begin(0);
+    f();
+    log.end(0, 0);
+    const j = log.length - 1;
+    return { r: log.reads[j], w: log.writes[j] };
+  };
+  return { m, step };
+}
+
 /** A step log that checks every step's recorded writes against the oracle: what changed was recorded as written. */
 class CheckedLog extends StepLog {
   private before: Map<number, string> | null = null;
@@ -397,18 +412,9 @@ describe('the access records', () => {
   });
 
   it("one page's entry, state, bytes and PTEs are its slot's: another page's are independent of them, a walk of the cache reads every slot", () => {
-    const m = buildMachine({ trace: false });
+    const { m, step } = recordedMachine();
     const k = m.k;
-    const log = new StepLog();
-    log.attach(instrumentModel(k, log));
     const t = m.fsx;
-    const step = (f: () => void): { r: number; w: number } => {
-      log.begin(0);
-      f();
-      log.end(0, 0);
-      const j = log.length - 1;
-      return { r: log.reads[j], w: log.writes[j] };
-    };
     const mapping = k.inode.mapping;
     const [p0, p5] = [0, 5].map((i) => step(() => add_to_page_cache_lru(k, t, i)));
     const pages = [0, 5].map((i) => mapping.entries.get(i) as Page);
@@ -433,17 +439,8 @@ describe('the access records', () => {
   });
 
   it('a page made while recording reports nothing until another task can find it, then reports its slot; constants cannot be assigned', () => {
-    const m = buildMachine({ trace: false });
+    const { m, step } = recordedMachine();
     const k = m.k;
-    const log = new StepLog();
-    log.attach(instrumentModel(k, log));
-    const step = (f: () => void): { r: number; w: number } => {
-      log.begin(0);
-      f();
-      log.end(0, 0);
-      const j = log.length - 1;
-      return { r: log.reads[j], w: log.writes[j] };
-    };
     const mapping = k.inode.mapping;
     let page: Page | undefined;
     const made = step(() => {
