@@ -202,9 +202,9 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
   let flipsAtOpStart = 0;
   /** The last op fsx completed: an op is in flight while testcalls is past it. */
   let completed = 0;
-  /** fsx operations during which the flag changed, with what fsx's IS_DAX() tests read: where lost data comes from. */
-  const flipOps: string[][] = [];
-  /** Their events, kept for an explanation that reaches back past the trace's ring. */
+  /** fsx operations during which the flag changed (their labels): with what fsx's IS_DAX() tests read in them, where lost data comes from. */
+  const flipOps: string[] = [];
+  /** Their events (one list per op in flipOps), kept for an explanation that reaches back past the trace's ring. */
   const flipWindows: TraceEvent[][] = [];
   /** The events of the last operation during which the flag changed (for the timeline). */
   let lastFlipWindow: TraceEvent[] = [];
@@ -223,7 +223,8 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
     if (jlog) logOps();
     if (trace.enabled && k.flips !== flipsAtOpStart) {
       const ev = trace.since(opStartStep);
-      flipOps.push(flipWindow(ev, fsxTask.pid, describeCurrentOp(engine)));
+      // (its lines are made only for an explanation: flipWindow() below)
+      flipOps.push(describeCurrentOp(engine));
       flipWindows.push(ev);
       lastFlipWindow = ev;
       if (flipOps.length > 8) {
@@ -335,7 +336,7 @@ export async function runWithFiles(req: FileRunRequest, io: RunIo): Promise<File
               `fsx's check failed (${verdict(outcome)}). The flag changed while these fsx operations were in flight (the last ${flipOps.length});`,
               'an operation that acted on an IS_DAX() value the flip then changed is where data can be lost:',
             ]),
-        ...flipOps.flat(),
+        ...flipOps.flatMap((label, i) => flipWindow(flipWindows[i], fsxTask.pid, label)),
       ];
     }
   }
