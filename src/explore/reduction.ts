@@ -768,7 +768,7 @@ function analyse(r: Explored, path: Node[], cutAt: number, P: number, pruned: Pr
   const sums: Summary[] = [];
   for (let k = 0, upto = Math.min(cutAt, nodes); k < upto; k++) sums.push((path[k].state.summary ??= newSummary(T)));
   // this run's steps, for the sequences worked out when a state is read (a record only with two tasks: with more, no sequences)
-  const rec = T === 2 ? runRec(vcs.rec, kept ? start : 0, n, task, reads, writes, ~OBJ.END, lockInfo) : null;
+  const rec = T === 2 ? runRec(vcs.rec, start, n, task, reads, writes, ~OBJ.END, lockInfo) : null;
   vcs.rec = rec;
   const frontier = frontiers(T, n, task, reads, writes, ~OBJ.END, rec, vc, r.points, sums, cutSummary, same);
   noteFrontiers(sums, T, frontier, blockMarks);

@@ -43,10 +43,6 @@ export class Sequences {
   private slots = new Int32Array(1024);
   private readonly list: Seq[] = [];
 
-  get size(): number {
-    return this.list.length;
-  }
-
   /** The sequence with hash (a, b), if there is one. */
   get(a: number, b: number): Seq | undefined {
     const mask = this.slots.length - 1;
@@ -409,7 +405,7 @@ export function noteFrontiers(sums: readonly Summary[], T: number, frontier: Fro
       // worked out when the summary is read (materialize())
       const list = s.pending[q];
       if (list === undefined) s.pending[q] = [add];
-      else if (list[list.length - 1] !== add) list.push(add);
+      else list.push(add);
     }
     for (let q = 0; q < T; q++) {
       running[q] += marks[q]?.[k] ?? 0;

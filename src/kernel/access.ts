@@ -347,7 +347,7 @@ type Hooks = Record<string, (v: unknown) => void>;
 const REC = Symbol('recorded fields');
 
 interface Rec {
-  /** null until the object is instrumented (an object made by twins() before it is shared): its accessors report nothing. */
+  /** null until the object is instrumented (a twin() not yet shared): its accessors report nothing. */
   ctx: Ctx | null;
   /** Its page slot (SLOT_BITS), for the fields of kind 'slot'. */
   slot: number;
